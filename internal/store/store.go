@@ -1,0 +1,370 @@
+// Package store is the contract between hookd and its databases. Each
+// backend (sqlitestore, and pgstore for PostgreSQL) implements Store, and
+// storetest holds the conformance suite every backend must pass.
+//
+// Methods take (ctx, *Params) and return domain types from package hook.
+// Errors are *hook.Error values with code hook.ENotFound, hook.EConflict or
+// hook.EInvalid where the caller is at fault, and any other error where the
+// database is.
+//
+// Writes are durable when a method returns: a backend commits with a full
+// sync before returning. Backends batch concurrent writes into shared
+// transactions (group commit), so callers simply call from many goroutines.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// Store is everything hookd keeps.
+type Store interface {
+	// Ping checks that the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the database. Calls after Close fail.
+	Close() error
+
+	CreateApp(ctx context.Context, p *CreateAppParams) (*hook.App, error)
+	// GetApp finds an app by id ("app_...") or by uid.
+	GetApp(ctx context.Context, idOrUID string) (*hook.App, error)
+	ListApps(ctx context.Context, p *ListAppsParams) (*Page[*hook.App], error)
+	UpdateApp(ctx context.Context, p *UpdateAppParams) (*hook.App, error)
+	// DeleteApp removes the app with its endpoints, events, deliveries
+	// and attempts.
+	DeleteApp(ctx context.Context, appID string) error
+
+	CreateEventType(ctx context.Context, p *CreateEventTypeParams) (*hook.EventType, error)
+	// GetEventType returns the type, archived or not.
+	GetEventType(ctx context.Context, name string) (*hook.EventType, error)
+	ListEventTypes(ctx context.Context, p *ListEventTypesParams) (*Page[*hook.EventType], error)
+	UpdateEventType(ctx context.Context, p *UpdateEventTypeParams) (*hook.EventType, error)
+
+	CreateEndpoint(ctx context.Context, p *CreateEndpointParams) (*hook.Endpoint, error)
+	GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error)
+	ListEndpoints(ctx context.Context, p *ListEndpointsParams) (*Page[*hook.Endpoint], error)
+	// ListEnabledEndpoints returns every endpoint of the app that is not
+	// disabled, for fan-out.
+	ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error)
+	UpdateEndpoint(ctx context.Context, p *UpdateEndpointParams) (*hook.Endpoint, error)
+	// DeleteEndpoint removes the endpoint with its deliveries and attempts.
+	DeleteEndpoint(ctx context.Context, appID, endpointID string) error
+	// RotateEndpointSecret makes Secret the current secret and keeps the
+	// old one for signing until PreviousExpiresAt.
+	RotateEndpointSecret(ctx context.Context, p *RotateEndpointSecretParams) (*hook.Endpoint, error)
+
+	// InsertEvent stores an event and its deliveries in one transaction.
+	// If the app already has an event with this id, nothing is written and
+	// the stored event is returned with Created false.
+	InsertEvent(ctx context.Context, p *InsertEventParams) (*InsertEventResult, error)
+	GetEvent(ctx context.Context, appID, eventID string) (*hook.Event, error)
+	ListEvents(ctx context.Context, p *ListEventsParams) (*Page[*hook.Event], error)
+
+	// GetDelivery returns the delivery with its attempts, oldest first.
+	GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error)
+	ListDeliveries(ctx context.Context, p *ListDeliveriesParams) (*Page[*hook.Delivery], error)
+	// RetryDelivery makes a delivery due now. A succeeded or failed one
+	// becomes pending for one manual attempt; a pending one keeps its
+	// place in the schedule. A delivery leased by a dispatcher right now
+	// is a conflict.
+	RetryDelivery(ctx context.Context, p *RetryDeliveryParams) (*hook.Delivery, error)
+	// RecoverEndpoint makes every failed delivery of the endpoint created
+	// at or after Since due now for one manual attempt, and returns how
+	// many it made due.
+	RecoverEndpoint(ctx context.Context, p *RecoverEndpointParams) (int, error)
+
+	// ClaimDeliveries leases due deliveries to a dispatcher: pending, due
+	// (next attempt at or before Now), not leased by anyone (or their
+	// lease has run out), of an endpoint that is not disabled. It takes at
+	// most PerEndpoint per endpoint and Limit in all, oldest due first,
+	// skipping the endpoints in ExcludeEndpoints.
+	ClaimDeliveries(ctx context.Context, p *ClaimDeliveriesParams) (*ClaimResult, error)
+	// RecordAttempt stores an attempt and what it decided for its
+	// delivery, and ends the lease. If the delivery is gone (deleted), it
+	// does nothing and returns nil.
+	RecordAttempt(ctx context.Context, p *RecordAttemptParams) error
+	// ReleaseDeliveries ends the owner's leases on the given deliveries
+	// (or on all of the owner's deliveries when IDs is empty) without an
+	// attempt, making them due at once.
+	ReleaseDeliveries(ctx context.Context, p *ReleaseDeliveriesParams) error
+	// ReleaseAllLeases ends every lease held by anyone. Only a backend
+	// used by a single process (SQLite under its file lock) may call it,
+	// at start, to take back what a crashed process held.
+	ReleaseAllLeases(ctx context.Context) (int, error)
+	// RenewLeases extends every lease the owner holds to Until.
+	RenewLeases(ctx context.Context, p *RenewLeasesParams) error
+	// NextDue returns the earliest time a pending delivery of an enabled
+	// endpoint becomes claimable, or ok false if there is none.
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// CountPendingDeliveries counts deliveries not yet succeeded or failed.
+	CountPendingDeliveries(ctx context.Context) (int64, error)
+
+	CreateAPIKey(ctx context.Context, p *CreateAPIKeyParams) (*APIKey, error)
+	// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	CountAPIKeys(ctx context.Context) (int64, error)
+}
+
+// Page is one page of a list, newest first. NextCursor is "" on the last page.
+type Page[T any] struct {
+	Data       []T
+	NextCursor string
+}
+
+// ListParams are the paging parameters every list takes. Cursor is opaque:
+// the NextCursor of the previous page. Limit is between 1 and MaxLimit;
+// zero means DefaultLimit.
+type ListParams struct {
+	Limit  int
+	Cursor string
+}
+
+// Paging limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 250
+)
+
+// NormalizedLimit returns Limit within 1..MaxLimit, DefaultLimit for zero.
+func (p ListParams) NormalizedLimit() int {
+	switch {
+	case p.Limit <= 0:
+		return DefaultLimit
+	case p.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return p.Limit
+}
+
+// CreateAppParams creates an app. ID is set by the caller (hook.NewID("app")).
+type CreateAppParams struct {
+	ID       string
+	UID      string
+	Name     string
+	Metadata map[string]string
+	Now      time.Time
+}
+
+// ListAppsParams lists apps.
+type ListAppsParams struct {
+	ListParams
+}
+
+// UpdateAppParams changes the fields that are not nil.
+type UpdateAppParams struct {
+	AppID    string
+	UID      *string
+	Name     *string
+	Metadata *map[string]string
+	Now      time.Time
+}
+
+// CreateEventTypeParams adds a type to the catalog. A name that exists
+// (archived or not) is a conflict.
+type CreateEventTypeParams struct {
+	Name        string
+	Description string
+	Schema      json.RawMessage
+	Example     json.RawMessage
+	Now         time.Time
+}
+
+// ListEventTypesParams lists the catalog in name order; archived types only
+// when IncludeArchived.
+type ListEventTypesParams struct {
+	ListParams
+	IncludeArchived bool
+}
+
+// UpdateEventTypeParams changes the fields that are not nil. A Schema or
+// Example of JSON null removes it.
+type UpdateEventTypeParams struct {
+	Name        string
+	Description *string
+	Schema      *json.RawMessage
+	Example     *json.RawMessage
+	Archived    *bool
+	Now         time.Time
+}
+
+// CreateEndpointParams creates an endpoint. ID and Secret are set by the caller.
+type CreateEndpointParams struct {
+	ID          string
+	AppID       string
+	URL         string
+	Description string
+	EventTypes  []string
+	Disabled    bool
+	Headers     map[string]string
+	Metadata    map[string]string
+	Secret      string
+	Now         time.Time
+}
+
+// ListEndpointsParams lists an app's endpoints.
+type ListEndpointsParams struct {
+	ListParams
+	AppID string
+}
+
+// UpdateEndpointParams changes the fields that are not nil.
+type UpdateEndpointParams struct {
+	AppID       string
+	EndpointID  string
+	URL         *string
+	Description *string
+	EventTypes  *[]string
+	Disabled    *bool
+	Headers     *map[string]string
+	Metadata    *map[string]string
+	Now         time.Time
+}
+
+// RotateEndpointSecretParams replaces an endpoint's secret.
+type RotateEndpointSecretParams struct {
+	AppID             string
+	EndpointID        string
+	Secret            string
+	PreviousExpiresAt time.Time
+	Now               time.Time
+}
+
+// NewDelivery is one delivery to create with an event. When Claimed, it is
+// created already leased to the inserting dispatcher (Owner, until
+// LeaseUntil), so the dispatcher can send it without claiming it first.
+type NewDelivery struct {
+	ID         string
+	EndpointID string
+	Claimed    bool
+}
+
+// InsertEventParams stores an event (its ID, AppID, Type, Data and
+// CreatedAt set) with one delivery per subscribed endpoint, all due at the
+// event's CreatedAt.
+type InsertEventParams struct {
+	Event      *hook.Event
+	Deliveries []NewDelivery
+	Owner      string
+	LeaseUntil time.Time
+}
+
+// InsertEventResult says what InsertEvent did. On a replay (Created false)
+// Event is the stored one and Deliveries is empty.
+type InsertEventResult struct {
+	Event      *hook.Event
+	Created    bool
+	Deliveries []*hook.Delivery
+}
+
+// ListEventsParams lists an app's events, newest first, with optional
+// filters: Type exactly, CreatedAt in [Since, Until).
+type ListEventsParams struct {
+	ListParams
+	AppID string
+	Type  string
+	Since time.Time
+	Until time.Time
+}
+
+// ListDeliveriesParams lists an app's deliveries, newest first, with
+// optional filters.
+type ListDeliveriesParams struct {
+	ListParams
+	AppID      string
+	Status     string
+	EndpointID string
+	EventID    string
+	Since      time.Time
+}
+
+// RetryDeliveryParams makes one delivery due now.
+type RetryDeliveryParams struct {
+	AppID      string
+	DeliveryID string
+	Now        time.Time
+}
+
+// RecoverEndpointParams makes an endpoint's failed deliveries due now.
+type RecoverEndpointParams struct {
+	AppID      string
+	EndpointID string
+	Since      time.Time
+	Now        time.Time
+}
+
+// ClaimDeliveriesParams leases due deliveries to Owner until LeaseUntil.
+type ClaimDeliveriesParams struct {
+	Owner            string
+	Now              time.Time
+	LeaseUntil       time.Time
+	Limit            int
+	PerEndpoint      int
+	ExcludeEndpoints []string
+}
+
+// Job is a claimed delivery with what is needed to attempt it.
+type Job struct {
+	DeliveryID string
+	EndpointID string
+	Event      *hook.Event
+	// AttemptCount counts the attempts made before this one.
+	AttemptCount int
+	// ScheduledAttempts counts the scheduled attempts made before this one.
+	ScheduledAttempts int
+	// Manual is set when this attempt is a manual retry (a single attempt).
+	Manual bool
+}
+
+// ClaimResult holds the claimed jobs and the endpoints they go to.
+type ClaimResult struct {
+	Jobs      []*Job
+	Endpoints map[string]*hook.Endpoint
+}
+
+// RecordAttemptParams records one attempt and its decision. The delivery's
+// status, next attempt time and counters are updated only while Owner still
+// holds its lease; the attempt row is written regardless.
+type RecordAttemptParams struct {
+	Owner   string
+	Attempt *hook.Attempt // ID, DeliveryID, Number, Trigger, StartedAt, Duration, response, error
+	// ScheduledAttempts is the delivery's new count of scheduled attempts.
+	ScheduledAttempts int
+	Decision          hook.Decision
+	// EndpointID is disabled when Decision.DisableEndpoint is set.
+	EndpointID string
+	Now        time.Time
+}
+
+// ReleaseDeliveriesParams ends leases without attempts.
+type ReleaseDeliveriesParams struct {
+	Owner string
+	IDs   []string
+	Now   time.Time
+}
+
+// RenewLeasesParams extends an owner's leases.
+type RenewLeasesParams struct {
+	Owner string
+	Until time.Time
+}
+
+// APIKey is a key for the /v1 API, kept only as the SHA-256 of its secret.
+type APIKey struct {
+	ID   string
+	Name string
+	Hash []byte
+	// AppID limits the key to one app; "" is an admin key.
+	AppID     string
+	CreatedAt time.Time
+}
+
+// CreateAPIKeyParams stores a key. A Hash that exists is a conflict.
+type CreateAPIKeyParams struct {
+	ID    string
+	Name  string
+	Hash  []byte
+	AppID string
+	Now   time.Time
+}
