@@ -95,6 +95,7 @@ func (s RetrySchedule) Decide(o Outcome, scheduledAttempts int, manual bool, now
 	if o.StatusCode == 410 {
 		return Decision{Status: DeliveryFailed, DisableEndpoint: true}
 	}
+	scheduledAttempts = max(scheduledAttempts, 1)
 	if manual || scheduledAttempts >= s.MaxAttempts() {
 		return Decision{Status: DeliveryFailed}
 	}
