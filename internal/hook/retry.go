@@ -75,7 +75,9 @@ type Outcome struct {
 }
 
 // Succeeded reports whether the attempt delivered the event.
-func (o Outcome) Succeeded() bool { return o.ErrorKind == "" && o.StatusCode >= 200 && o.StatusCode < 300 }
+func (o Outcome) Succeeded() bool {
+	return o.ErrorKind == "" && o.StatusCode >= 200 && o.StatusCode < 300
+}
 
 // Decision is what becomes of a delivery after an attempt.
 type Decision struct {
