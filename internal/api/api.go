@@ -1,0 +1,286 @@
+// Package api is hookd's /v1 REST API: the routes, the OpenAPI 3.1 document
+// (generated from this code by huma and served at /v1/openapi.json), RFC 9457
+// problem+json errors, and bearer-key authentication.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// Dispatcher is what the API tells about events and endpoints.
+type Dispatcher interface {
+	// Publish fans the event out to the app's subscribed endpoints and
+	// stores it, with its deliveries, durably. Created is false on an
+	// idempotent replay.
+	Publish(ctx context.Context, ev *hook.Event) (*store.InsertEventResult, error)
+	// EndpointChanged is called after an endpoint is created, updated or
+	// has its secret rotated.
+	EndpointChanged(ep *hook.Endpoint)
+	// EndpointDeleted is called after an endpoint is deleted (also when its
+	// app is).
+	EndpointDeleted(endpointID string)
+	// Wake is called after a retry or a recovery made deliveries due.
+	Wake()
+}
+
+// Config configures the API.
+type Config struct {
+	Store      store.Store
+	Dispatcher Dispatcher
+	// CheckURL is the SSRF check made when an endpoint URL is saved; an
+	// error refuses the URL (422 on field "url"). nil allows all.
+	CheckURL func(u *url.URL) error
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 1 MiB); a larger body
+	// is answered 413.
+	MaxBodyBytes int64
+	// Version is hookd's version, shown in the OpenAPI info.
+	Version string
+}
+
+func init() {
+	// Lists in bodies are never null: hookd answers [] for an empty one
+	// and refuses null in requests. (A package-level huma setting: it must
+	// hold before any schema is generated.)
+	huma.DefaultArrayNullable = false
+}
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Paths of the OpenAPI document.
+const (
+	openAPIPrefix = "/v1/openapi" // huma serves <prefix>.json and <prefix>.yaml
+	// OpenAPIPath is where the OpenAPI 3.1 document is served.
+	OpenAPIPath = openAPIPrefix + ".json"
+)
+
+// securityScheme is the name of the bearer scheme in the OpenAPI document.
+const securityScheme = "bearer"
+
+// server holds the API's dependencies and caches.
+type server struct {
+	store    store.Store
+	disp     Dispatcher
+	checkURL func(u *url.URL) error
+	now      func() time.Time
+	log      *slog.Logger
+	maxBody  int64
+	api      huma.API
+	mux      *http.ServeMux
+
+	keys  keyCache
+	apps  *ttlCache[*hook.App]
+	types *typeCache
+}
+
+// New builds the API's HTTP handler: /v1/..., /healthz and /readyz.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: Config.Store is required")
+	}
+	if cfg.Dispatcher == nil {
+		return nil, errors.New("api: Config.Dispatcher is required")
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes)
+	}
+	s := &server{
+		store:    cfg.Store,
+		disp:     cfg.Dispatcher,
+		checkURL: cfg.CheckURL,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBodyBytes,
+		mux:      http.NewServeMux(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody == 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.apps = newTTLCache[*hook.App](cacheTTL)
+	s.types = newTypeCache(s.store, cacheTTL, s.log)
+
+	version := cfg.Version
+	if version == "" {
+		version = "dev"
+	}
+	hcfg := huma.DefaultConfig("hookd", version)
+	hcfg.Info.Description = "hookd delivers webhooks: publish events to an app, and hookd signs " +
+		"them and delivers them to the app's endpoints, retrying on failure.\n\n" +
+		"Errors are RFC 9457 problem details (application/problem+json)."
+	hcfg.OpenAPIPath = openAPIPrefix
+	hcfg.DocsPath = ""
+	hcfg.SchemasPath = ""
+	// No $schema links in bodies: every object is exactly its hook type.
+	hcfg.CreateHooks = nil
+	hcfg.Transformers = []huma.Transformer{s.tidyErrors}
+	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		securityScheme: {
+			Type:        "http",
+			Scheme:      "bearer",
+			Description: "An API key: `Authorization: Bearer <key>`. A key bound to an app reaches only that app's routes.",
+		},
+	}
+	hcfg.Tags = []*huma.Tag{
+		{Name: "Apps", Description: "Apps are the provider's customers; events are published to an app."},
+		{Name: "Event types", Description: "The catalog of event types, with optional JSON Schemas checked on ingest."},
+		{Name: "Endpoints", Description: "URLs that receive an app's events."},
+		{Name: "Events", Description: "Publish events and read them back."},
+		{Name: "Deliveries", Description: "One event on its way to one endpoint, with its attempts."},
+		{Name: "Health"},
+	}
+
+	s.api = humago.New(s.mux, hcfg)
+	s.api.UseMiddleware(s.recoverMiddleware, s.authMiddleware)
+
+	s.registerHealth()
+	s.registerApps()
+	s.registerEventTypes()
+	s.registerEndpoints()
+	s.registerEvents()
+	s.registerDeliveries()
+
+	s.mux.HandleFunc("/", s.unmatched)
+	return s.mux, nil
+}
+
+// scope says who may call an operation.
+type scope int
+
+const (
+	scopeAdmin scope = iota + 1 // admin keys only
+	scopeApp                    // admin keys, and keys of the app in {app}
+	scopeAny                    // any valid key
+)
+
+const scopeKey = "hookd.scope"
+
+// operation returns an authenticated operation with the common settings.
+func (s *server) operation(sc scope, method, path, id, tag, summary string, status int) huma.Operation {
+	errs := []int{http.StatusUnauthorized}
+	if sc != scopeAny {
+		errs = append(errs, http.StatusForbidden)
+	}
+	if strings.Contains(path, "{") {
+		errs = append(errs, http.StatusNotFound)
+	}
+	if method == http.MethodPost || method == http.MethodPatch {
+		errs = append(errs, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge)
+	}
+	return huma.Operation{
+		OperationID:   id,
+		Method:        method,
+		Path:          path,
+		Summary:       summary,
+		Tags:          []string{tag},
+		DefaultStatus: status,
+		// huma answers 413 when it reads this many bytes, so allow one more
+		// than the limit: a body of exactly MaxBodyBytes is accepted.
+		MaxBodyBytes: s.maxBody + 1,
+		Security:     []map[string][]string{{securityScheme: {}}},
+		Errors:       errs,
+		Metadata:     map[string]any{scopeKey: sc},
+	}
+}
+
+// unmatched answers requests no route matched: 405 when the path exists
+// with other methods, else 404, both as problem+json.
+func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := s.mux.Handler(r2); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		writeProblem(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+}
+
+// recoverMiddleware turns a panic in a handler into a logged 500.
+func (s *server) recoverMiddleware(ctx huma.Context, next func(huma.Context)) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			op := ctx.Operation()
+			s.log.Error("api: panic", "method", op.Method, "path", op.Path, "panic", v)
+			if ctx.Status() == 0 {
+				_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error")
+			}
+		}
+	}()
+	next(ctx)
+}
+
+// --- health ---
+
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func (s *server) registerHealth() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "healthz",
+		Method:      http.MethodGet,
+		Path:        "/healthz",
+		Summary:     "Liveness: the process answers",
+		Tags:        []string{"Health"},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		out := &healthOutput{}
+		out.Body.Status = "ok"
+		return out, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "readyz",
+		Method:      http.MethodGet,
+		Path:        "/readyz",
+		Summary:     "Readiness: the database answers within 2 s",
+		Tags:        []string{"Health"},
+		Errors:      []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := s.store.Ping(pctx); err != nil {
+			s.log.Warn("api: readiness check failed", "err", err)
+			return nil, huma.Error503ServiceUnavailable("the database is not reachable")
+		}
+		out := &healthOutput{}
+		out.Body.Status = "ok"
+		return out, nil
+	})
+}

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// List is one page of a list, newest first (event types: by name).
+type List[T any] struct {
+	Data []T `json:"data" doc:"The objects of this page."`
+	// NextCursor is null on the last page.
+	NextCursor *string `json:"next_cursor" doc:"Pass as ?cursor= for the next page; null on the last page."`
+}
+
+func newList[T any](p *store.Page[T]) *List[T] {
+	l := &List[T]{Data: p.Data}
+	if l.Data == nil {
+		l.Data = []T{}
+	}
+	if p.NextCursor != "" {
+		c := p.NextCursor
+		l.NextCursor = &c
+	}
+	return l
+}
+
+// listOutput is the answer of every list route.
+type listOutput[T any] struct {
+	Body *List[T]
+}
+
+// ListQuery holds the paging query parameters of every list route.
+type ListQuery struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"250" default:"50" doc:"Page size, 1 to 250."`
+	Cursor string `query:"cursor" doc:"The next_cursor of the previous page."`
+}
+
+func (p ListQuery) params() store.ListParams {
+	return store.ListParams{Limit: p.Limit, Cursor: p.Cursor}
+}
+
+// AppParam is the {app} path parameter.
+type AppParam struct {
+	App string `path:"app" doc:"The app's id (app_...) or uid."`
+}
+
+type appOutput struct {
+	Body *hook.App
+}
+
+type appCreateRequest struct {
+	Name     string            `json:"name" minLength:"1" maxLength:"255" doc:"Display name."`
+	UID      string            `json:"uid,omitempty" maxLength:"255" doc:"Your own unique id for the app; usable instead of its id in paths. Must not start with app_."`
+	Metadata map[string]string `json:"metadata,omitempty" doc:"Free key/value pairs."`
+}
+
+type appPatchRequest struct {
+	Name     *string            `json:"name,omitempty" minLength:"1" maxLength:"255"`
+	UID      *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
+	Metadata *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
+}
+
+// normApp returns a copy of a for an answer, with {} rather than null.
+func normApp(a *hook.App) *hook.App {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if c.Metadata == nil {
+		c.Metadata = map[string]string{}
+	}
+	return &c
+}
+
+func (s *server) registerApps() {
+	huma.Register(s.api, s.operation(scopeAdmin, http.MethodPost, "/v1/apps", "create-app", "Apps", "Create an app", http.StatusCreated),
+		func(ctx context.Context, in *struct{ Body appCreateRequest }) (*appOutput, error) {
+			b := &in.Body
+			var errs []*huma.ErrorDetail
+			errs = collect(errs, hook.ValidateName("name", b.Name), "body", "name", b.Name)
+			errs = collect(errs, hook.ValidateUID("uid", b.UID), "body", "uid", b.UID)
+			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			md := b.Metadata
+			if md == nil {
+				md = map[string]string{}
+			}
+			a, err := s.store.CreateApp(ctx, &store.CreateAppParams{
+				ID: hook.NewID("app"), UID: b.UID, Name: b.Name, Metadata: md, Now: s.now().UTC(),
+			})
+			if err != nil {
+				return nil, s.fail(ctx, err, "body")
+			}
+			return &appOutput{Body: normApp(a)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeAdmin, http.MethodGet, "/v1/apps", "list-apps", "Apps", "List apps", http.StatusOK),
+		func(ctx context.Context, in *struct{ ListQuery }) (*listOutput[*hook.App], error) {
+			p, err := s.store.ListApps(ctx, &store.ListAppsParams{ListParams: in.ListQuery.params()})
+			if err != nil {
+				return nil, s.fail(ctx, err, "query")
+			}
+			for i, a := range p.Data {
+				p.Data[i] = normApp(a)
+			}
+			return &listOutput[*hook.App]{Body: newList(p)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}", "get-app", "Apps", "Get an app", http.StatusOK),
+		func(ctx context.Context, in *AppParam) (*appOutput, error) {
+			a, err := s.store.GetApp(ctx, in.App)
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			return &appOutput{Body: normApp(a)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodPatch, "/v1/apps/{app}", "update-app", "Apps", "Update an app", http.StatusOK),
+		func(ctx context.Context, in *struct {
+			AppParam
+			Body appPatchRequest
+		}) (*appOutput, error) {
+			b := &in.Body
+			var errs []*huma.ErrorDetail
+			if b.Name != nil {
+				errs = collect(errs, hook.ValidateName("name", *b.Name), "body", "name", *b.Name)
+			}
+			if b.UID != nil {
+				errs = collect(errs, hook.ValidateUID("uid", *b.UID), "body", "uid", *b.UID)
+			}
+			if b.Metadata != nil {
+				if *b.Metadata == nil {
+					*b.Metadata = map[string]string{}
+				}
+				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
+			}
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			cur, err := s.store.GetApp(ctx, in.App)
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			a, err := s.store.UpdateApp(ctx, &store.UpdateAppParams{
+				AppID: cur.ID, Name: b.Name, UID: b.UID, Metadata: b.Metadata, Now: s.now().UTC(),
+			})
+			s.apps.clear()
+			if err != nil {
+				return nil, s.fail(ctx, err, "body")
+			}
+			return &appOutput{Body: normApp(a)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodDelete, "/v1/apps/{app}", "delete-app", "Apps", "Delete an app with its endpoints, events and deliveries", http.StatusNoContent),
+		func(ctx context.Context, in *AppParam) (*struct{}, error) {
+			a, err := s.store.GetApp(ctx, in.App)
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			// Collect the endpoints first, to tell the dispatcher they went.
+			var eps []string
+			lp := store.ListEndpointsParams{AppID: a.ID, ListParams: store.ListParams{Limit: store.MaxLimit}}
+			for {
+				p, err := s.store.ListEndpoints(ctx, &lp)
+				if err != nil {
+					return nil, s.fail(ctx, err, "")
+				}
+				for _, ep := range p.Data {
+					eps = append(eps, ep.ID)
+				}
+				if p.NextCursor == "" {
+					break
+				}
+				lp.Cursor = p.NextCursor
+			}
+			err = s.store.DeleteApp(ctx, a.ID)
+			s.apps.clear()
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			for _, id := range eps {
+				s.disp.EndpointDeleted(id)
+			}
+			return nil, nil
+		})
+}

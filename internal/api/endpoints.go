@@ -1,0 +1,298 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// SecretGracePeriod is how long a rotated-out secret still signs deliveries.
+const SecretGracePeriod = 24 * time.Hour
+
+// EndpointParam is the {app} and {ep} path parameters.
+type EndpointParam struct {
+	AppParam
+	Endpoint string `path:"ep" doc:"The endpoint's id (ep_...)."`
+}
+
+type endpointOutput struct {
+	Body *hook.Endpoint
+}
+
+type endpointCreateRequest struct {
+	URL         string            `json:"url" doc:"Where to deliver: an absolute http or https URL." example:"https://example.com/webhooks"`
+	Description string            `json:"description,omitempty" maxLength:"4096"`
+	EventTypes  []string          `json:"event_types,omitempty" doc:"Event types to receive: names, or patterns such as order.* or *. Empty receives every type."`
+	Disabled    bool              `json:"disabled,omitempty" doc:"A disabled endpoint receives nothing."`
+	Headers     map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery."`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Secret      string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent."`
+}
+
+type endpointPatchRequest struct {
+	URL         *string            `json:"url,omitempty"`
+	Description *string            `json:"description,omitempty" maxLength:"4096"`
+	EventTypes  *[]string          `json:"event_types,omitempty" doc:"Replaces the list; [] receives every type."`
+	Disabled    *bool              `json:"disabled,omitempty"`
+	Headers     *map[string]string `json:"headers,omitempty" doc:"Replaces the headers."`
+	Metadata    *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
+}
+
+type secretBody struct {
+	Secret string `json:"secret" doc:"The endpoint's signing secret." example:"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`
+}
+
+type secretOutput struct {
+	Body secretBody
+}
+
+type rotateRequest struct {
+	Secret string `json:"secret,omitempty" doc:"The new secret; generated when absent."`
+}
+
+// normEndpoint returns a copy of ep for an answer, with [] and {} rather
+// than null. A copy: ep itself may be in the dispatcher's hands.
+func normEndpoint(ep *hook.Endpoint) *hook.Endpoint {
+	if ep == nil {
+		return nil
+	}
+	c := *ep
+	if c.EventTypes == nil {
+		c.EventTypes = []string{}
+	}
+	if c.Headers == nil {
+		c.Headers = map[string]string{}
+	}
+	if c.Metadata == nil {
+		c.Metadata = map[string]string{}
+	}
+	return &c
+}
+
+// appID resolves {app} for the routes under it.
+func (s *server) appID(ctx context.Context, ref string) (string, error) {
+	a, err := s.cachedApp(ctx, ref)
+	if err != nil {
+		return "", s.fail(ctx, err, "path")
+	}
+	return a.ID, nil
+}
+
+// checkEndpointURL checks the form of the URL, then asks the SSRF guard.
+func (s *server) checkEndpointURL(raw string) *huma.ErrorDetail {
+	u, err := hook.ValidateEndpointURL("url", raw)
+	if err != nil {
+		return fieldDetail(err, "body", "url", raw)
+	}
+	if s.checkURL != nil {
+		if err := s.checkURL(u); err != nil {
+			return &huma.ErrorDetail{Location: "body.url", Message: "is not allowed: " + err.Error(), Value: raw}
+		}
+	}
+	return nil
+}
+
+func (s *server) registerEndpoints() {
+	huma.Register(s.api, s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/endpoints", "create-endpoint", "Endpoints", "Add an endpoint", http.StatusCreated),
+		func(ctx context.Context, in *struct {
+			AppParam
+			Body endpointCreateRequest
+		}) (*endpointOutput, error) {
+			b := &in.Body
+			var errs []*huma.ErrorDetail
+			if d := s.checkEndpointURL(b.URL); d != nil {
+				errs = append(errs, d)
+			}
+			errs = collect(errs, hook.ValidateDescription("description", b.Description), "body", "description", nil)
+			errs = collect(errs, hook.ValidateEventTypePatterns("event_types", b.EventTypes), "body", "event_types", nil)
+			errs = collect(errs, hook.ValidateHeaders("headers", b.Headers), "body", "headers", nil)
+			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
+			secret := b.Secret
+			if secret != "" {
+				errs = collect(errs, hook.ValidateSecret("secret", secret), "body", "secret", nil)
+			} else {
+				secret = hook.NewSecret()
+			}
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			p := &store.CreateEndpointParams{
+				ID: hook.NewID("ep"), AppID: appID, URL: b.URL, Description: b.Description,
+				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
+				Secret: secret, Now: s.now().UTC(),
+			}
+			if p.EventTypes == nil {
+				p.EventTypes = []string{}
+			}
+			if p.Headers == nil {
+				p.Headers = map[string]string{}
+			}
+			if p.Metadata == nil {
+				p.Metadata = map[string]string{}
+			}
+			ep, err := s.store.CreateEndpoint(ctx, p)
+			if err != nil {
+				return nil, s.fail(ctx, err, "body")
+			}
+			s.disp.EndpointChanged(ep)
+			return &endpointOutput{Body: normEndpoint(ep)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/endpoints", "list-endpoints", "Endpoints", "List an app's endpoints", http.StatusOK),
+		func(ctx context.Context, in *struct {
+			AppParam
+			ListQuery
+		}) (*listOutput[*hook.Endpoint], error) {
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			p, err := s.store.ListEndpoints(ctx, &store.ListEndpointsParams{ListParams: in.ListQuery.params(), AppID: appID})
+			if err != nil {
+				return nil, s.fail(ctx, err, "query")
+			}
+			for i, ep := range p.Data {
+				p.Data[i] = normEndpoint(ep)
+			}
+			return &listOutput[*hook.Endpoint]{Body: newList(p)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/endpoints/{ep}", "get-endpoint", "Endpoints", "Get an endpoint", http.StatusOK),
+		func(ctx context.Context, in *EndpointParam) (*endpointOutput, error) {
+			ep, err := s.endpoint(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return &endpointOutput{Body: normEndpoint(ep)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodPatch, "/v1/apps/{app}/endpoints/{ep}", "update-endpoint", "Endpoints", "Update an endpoint", http.StatusOK),
+		func(ctx context.Context, in *struct {
+			EndpointParam
+			Body endpointPatchRequest
+		}) (*endpointOutput, error) {
+			b := &in.Body
+			var errs []*huma.ErrorDetail
+			if b.URL != nil {
+				if d := s.checkEndpointURL(*b.URL); d != nil {
+					errs = append(errs, d)
+				}
+			}
+			if b.Description != nil {
+				errs = collect(errs, hook.ValidateDescription("description", *b.Description), "body", "description", nil)
+			}
+			if b.EventTypes != nil {
+				if *b.EventTypes == nil {
+					*b.EventTypes = []string{}
+				}
+				errs = collect(errs, hook.ValidateEventTypePatterns("event_types", *b.EventTypes), "body", "event_types", nil)
+			}
+			if b.Headers != nil {
+				if *b.Headers == nil {
+					*b.Headers = map[string]string{}
+				}
+				errs = collect(errs, hook.ValidateHeaders("headers", *b.Headers), "body", "headers", nil)
+			}
+			if b.Metadata != nil {
+				if *b.Metadata == nil {
+					*b.Metadata = map[string]string{}
+				}
+				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
+			}
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			ep, err := s.store.UpdateEndpoint(ctx, &store.UpdateEndpointParams{
+				AppID: appID, EndpointID: in.Endpoint, URL: b.URL, Description: b.Description,
+				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
+				Now: s.now().UTC(),
+			})
+			if err != nil {
+				return nil, s.fail(ctx, err, "body")
+			}
+			s.disp.EndpointChanged(ep)
+			return &endpointOutput{Body: normEndpoint(ep)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodDelete, "/v1/apps/{app}/endpoints/{ep}", "delete-endpoint", "Endpoints", "Delete an endpoint with its deliveries", http.StatusNoContent),
+		func(ctx context.Context, in *EndpointParam) (*struct{}, error) {
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.store.DeleteEndpoint(ctx, appID, in.Endpoint); err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			s.disp.EndpointDeleted(in.Endpoint)
+			return nil, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/endpoints/{ep}/secret", "get-endpoint-secret", "Endpoints", "Get an endpoint's signing secret", http.StatusOK),
+		func(ctx context.Context, in *EndpointParam) (*secretOutput, error) {
+			ep, err := s.endpoint(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return &secretOutput{Body: secretBody{Secret: ep.Secret}}, nil
+		})
+
+	rotate := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/endpoints/{ep}/secret/rotate", "rotate-endpoint-secret", "Endpoints", "Rotate an endpoint's signing secret", http.StatusOK)
+	rotate.Description = "The new secret signs from now on; the previous one also signs for 24 hours, so receivers can switch without missing a delivery."
+	huma.Register(s.api, rotate,
+		func(ctx context.Context, in *struct {
+			EndpointParam
+			Body *rotateRequest
+		}) (*secretOutput, error) {
+			secret := ""
+			if in.Body != nil {
+				secret = in.Body.Secret
+			}
+			if secret != "" {
+				if err := check(hook.ValidateSecret("secret", secret), "body", "secret", nil); err != nil {
+					return nil, err
+				}
+			} else {
+				secret = hook.NewSecret()
+			}
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			now := s.now().UTC()
+			ep, err := s.store.RotateEndpointSecret(ctx, &store.RotateEndpointSecretParams{
+				AppID: appID, EndpointID: in.Endpoint, Secret: secret,
+				PreviousExpiresAt: now.Add(SecretGracePeriod), Now: now,
+			})
+			if err != nil {
+				return nil, s.fail(ctx, err, "body")
+			}
+			s.disp.EndpointChanged(ep)
+			return &secretOutput{Body: secretBody{Secret: secret}}, nil
+		})
+}
+
+// endpoint reads the endpoint named by the path.
+func (s *server) endpoint(ctx context.Context, in *EndpointParam) (*hook.Endpoint, error) {
+	appID, err := s.appID(ctx, in.App)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
+	if err != nil {
+		return nil, s.fail(ctx, err, "path")
+	}
+	return ep, nil
+}

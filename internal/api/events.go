@@ -1,0 +1,288 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const eventsPath = "/v1/apps/{app}/events"
+
+// eventCreateRequest documents the body of POST /v1/apps/{app}/events. The
+// route parses the body itself (see parseEventBody): once, keeping data's
+// bytes as they came (compacted).
+type eventCreateRequest struct {
+	Type string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema." example:"order.created"`
+	Data json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent."`
+	ID   string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header)." example:"ord_1234_created"`
+}
+
+type eventCreateInput struct {
+	AppParam
+	IdempotencyKey string `header:"Idempotency-Key" doc:"Used as the event id when the body has none."`
+	ContentType    string `header:"Content-Type" hidden:"true"`
+	RawBody        []byte `contentType:"application/json"`
+}
+
+type eventCreateOutput struct {
+	Status   int
+	Replayed string `header:"Idempotent-Replayed" doc:"true when an event with this id already existed: it is returned and nothing is published again."`
+	Body     *hook.Event
+}
+
+type eventOutput struct {
+	Body *hook.Event
+}
+
+// eventBody is what parseEventBody decodes into: pointers tell absent
+// fields from empty ones.
+type eventBody struct {
+	Type *string         `json:"type"`
+	Data json.RawMessage `json:"data"`
+	ID   *string         `json:"id"`
+}
+
+// parseEventBody decodes the body of an event once: malformed JSON is a 400,
+// a field of the wrong type or an unknown field a 422.
+func parseEventBody(body []byte) (*eventBody, error) {
+	var b eventBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&b)
+	if err == nil && len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
+		return nil, huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: "body", Message: "unexpected data after the JSON object"})
+	}
+	if err == nil {
+		return &b, nil
+	}
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te):
+		want := jsonKind(te.Type)
+		if te.Field == "" {
+			return nil, invalid("body", "expected "+want, nil)
+		}
+		return nil, invalid("body."+te.Field, "expected "+want, nil)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return nil, invalid("body."+name, "unexpected property", nil)
+	case errors.Is(err, io.EOF):
+		return nil, huma.Error400BadRequest("request body is required")
+	}
+	return nil, huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+}
+
+// jsonKind names the JSON kind a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "number"
+}
+
+func (s *server) registerEvents() {
+	op := s.operation(scopeApp, http.MethodPost, eventsPath, "create-event", "Events", "Publish an event", http.StatusAccepted)
+	op.Description = "Stores the event and fans it out to the app's subscribed endpoints. " +
+		"Publishing an id that exists returns the stored event with `Idempotent-Replayed: true` and publishes nothing."
+	op.Errors = append(op.Errors, http.StatusUnprocessableEntity)
+	op.SkipValidateBody = true // parseEventBody does it, in one pass
+	huma.Register(s.api, op, s.createEvent)
+	s.documentEventBody()
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, eventsPath, "list-events", "Events", "List an app's events, newest first", http.StatusOK),
+		func(ctx context.Context, in *struct {
+			AppParam
+			ListQuery
+			Type  string `query:"type" doc:"Only events of this type."`
+			Since string `query:"since" format:"date-time" doc:"Only events created at or after this time (RFC 3339)."`
+			Until string `query:"until" format:"date-time" doc:"Only events created before this time (RFC 3339)."`
+		}) (*listOutput[*hook.Event], error) {
+			p := &store.ListEventsParams{ListParams: in.ListQuery.params(), Type: in.Type}
+			var errs []*huma.ErrorDetail
+			var err error
+			if in.Type != "" {
+				errs = collect(errs, hook.ValidateEventTypeName("type", in.Type), "query", "type", in.Type)
+			}
+			if p.Since, err = parseTime(in.Since); err != nil {
+				errs = append(errs, &huma.ErrorDetail{Location: "query.since", Message: err.Error(), Value: in.Since})
+			}
+			if p.Until, err = parseTime(in.Until); err != nil {
+				errs = append(errs, &huma.ErrorDetail{Location: "query.until", Message: err.Error(), Value: in.Until})
+			}
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			if p.AppID, err = s.appID(ctx, in.App); err != nil {
+				return nil, err
+			}
+			page, err := s.store.ListEvents(ctx, p)
+			if err != nil {
+				return nil, s.fail(ctx, err, "query")
+			}
+			return &listOutput[*hook.Event]{Body: newList(page)}, nil
+		})
+
+	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, eventsPath+"/{id}", "get-event", "Events", "Get an event", http.StatusOK),
+		func(ctx context.Context, in *struct {
+			AppParam
+			ID string `path:"id" doc:"The event's id."`
+		}) (*eventOutput, error) {
+			appID, err := s.appID(ctx, in.App)
+			if err != nil {
+				return nil, err
+			}
+			ev, err := s.store.GetEvent(ctx, appID, in.ID)
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
+			return &eventOutput{Body: ev}, nil
+		})
+}
+
+// documentEventBody puts the request body of create-event in the OpenAPI
+// document: the route reads a raw body, which huma would document as
+// binary.
+func (s *server) documentEventBody() {
+	oapi := s.api.OpenAPI()
+	reg := oapi.Components.Schemas
+	ref := reg.Schema(reflect.TypeFor[eventCreateRequest](), true, "EventCreateRequest")
+	if sch := reg.SchemaFromRef(ref.Ref); sch != nil {
+		if data := sch.Properties["data"]; data != nil {
+			data.Type = huma.TypeObject
+			data.AdditionalProperties = true
+		}
+	}
+	post := oapi.Paths[eventsPath].Post
+	post.RequestBody = &huma.RequestBody{
+		Required: true,
+		Content:  map[string]*huma.MediaType{"application/json": {Schema: ref}},
+	}
+}
+
+func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventCreateOutput, error) {
+	if !isJSON(in.ContentType) {
+		return nil, huma.Error415UnsupportedMediaType("the body must be application/json, not " + in.ContentType)
+	}
+	b, err := parseEventBody(in.RawBody)
+	if err != nil {
+		return nil, err
+	}
+	var errs []*huma.ErrorDetail
+	typ := ""
+	if b.Type != nil {
+		typ = *b.Type
+	}
+	errs = collect(errs, hook.ValidateEventTypeName("type", typ), "body", "type", typ)
+	switch {
+	case b.Data == nil:
+		errs = append(errs, &huma.ErrorDetail{Location: "body.data", Message: "is required"})
+	case b.Data[0] != '{':
+		// The decoder hands a RawMessage over without leading space.
+		errs = append(errs, &huma.ErrorDetail{Location: "body.data", Message: "must be a JSON object"})
+	}
+	id := in.IdempotencyKey
+	if id != "" {
+		errs = collect(errs, hook.ValidateEventID("Idempotency-Key", id), "header", "Idempotency-Key", id)
+	}
+	if b.ID != nil {
+		errs = collect(errs, hook.ValidateEventID("id", *b.ID), "body", "id", *b.ID)
+		if id != "" && *b.ID != id {
+			errs = append(errs, &huma.ErrorDetail{Location: "body.id", Message: "differs from the Idempotency-Key header", Value: *b.ID})
+		}
+		id = *b.ID
+	}
+	if len(errs) > 0 {
+		return nil, invalidAll(errs)
+	}
+	if id == "" {
+		id = hook.NewID("evt")
+	}
+	app, err := s.cachedApp(ctx, in.App)
+	if err != nil {
+		return nil, s.fail(ctx, err, "path")
+	}
+	var data bytes.Buffer
+	data.Grow(len(b.Data))
+	if err := json.Compact(&data, b.Data); err != nil {
+		return nil, invalid("body.data", "is not valid JSON", nil)
+	}
+	ti, err := s.types.get(ctx, typ)
+	if err != nil {
+		return nil, s.fail(ctx, err, "body")
+	}
+	if ti.schema != nil {
+		if ds := validateJSON(ti.schema, data.Bytes(), "body.data"); len(ds) > 0 {
+			return nil, huma.Error422UnprocessableEntity("data does not match the schema of event type "+typ, detailErrs(ds)...)
+		}
+	}
+	ev := &hook.Event{
+		ID:        id,
+		AppID:     app.ID,
+		Type:      typ,
+		Data:      data.Bytes(),
+		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+	}
+	res, err := s.disp.Publish(ctx, ev)
+	if err != nil {
+		return nil, s.fail(ctx, err, "body")
+	}
+	out := &eventCreateOutput{Status: http.StatusAccepted, Body: ev}
+	if res != nil && res.Event != nil {
+		out.Body = res.Event
+	}
+	if res != nil && !res.Created {
+		out.Replayed = "true"
+	}
+	return out, nil
+}
+
+func detailErrs(ds []*huma.ErrorDetail) []error {
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		errs[i] = d
+	}
+	return errs
+}
+
+// isJSON reports whether a request's Content-Type is JSON (or absent, which
+// is taken as JSON, as on the other routes).
+func isJSON(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// parseTime reads an optional RFC 3339 time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errors.New("must be an RFC 3339 time, e.g. 2024-05-01T12:00:00Z")
+	}
+	return t, nil
+}

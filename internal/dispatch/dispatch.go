@@ -1,0 +1,479 @@
+// Package dispatch is hookd's delivery engine. It turns published events
+// into deliveries and sends them.
+//
+// How work flows:
+//   - Publish stores an event with its deliveries in one durable write. When
+//     the dispatcher has room, the deliveries are written already leased to
+//     this node and go straight into memory: no claim, no polling tick.
+//   - Each endpoint has its own in-memory queue and concurrency limit;
+//     endpoints with work take turns (round-robin), so a slow or hanging
+//     endpoint holds only its own slots and never delays the others.
+//   - Each attempt's outcome is written back (attempt row, delivery status,
+//     next attempt time) and the store batches those writes (group commit).
+//   - A poller claims from the store what is not in memory: retries when they
+//     fall due, backlog that did not fit in memory, and work whose lease ran
+//     out because its node died. It sleeps until the next due time; it does
+//     not tick.
+//   - Leases are renewed while deliveries sit in memory; a node that dies
+//     stops renewing, and its deliveries become claimable again.
+//
+// Memory is bounded by configuration (deliveries and payload bytes held),
+// never by the size of the backlog, which stays in the store.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// Config configures a Dispatcher. Zero values take the defaults noted.
+type Config struct {
+	Store  store.Store
+	Clock  clockwork.Clock // default: the real clock
+	Logger *slog.Logger
+
+	Schedule hook.RetrySchedule // default hook.DefaultRetrySchedule
+	Jitter   hook.Jitter        // default hook.DefaultJitter
+
+	// AttemptTimeout bounds one attempt: connect, send, and the answer
+	// (default 15s).
+	AttemptTimeout time.Duration
+	// AllowPrivateNetworks lets endpoints reach loopback and private
+	// addresses.
+	AllowPrivateNetworks bool
+	// UserAgent is sent with every delivery.
+	UserAgent string
+	// HTTPClient overrides the client deliveries are sent with (tests).
+	// When nil, a client with the SSRF-guarded dialer is built.
+	HTTPClient *http.Client
+
+	// MaxInFlight bounds attempts running at once (default 1024).
+	MaxInFlight int
+	// EndpointConcurrency bounds attempts running at once to one
+	// endpoint (default 64).
+	EndpointConcurrency int
+	// MaxHeld bounds deliveries held in memory, queued or in flight
+	// (default 20000).
+	MaxHeld int
+	// MaxHeldBytes bounds the payload bytes held in memory (default 128 MiB).
+	MaxHeldBytes int64
+	// EndpointQueue bounds deliveries held in memory for one endpoint
+	// (default 2000).
+	EndpointQueue int
+	// LeaseDuration is how long a claim lasts without renewal (default 30s).
+	LeaseDuration time.Duration
+	// PollInterval is the longest the poller sleeps when it knows of no
+	// due work, to notice work it was not told about (default 5s).
+	PollInterval time.Duration
+	// DrainTimeout bounds how long Stop waits for attempts in flight
+	// (default 20s).
+	DrainTimeout time.Duration
+	// ReleaseAllOnStart takes back every lease at start. Only for a store
+	// used by this process alone (SQLite under its file lock).
+	ReleaseAllOnStart bool
+
+	// Registerer receives the dispatcher's metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Schedule == nil {
+		c.Schedule = hook.DefaultRetrySchedule
+	}
+	if c.Jitter == nil {
+		c.Jitter = hook.DefaultJitter
+	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = 15 * time.Second
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "hookd"
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 1024
+	}
+	if c.EndpointConcurrency <= 0 {
+		c.EndpointConcurrency = 64
+	}
+	if c.MaxHeld <= 0 {
+		c.MaxHeld = 20000
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = 128 << 20
+	}
+	if c.EndpointQueue <= 0 {
+		c.EndpointQueue = 2000
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 30 * time.Second
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 5 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 20 * time.Second
+	}
+}
+
+// Dispatcher sends deliveries. Create it with New, start it with Start, stop
+// it with Stop.
+type Dispatcher struct {
+	cfg     Config
+	st      store.Store
+	clock   clockwork.Clock
+	log     *slog.Logger
+	owner   string
+	client  *http.Client
+	metrics *metrics
+
+	mu        sync.Mutex
+	endpoints map[string]*endpointQueue
+	ready     []*endpointQueue // endpoints with queued jobs and a free slot, in turn order
+	held      int              // deliveries in memory, queued or in flight
+	heldBytes int64
+	inFlight  int
+	// backlog is set when the store holds due work that is not in memory
+	// because memory was full; freeing room then wakes the poller.
+	backlog  bool
+	stopping bool
+	nextWake time.Time
+	// immediateRepolls counts polls in a row that found work already
+	// due (only the poll loop touches it).
+	immediateRepolls int
+
+	wake    chan struct{} // poll now
+	retimer chan struct{} // nextWake moved earlier
+	// loopCancel stops the poller and the renewer; attemptCancel cuts
+	// attempts in flight, once the drain at Stop has run out.
+	loopCancel    context.CancelFunc
+	attemptCtx    context.Context
+	attemptCancel context.CancelFunc
+	loops         sync.WaitGroup
+	attempts      sync.WaitGroup
+}
+
+// endpointQueue is one endpoint's share of the dispatcher.
+type endpointQueue struct {
+	ep       *hook.Endpoint
+	signers  *signerSet
+	jobs     []*store.Job // FIFO; jobs[head:] are queued
+	head     int
+	inFlight int
+	inReady  bool
+	// overflowed is set when deliveries for this endpoint were left in
+	// the store because its queue was full.
+	overflowed bool
+}
+
+func (q *endpointQueue) queued() int { return len(q.jobs) - q.head }
+
+func (q *endpointQueue) push(j *store.Job) { q.jobs = append(q.jobs, j) }
+
+func (q *endpointQueue) pop() *store.Job {
+	j := q.jobs[q.head]
+	q.jobs[q.head] = nil
+	q.head++
+	if q.head == len(q.jobs) {
+		q.jobs, q.head = q.jobs[:0], 0
+	} else if q.head > 1024 && q.head*2 > len(q.jobs) {
+		n := copy(q.jobs, q.jobs[q.head:])
+		clear(q.jobs[n:])
+		q.jobs, q.head = q.jobs[:n], 0
+	}
+	return j
+}
+
+// New builds a Dispatcher.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("dispatch: Config.Store is required")
+	}
+	cfg.setDefaults()
+	d := &Dispatcher{
+		cfg:       cfg,
+		st:        cfg.Store,
+		clock:     cfg.Clock,
+		log:       cfg.Logger.With("component", "dispatch"),
+		owner:     hook.NewID("node"),
+		endpoints: make(map[string]*endpointQueue),
+		wake:      make(chan struct{}, 1),
+		retimer:   make(chan struct{}, 1),
+	}
+	d.client = cfg.HTTPClient
+	if d.client == nil {
+		d.client = newHTTPClient(cfg.AllowPrivateNetworks, cfg.AttemptTimeout, cfg.EndpointConcurrency)
+	}
+	d.attemptCtx, d.attemptCancel = context.WithCancel(context.Background())
+	d.metrics = newMetrics(d)
+	if cfg.Registerer != nil {
+		if err := d.metrics.register(cfg.Registerer); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Owner is the id this dispatcher holds leases under.
+func (d *Dispatcher) Owner() string { return d.owner }
+
+// Start takes back stale leases if configured, and starts the poller and
+// the lease renewer. They run until Stop.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if d.cfg.ReleaseAllOnStart {
+		n, err := d.st.ReleaseAllLeases(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			d.log.Info("took back deliveries leased by a previous process", "count", n)
+		}
+	}
+	var loopCtx context.Context
+	loopCtx, d.loopCancel = context.WithCancel(context.Background())
+	d.loops.Add(2)
+	go d.pollLoop(loopCtx)
+	go d.renewLoop(loopCtx)
+	d.Wake()
+	return nil
+}
+
+// Stop stops taking work, gives back what is queued in memory, waits up to
+// DrainTimeout (or ctx) for attempts in flight, and ends the leases it
+// still holds so another process can take them at once.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		return nil
+	}
+	d.stopping = true
+	var queued []string
+	for _, q := range d.endpoints {
+		for q.queued() > 0 {
+			j := q.pop()
+			queued = append(queued, j.DeliveryID)
+			d.held--
+			d.heldBytes -= int64(len(j.Event.Data))
+		}
+	}
+	d.ready = nil
+	inFlight := d.inFlight
+	d.mu.Unlock()
+
+	if d.loopCancel != nil {
+		d.loopCancel()
+	}
+	d.loops.Wait()
+
+	relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if len(queued) > 0 {
+		if err := d.st.ReleaseDeliveries(relCtx, &store.ReleaseDeliveriesParams{Owner: d.owner, IDs: queued, Now: d.clock.Now()}); err != nil {
+			d.log.Error("releasing queued deliveries", "err", err)
+		}
+	}
+	if inFlight > 0 {
+		d.log.Info("draining attempts in flight", "count", inFlight)
+		drained := make(chan struct{})
+		go func() { d.attempts.Wait(); close(drained) }()
+		timer := time.NewTimer(d.cfg.DrainTimeout)
+		defer timer.Stop()
+		select {
+		case <-drained:
+		case <-timer.C:
+			d.log.Warn("drain timeout: attempts still in flight are left to their leases")
+		case <-ctx.Done():
+			d.log.Warn("drain cancelled: attempts still in flight are left to their leases")
+		}
+	}
+	d.attemptCancel()
+	d.attempts.Wait()
+	// Whatever is still leased to us (attempts that did not finish) is
+	// made due again now.
+	if err := d.st.ReleaseDeliveries(relCtx, &store.ReleaseDeliveriesParams{Owner: d.owner, Now: d.clock.Now()}); err != nil {
+		d.log.Error("releasing leases", "err", err)
+	}
+	return nil
+}
+
+// Wake makes the poller look for due work now.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// EndpointChanged updates the endpoint's settings for queued deliveries.
+// A disabled endpoint's queued deliveries go back to the store, where they
+// wait until it is enabled again.
+func (d *Dispatcher) EndpointChanged(ep *hook.Endpoint) {
+	d.mu.Lock()
+	q, ok := d.endpoints[ep.ID]
+	if ok {
+		d.setEndpoint(q, ep)
+	}
+	var released []string
+	if ok && ep.Disabled {
+		released = d.takeQueuedLocked(q)
+	}
+	d.mu.Unlock()
+	d.release(released)
+	if !ep.Disabled {
+		d.Wake()
+	}
+}
+
+// EndpointDeleted forgets the endpoint; its deliveries are gone with it.
+func (d *Dispatcher) EndpointDeleted(endpointID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q, ok := d.endpoints[endpointID]
+	if !ok {
+		return
+	}
+	d.takeQueuedLocked(q)
+	if q.inFlight == 0 {
+		delete(d.endpoints, endpointID)
+	}
+}
+
+// takeQueuedLocked removes the queued jobs of q and returns their ids.
+func (d *Dispatcher) takeQueuedLocked(q *endpointQueue) []string {
+	var ids []string
+	for q.queued() > 0 {
+		j := q.pop()
+		ids = append(ids, j.DeliveryID)
+		d.held--
+		d.heldBytes -= int64(len(j.Event.Data))
+	}
+	return ids
+}
+
+// release gives deliveries back to the store without an attempt.
+func (d *Dispatcher) release(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.st.ReleaseDeliveries(ctx, &store.ReleaseDeliveriesParams{Owner: d.owner, IDs: ids, Now: d.clock.Now()}); err != nil {
+		d.log.Error("releasing deliveries", "err", err, "count", len(ids))
+	}
+}
+
+// setEndpoint stores a newer copy of an endpoint's settings.
+func (d *Dispatcher) setEndpoint(q *endpointQueue, ep *hook.Endpoint) {
+	if q.ep != nil && ep.UpdatedAt.Before(q.ep.UpdatedAt) {
+		return
+	}
+	q.ep = ep
+	q.signers = nil // rebuilt on the next attempt
+}
+
+// queueFor returns the endpoint's queue, creating it. Caller holds d.mu.
+func (d *Dispatcher) queueFor(ep *hook.Endpoint) *endpointQueue {
+	q, ok := d.endpoints[ep.ID]
+	if !ok {
+		q = &endpointQueue{}
+		d.endpoints[ep.ID] = q
+	}
+	d.setEndpoint(q, ep)
+	return q
+}
+
+// hasRoomLocked reports whether one more delivery of size bytes fits in memory.
+func (d *Dispatcher) hasRoomLocked(q *endpointQueue, size int) bool {
+	return !d.stopping && d.held < d.cfg.MaxHeld && d.heldBytes+int64(size) <= d.cfg.MaxHeldBytes &&
+		(q == nil || q.queued()+q.inFlight < d.cfg.EndpointQueue)
+}
+
+// enqueueLocked adds a job to its endpoint's queue. The caller has already
+// counted it in held.
+func (d *Dispatcher) enqueueLocked(q *endpointQueue, j *store.Job) {
+	q.push(j)
+	if !q.inReady && q.inFlight < d.cfg.EndpointConcurrency {
+		q.inReady = true
+		d.ready = append(d.ready, q)
+	}
+}
+
+// scheduleLocked starts attempts while there are free slots: endpoints take
+// turns, one job each per turn.
+func (d *Dispatcher) scheduleLocked() {
+	for !d.stopping && d.inFlight < d.cfg.MaxInFlight && len(d.ready) > 0 {
+		q := d.ready[0]
+		d.ready[0] = nil
+		d.ready = d.ready[1:]
+		q.inReady = false
+		if q.queued() == 0 || q.inFlight >= d.cfg.EndpointConcurrency {
+			continue
+		}
+		j := q.pop()
+		q.inFlight++
+		d.inFlight++
+		if q.queued() > 0 && q.inFlight < d.cfg.EndpointConcurrency {
+			q.inReady = true
+			d.ready = append(d.ready, q)
+		}
+		d.attempts.Add(1)
+		go d.attempt(q, q.ep, j)
+	}
+}
+
+// finishLocked accounts for a finished attempt. Caller holds d.mu.
+func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
+	q.inFlight--
+	d.inFlight--
+	d.held--
+	d.heldBytes -= int64(len(j.Event.Data))
+	if q.queued() > 0 && !q.inReady && q.inFlight < d.cfg.EndpointConcurrency {
+		q.inReady = true
+		d.ready = append(d.ready, q)
+	}
+	if q.overflowed && q.queued()+q.inFlight < d.cfg.EndpointQueue/2 {
+		q.overflowed = false
+		d.backlog = true
+	}
+	if d.backlog && d.held < d.cfg.MaxHeld/2 {
+		d.backlog = false
+		d.Wake()
+	}
+	if q.inFlight == 0 && q.queued() == 0 {
+		// Keep the map small: an idle endpoint's queue is rebuilt on demand.
+		delete(d.endpoints, q.ep.ID)
+	}
+	d.scheduleLocked()
+}
+
+// noteDue tells the poller that work falls due at t.
+func (d *Dispatcher) noteDue(t time.Time) {
+	d.mu.Lock()
+	earlier := d.nextWake.IsZero() || t.Before(d.nextWake)
+	if earlier {
+		d.nextWake = t
+	}
+	d.mu.Unlock()
+	if earlier {
+		select {
+		case d.retimer <- struct{}{}:
+		default:
+		}
+	}
+}

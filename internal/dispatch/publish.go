@@ -1,0 +1,213 @@
+package dispatch
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// Publish fans an event out to the app's enabled endpoints that subscribe
+// to its type and stores the event with one delivery per endpoint in one
+// durable write. Deliveries that fit in memory are written leased to this
+// dispatcher and start at once; the rest wait in the store for the poller.
+// On an idempotent replay (an event with this id exists) nothing is
+// written and the result's Created is false.
+func (d *Dispatcher) Publish(ctx context.Context, ev *hook.Event) (*store.InsertEventResult, error) {
+	eps, err := d.st.ListEnabledEndpoints(ctx, ev.AppID)
+	if err != nil {
+		return nil, err
+	}
+	matched := eps[:0:0]
+	for _, ep := range eps {
+		if ep.Subscribes(ev.Type) {
+			matched = append(matched, ep)
+		}
+	}
+
+	// Reserve room for the deliveries before writing them as leased.
+	size := len(ev.Data)
+	news := make([]store.NewDelivery, len(matched))
+	claimed := 0
+	d.mu.Lock()
+	for i, ep := range matched {
+		news[i] = store.NewDelivery{ID: hook.NewID("dlv"), EndpointID: ep.ID}
+		q := d.endpoints[ep.ID]
+		if d.hasRoomLocked(q, size) {
+			news[i].Claimed = true
+			claimed++
+			d.held++
+			d.heldBytes += int64(size)
+		} else {
+			if q != nil {
+				q.overflowed = true
+			} else {
+				d.backlog = true
+			}
+		}
+	}
+	d.mu.Unlock()
+
+	now := d.clock.Now()
+	res, err := d.st.InsertEvent(ctx, &store.InsertEventParams{
+		Event:      ev,
+		Deliveries: news,
+		Owner:      d.owner,
+		LeaseUntil: now.Add(d.cfg.LeaseDuration),
+	})
+
+	d.mu.Lock()
+	if err != nil || !res.Created {
+		d.held -= claimed
+		d.heldBytes -= int64(claimed * size)
+		d.mu.Unlock()
+		return res, err
+	}
+	byID := make(map[string]*hook.Endpoint, len(matched))
+	for _, ep := range matched {
+		byID[ep.ID] = ep
+	}
+	for _, nd := range news {
+		if !nd.Claimed {
+			continue
+		}
+		q := d.queueFor(byID[nd.EndpointID])
+		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: res.Event})
+	}
+	d.scheduleLocked()
+	d.mu.Unlock()
+	d.metrics.eventsAccepted.Inc()
+	d.metrics.deliveriesCreated.Add(float64(len(news)))
+	if claimed < len(news) {
+		d.Wake()
+	}
+	return res, nil
+}
+
+// pollLoop claims due work from the store when told to, when the earliest
+// known due time comes, and at the latest every PollInterval.
+func (d *Dispatcher) pollLoop(ctx context.Context) {
+	defer d.loops.Done()
+	timer := d.clock.NewTimer(d.cfg.PollInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.Chan():
+		case <-d.retimer:
+			d.mu.Lock()
+			next := d.nextWake
+			d.mu.Unlock()
+			timer.Reset(max(next.Sub(d.clock.Now()), 0))
+			continue
+		}
+		wait := d.poll(ctx)
+		d.mu.Lock()
+		d.nextWake = d.clock.Now().Add(wait)
+		d.mu.Unlock()
+		timer.Reset(wait)
+	}
+}
+
+// poll claims what fits in memory and returns how long to sleep.
+func (d *Dispatcher) poll(ctx context.Context) time.Duration {
+	const batch = 500
+	var exclude []string
+	for ctx.Err() == nil {
+		d.mu.Lock()
+		room := min(d.cfg.MaxHeld-d.held, batch)
+		exclude = exclude[:0]
+		for id, q := range d.endpoints {
+			if q.queued()+q.inFlight >= d.cfg.EndpointQueue {
+				exclude = append(exclude, id)
+				q.overflowed = true // its draining wakes the poller
+			}
+		}
+		stopping := d.stopping
+		if room <= 0 || d.heldBytes >= d.cfg.MaxHeldBytes {
+			d.backlog = true
+			room = 0
+		}
+		if !stopping && room > 0 {
+			d.held += room // reserved, so Publish cannot take the same room meanwhile
+		}
+		d.mu.Unlock()
+		if stopping || room <= 0 {
+			return d.cfg.PollInterval // woken again when room frees up
+		}
+		now := d.clock.Now()
+		res, err := d.st.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{
+			Owner:            d.owner,
+			Now:              now,
+			LeaseUntil:       now.Add(d.cfg.LeaseDuration),
+			Limit:            room,
+			PerEndpoint:      min(room, max(d.cfg.EndpointConcurrency*2, 100)),
+			ExcludeEndpoints: exclude,
+		})
+		if err != nil {
+			d.mu.Lock()
+			d.held -= room
+			d.mu.Unlock()
+			if ctx.Err() == nil {
+				d.log.Error("claiming deliveries", "err", err)
+			}
+			return time.Second
+		}
+		d.mu.Lock()
+		d.held -= room - len(res.Jobs)
+		for _, j := range res.Jobs {
+			q := d.queueFor(res.Endpoints[j.EndpointID])
+			d.heldBytes += int64(len(j.Event.Data))
+			d.enqueueLocked(q, j)
+		}
+		d.scheduleLocked()
+		d.mu.Unlock()
+		if len(res.Jobs) < room {
+			break
+		}
+	}
+	next, ok, err := d.st.NextDue(ctx)
+	if err != nil || !ok {
+		return d.cfg.PollInterval
+	}
+	wait := next.Sub(d.clock.Now())
+	if wait <= 0 {
+		// Work fell due between the claim and now: look again at once,
+		// a few times. Due work we cannot take (its endpoints are full)
+		// wakes us as those endpoints drain; look again in a while anyway.
+		if len(exclude) == 0 && d.immediateRepolls < 3 {
+			d.immediateRepolls++
+			return 0
+		}
+		return min(d.cfg.PollInterval, time.Second)
+	}
+	d.immediateRepolls = 0
+	return min(wait, d.cfg.PollInterval)
+}
+
+// renewLoop extends this dispatcher's leases while it holds deliveries.
+func (d *Dispatcher) renewLoop(ctx context.Context) {
+	defer d.loops.Done()
+	ticker := d.clock.NewTicker(d.cfg.LeaseDuration / 3)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.Chan():
+		}
+		d.mu.Lock()
+		held := d.held
+		d.mu.Unlock()
+		if held == 0 {
+			continue
+		}
+		err := d.st.RenewLeases(ctx, &store.RenewLeasesParams{Owner: d.owner, Until: d.clock.Now().Add(d.cfg.LeaseDuration)})
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("renewing leases", "err", err)
+		}
+	}
+}

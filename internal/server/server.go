@@ -1,0 +1,210 @@
+// Package server wires hookd together: it opens the store, makes sure an
+// admin key exists, starts the dispatcher and the HTTP API, and stops them
+// in order.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookd/hookd/internal/api"
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/dispatch"
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/netguard"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/sqlitestore"
+)
+
+// Options are what Run needs besides the settings.
+type Options struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Version string
+	// Out receives the one-time printout of a generated admin key.
+	Out io.Writer
+	// Ready, if set, receives the address the API listens on once it does.
+	Ready chan<- string
+}
+
+// Run runs hookd until ctx is cancelled, then shuts down gracefully:
+// the API stops taking requests, attempts in flight drain (bounded), and
+// the store closes.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st, singleProcess, err := OpenStore(ctx, cfg.DB, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if err := ensureAdminKey(ctx, st, cfg.APIKey, o.Out, log); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	disp, err := dispatch.New(dispatch.Config{
+		Store:                st,
+		Logger:               log,
+		Schedule:             cfg.RetrySchedule,
+		AttemptTimeout:       cfg.AttemptTimeout,
+		AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+		UserAgent:            "hookd/" + o.Version,
+		MaxInFlight:          cfg.MaxInFlight,
+		EndpointConcurrency:  cfg.EndpointConcurrency,
+		MaxHeld:              cfg.MaxHeld,
+		MaxHeldBytes:         cfg.MaxHeldBytes,
+		DrainTimeout:         cfg.ShutdownTimeout,
+		ReleaseAllOnStart:    singleProcess,
+		Registerer:           reg,
+	})
+	if err != nil {
+		return err
+	}
+	if err := disp.Start(ctx); err != nil {
+		return err
+	}
+
+	allowPrivate := cfg.AllowPrivateNetworks
+	apiHandler, err := api.New(api.Config{
+		Store:      st,
+		Dispatcher: disp,
+		CheckURL: func(u *url.URL) error {
+			return netguard.CheckHost(u.Hostname(), allowPrivate)
+		},
+		Logger:       log,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Version:      o.Version,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", apiHandler)
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = disp.Stop(context.Background())
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("hookd listening", "addr", "http://"+ln.Addr().String(), "db", cfg.DB, "version", o.Version)
+	if o.Ready != nil {
+		o.Ready <- ln.Addr().String()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		_ = disp.Stop(context.Background())
+		return err
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if err := disp.Stop(shutdownCtx); err != nil {
+		log.Warn("dispatcher stop", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// OpenStore opens the database DB names. singleProcess reports that the
+// store is used by this process alone (so leases left by a crash can be
+// taken back at once).
+func OpenStore(ctx context.Context, db string, log *slog.Logger) (st store.Store, singleProcess bool, err error) {
+	c := config.Config{DB: db}
+	if c.IsPostgres() {
+		return nil, false, errors.New("HOOKD_DB: PostgreSQL is not supported by this build yet; use an SQLite file path")
+	}
+	s, err := sqlitestore.Open(ctx, db, &sqlitestore.Options{Logger: log})
+	if err != nil {
+		return nil, false, err
+	}
+	return s, true, nil
+}
+
+// HashAPIKey is how API keys are kept: SHA-256 of the key.
+func HashAPIKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// NewAPIKey returns a fresh random API key.
+func NewAPIKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "hk_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ensureAdminKey stores the configured bootstrap key's hash, or generates
+// and prints a key when the database has none.
+func ensureAdminKey(ctx context.Context, st store.Store, key string, out io.Writer, log *slog.Logger) error {
+	if key != "" {
+		_, err := st.CreateAPIKey(ctx, &store.CreateAPIKeyParams{
+			ID: hook.NewID("key"), Name: "bootstrap (HOOKD_API_KEY)", Hash: HashAPIKey(key), Now: time.Now(),
+		})
+		if err != nil && hook.ErrorCode(err) != hook.EConflict {
+			return fmt.Errorf("storing HOOKD_API_KEY: %w", err)
+		}
+		return nil
+	}
+	n, err := st.CountAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	key = NewAPIKey()
+	if _, err := st.CreateAPIKey(ctx, &store.CreateAPIKeyParams{
+		ID: hook.NewID("key"), Name: "generated admin key", Hash: HashAPIKey(key), Now: time.Now(),
+	}); err != nil {
+		return err
+	}
+	if out != nil {
+		fmt.Fprintf(out, "\nNo HOOKD_API_KEY was set, so hookd generated an admin API key.\n"+
+			"It is shown this once and stored only as a hash:\n\n    %s\n\n", key)
+	}
+	log.Warn("generated an admin API key and printed it once; set HOOKD_API_KEY to choose your own")
+	return nil
+}

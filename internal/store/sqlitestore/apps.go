@@ -1,0 +1,150 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"maps"
+	"strings"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+const appCols = `seq, id, uid, name, metadata, created_at, updated_at`
+
+func scanApp(sc scanner) (*hook.App, int64, error) {
+	var (
+		a        hook.App
+		seq      int64
+		uid      sql.NullString
+		meta     string
+		cre, upd int64
+	)
+	if err := sc.Scan(&seq, &a.ID, &uid, &a.Name, &meta, &cre, &upd); err != nil {
+		return nil, 0, err
+	}
+	a.UID = uid.String
+	var err error
+	if a.Metadata, err = unmarshalMap(meta); err != nil {
+		return nil, 0, err
+	}
+	a.CreatedAt, a.UpdatedAt = fromMS(cre), fromMS(upd)
+	return &a, seq, nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
+}
+
+func uidConflict(uid string) error {
+	return hook.Errorf(hook.EConflict, "uid", "an app with uid %q exists", uid)
+}
+
+// CreateApp stores a new app.
+func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
+	now := msTime(p.Now)
+	app := &hook.App{ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata), CreatedAt: now, UpdatedAt: now}
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), ms(now), ms(now))
+		switch {
+		case err == nil:
+			return nil
+		case uniqueViolation(err, "apps.uid"):
+			return uidConflict(app.UID)
+		case uniqueViolation(err, "apps.id"):
+			return hook.Errorf(hook.EConflict, "id", "an app with id %q exists", app.ID)
+		}
+		return dbErr("create app", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+func getApp(ctx context.Context, q querier, idOrUID string) (*hook.App, error) {
+	if idOrUID == "" {
+		return nil, hook.NotFound("app", idOrUID)
+	}
+	col := "uid"
+	if strings.HasPrefix(idOrUID, "app_") {
+		col = "id"
+	}
+	a, _, err := scanApp(q.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE `+col+` = ?`, idOrUID))
+	if err != nil {
+		return nil, notFound(err, "app", idOrUID, "get app")
+	}
+	return a, nil
+}
+
+// GetApp finds an app by id ("app_...") or by uid.
+func (s *Store) GetApp(ctx context.Context, idOrUID string) (*hook.App, error) {
+	return getApp(ctx, s.rdb, idOrUID)
+}
+
+// ListApps lists apps, newest first.
+func (s *Store) ListApps(ctx context.Context, p *store.ListAppsParams) (*store.Page[*hook.App], error) {
+	return listSeq(ctx, s.rdb, "list apps", p.ListParams, `SELECT `+appCols+` FROM apps`, nil, nil, scanApp)
+}
+
+// UpdateApp changes the fields of p that are not nil.
+func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.App, error) {
+	var app *hook.App
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		a, _, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, p.AppID))
+		if err != nil {
+			return notFound(err, "app", p.AppID, "update app")
+		}
+		if p.UID != nil {
+			a.UID = *p.UID
+		}
+		if p.Name != nil {
+			a.Name = *p.Name
+		}
+		if p.Metadata != nil {
+			a.Metadata = copyMap(*p.Metadata)
+		}
+		a.UpdatedAt = msTime(p.Now)
+		_, err = tx.ExecContext(ctx,
+			`UPDATE apps SET uid = ?, name = ?, metadata = ?, updated_at = ? WHERE id = ?`,
+			nullString(a.UID), a.Name, marshalMap(a.Metadata), ms(a.UpdatedAt), a.ID)
+		if uniqueViolation(err, "apps.uid") {
+			return uidConflict(a.UID)
+		}
+		if err != nil {
+			return dbErr("update app", err)
+		}
+		app = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// DeleteApp removes the app; its endpoints, events, deliveries, attempts
+// and app-scoped API keys go with it (ON DELETE CASCADE).
+func (s *Store) DeleteApp(ctx context.Context, appID string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, appID)
+		if err != nil {
+			return dbErr("delete app", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hook.NotFound("app", appID)
+		}
+		return nil
+	})
+}

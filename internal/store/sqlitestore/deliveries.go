@@ -1,0 +1,175 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
+	next_attempt_at, last_attempt_at, last_response_status, created_at, updated_at`
+
+func scanDelivery(sc scanner) (*hook.Delivery, int64, error) {
+	var (
+		d          hook.Delivery
+		seq        int64
+		next, last sql.NullInt64
+		cre, upd   int64
+	)
+	if err := sc.Scan(&seq, &d.ID, &d.AppID, &d.EventID, &d.EventType, &d.EndpointID, &d.Status, &d.AttemptCount,
+		&next, &last, &d.LastResponseStatus, &cre, &upd); err != nil {
+		return nil, 0, err
+	}
+	d.NextAttemptAt, d.LastAttemptAt = timePtr(next), timePtr(last)
+	d.CreatedAt, d.UpdatedAt = fromMS(cre), fromMS(upd)
+	return &d, seq, nil
+}
+
+const attemptCols = `id, delivery_id, number, trigger_kind, started_at, duration_ms, response_status,
+	response_body, error_kind, error`
+
+func scanAttempt(sc scanner) (*hook.Attempt, error) {
+	var (
+		a       hook.Attempt
+		started int64
+	)
+	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Trigger, &started, &a.DurationMillis, &a.ResponseStatus,
+		&a.ResponseBody, &a.ErrorKind, &a.Error); err != nil {
+		return nil, err
+	}
+	a.StartedAt = fromMS(started)
+	a.Duration = time.Duration(a.DurationMillis) * time.Millisecond
+	return &a, nil
+}
+
+func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hook.Delivery, error) {
+	d, _, err := scanDelivery(q.QueryRowContext(ctx,
+		`SELECT `+deliveryCols+` FROM deliveries WHERE id = ? AND app_id = ?`, deliveryID, appID))
+	if err != nil {
+		return nil, notFound(err, "delivery", deliveryID, "get delivery")
+	}
+	return d, nil
+}
+
+// GetDelivery returns the delivery with its attempts, oldest first.
+func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
+	// One read transaction, so the delivery and its attempts agree.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, dbErr("get delivery", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	d, err := getDelivery(ctx, tx, appID, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+attemptCols+` FROM attempts WHERE delivery_id = ? ORDER BY seq`, deliveryID)
+	if err != nil {
+		return nil, dbErr("get delivery attempts", err)
+	}
+	defer rows.Close()
+	d.Attempts = []*hook.Attempt{}
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, dbErr("get delivery attempts", err)
+		}
+		d.Attempts = append(d.Attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("get delivery attempts", err)
+	}
+	return d, nil
+}
+
+// ListDeliveries lists the app's deliveries, newest first.
+func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParams) (*store.Page[*hook.Delivery], error) {
+	conds, args := []string{"app_id = ?"}, []any{p.AppID}
+	if p.Status != "" {
+		conds, args = append(conds, "status = ?"), append(args, p.Status)
+	}
+	if p.EndpointID != "" {
+		conds, args = append(conds, "endpoint_id = ?"), append(args, p.EndpointID)
+	}
+	if p.EventID != "" {
+		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
+		args = append(args, p.AppID, p.EventID)
+	}
+	if !p.Since.IsZero() {
+		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
+	}
+	return listSeq(ctx, s.rdb, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
+		conds, args, scanDelivery)
+}
+
+// RetryDelivery makes a delivery due now: a pending one keeps its place in
+// the schedule, a finished one becomes pending for one manual attempt. A
+// delivery leased right now is a conflict.
+func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams) (*hook.Delivery, error) {
+	now := ms(p.Now)
+	var out *hook.Delivery
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var (
+			status string
+			owner  sql.NullString
+			avail  sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx,
+			`SELECT status, lease_owner, available_at FROM deliveries WHERE id = ? AND app_id = ?`,
+			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail)
+		if err != nil {
+			return notFound(err, "delivery", p.DeliveryID, "retry delivery")
+		}
+		if status == hook.DeliveryPending && owner.Valid && avail.Valid && avail.Int64 > now {
+			return hook.Errorf(hook.EConflict, "", "delivery %q is being attempted now", p.DeliveryID)
+		}
+		q := `UPDATE deliveries SET next_attempt_at = ?1, available_at = ?1, lease_owner = NULL, updated_at = ?1
+			WHERE id = ?2`
+		if status != hook.DeliveryPending {
+			q = `UPDATE deliveries SET status = 'pending', manual = 1, next_attempt_at = ?1, available_at = ?1,
+				lease_owner = NULL, updated_at = ?1 WHERE id = ?2`
+		}
+		if _, err := tx.ExecContext(ctx, q, now, p.DeliveryID); err != nil {
+			return dbErr("retry delivery", err)
+		}
+		out, err = getDelivery(ctx, tx, p.AppID, p.DeliveryID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RecoverEndpoint makes the endpoint's failed deliveries created at or
+// after Since due now, each for one manual attempt.
+func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointParams) (int, error) {
+	now := ms(p.Now)
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM endpoints WHERE id = ? AND app_id = ?`,
+			p.EndpointID, p.AppID).Scan(&one)
+		if err != nil {
+			return notFound(err, "endpoint", p.EndpointID, "recover endpoint")
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE deliveries SET status = 'pending', manual = 1, next_attempt_at = ?1, available_at = ?1,
+				lease_owner = NULL, updated_at = ?1
+			 WHERE endpoint_id = ?2 AND status = 'failed' AND created_at >= ?3`,
+			now, p.EndpointID, ms(p.Since))
+		if err != nil {
+			return dbErr("recover endpoint", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

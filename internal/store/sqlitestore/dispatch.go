@@ -1,0 +1,290 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// claimRow is a delivery picked by ClaimDeliveries.
+type claimRow struct {
+	seq, eventSeq   int64
+	id              string
+	attempts, sched int
+	manual          bool
+}
+
+// ClaimDeliveries leases due deliveries to p.Owner until p.LeaseUntil.
+//
+// It first finds the enabled endpoints (not in p.ExcludeEndpoints) that have
+// a claimable delivery, one index probe each, visiting them in seq order
+// starting after the endpoint the previous claim served last, so that no
+// endpoint is always served last. From each it takes its oldest-due
+// claimable deliveries, at most p.PerEndpoint (p.Limit if zero), until
+// p.Limit in all. A large backlog on one endpoint costs only the rows taken.
+// p.Limit of zero or less claims nothing.
+func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesParams) (*store.ClaimResult, error) {
+	res := &store.ClaimResult{Jobs: []*store.Job{}, Endpoints: map[string]*hook.Endpoint{}}
+	limit := p.Limit
+	if limit <= 0 {
+		return res, nil
+	}
+	per := p.PerEndpoint
+	if per <= 0 || per > limit {
+		per = limit
+	}
+	now, until, owner := ms(p.Now), ms(p.LeaseUntil), p.Owner
+	exclude := jsonIDs(p.ExcludeEndpoints)
+
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res.Jobs = res.Jobs[:0]
+		clear(res.Endpoints)
+
+		type epRef struct {
+			seq int64
+			id  string
+		}
+		var eps []epRef
+		find := func(stmt *sql.Stmt, n int) error {
+			rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, s.claimAfter, exclude, now, n)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var e epRef
+				if err := rows.Scan(&e.seq, &e.id); err != nil {
+					return err
+				}
+				eps = append(eps, e)
+			}
+			return rows.Err()
+		}
+		// Each endpoint found has at least one claimable delivery, so
+		// limit endpoints are always enough.
+		if err := find(s.stmts.claimEndpointsAfter, limit); err != nil {
+			return dbErr("claim deliveries: endpoints", err)
+		}
+		if len(eps) < limit && s.claimAfter > 0 {
+			if err := find(s.stmts.claimEndpointsUpTo, limit-len(eps)); err != nil {
+				return dbErr("claim deliveries: endpoints", err)
+			}
+		}
+
+		sel := tx.StmtContext(ctx, s.stmts.claimSelect)
+		upd := tx.StmtContext(ctx, s.stmts.claimUpdate)
+		byEvent := map[int64][]*store.Job{}
+		var served []string
+		lastSeq := s.claimAfter
+		var picked []claimRow
+		for _, ep := range eps {
+			if len(res.Jobs) >= limit {
+				break
+			}
+			picked = picked[:0]
+			rows, err := sel.QueryContext(ctx, ep.id, now, min(per, limit-len(res.Jobs)))
+			if err != nil {
+				return dbErr("claim deliveries", err)
+			}
+			for rows.Next() {
+				var r claimRow
+				if err := rows.Scan(&r.seq, &r.id, &r.eventSeq, &r.attempts, &r.sched, &r.manual); err != nil {
+					rows.Close()
+					return dbErr("claim deliveries", err)
+				}
+				picked = append(picked, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return dbErr("claim deliveries", err)
+			}
+			for _, r := range picked {
+				if _, err := upd.ExecContext(ctx, owner, until, r.seq); err != nil {
+					return dbErr("claim deliveries: lease", err)
+				}
+				job := &store.Job{
+					DeliveryID: r.id, EndpointID: ep.id,
+					AttemptCount: r.attempts, ScheduledAttempts: r.sched, Manual: r.manual,
+				}
+				res.Jobs = append(res.Jobs, job)
+				byEvent[r.eventSeq] = append(byEvent[r.eventSeq], job)
+			}
+			if len(picked) > 0 {
+				served = append(served, ep.id)
+				lastSeq = ep.seq
+			}
+		}
+		if len(res.Jobs) == 0 {
+			return nil
+		}
+		s.claimAfter = lastSeq // only the writer goroutine runs this
+
+		// Each event once, shared by its jobs.
+		seqs := make([]int64, 0, len(byEvent))
+		for seq := range byEvent {
+			seqs = append(seqs, seq)
+		}
+		rows, err := tx.StmtContext(ctx, s.stmts.loadEvents).QueryContext(ctx, jsonInts(seqs))
+		if err != nil {
+			return dbErr("claim deliveries: events", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			ev, seq, err := scanEvent(rows)
+			if err != nil {
+				return dbErr("claim deliveries: events", err)
+			}
+			for _, j := range byEvent[seq] {
+				j.Event = ev
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return dbErr("claim deliveries: events", err)
+		}
+		rows.Close()
+
+		erows, err := tx.StmtContext(ctx, s.stmts.loadEndpoints).QueryContext(ctx, jsonIDs(served))
+		if err != nil {
+			return dbErr("claim deliveries: endpoints", err)
+		}
+		defer erows.Close()
+		for erows.Next() {
+			e, _, err := scanEndpoint(erows)
+			if err != nil {
+				return dbErr("claim deliveries: endpoints", err)
+			}
+			res.Endpoints[e.ID] = e
+		}
+		return erows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// RecordAttempt stores an attempt and, while p.Owner still holds the lease,
+// what it decided for the delivery; the lease ends. If the delivery is gone
+// it writes nothing and returns nil.
+func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams) error {
+	if p.Attempt == nil {
+		return hook.Errorf(hook.EInvalid, "attempt", "is required")
+	}
+	switch p.Decision.Status {
+	case hook.DeliveryPending, hook.DeliverySucceeded, hook.DeliveryFailed:
+	default:
+		return hook.Errorf(hook.EInvalid, "decision.status", "%q is not a delivery status", p.Decision.Status)
+	}
+	a := *p.Attempt
+	durMS := a.Duration.Milliseconds()
+	if a.Duration == 0 {
+		durMS = a.DurationMillis
+	}
+	var next sql.NullInt64
+	if p.Decision.Status == hook.DeliveryPending {
+		next = sql.NullInt64{Int64: ms(p.Decision.NextAttemptAt), Valid: true}
+	}
+	started, now := ms(a.StartedAt), ms(p.Now)
+	status, sched, owner := p.Decision.Status, p.ScheduledAttempts, p.Owner
+	disable, endpointID := p.Decision.DisableEndpoint, p.EndpointID
+
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,
+			a.ID, a.Number, a.Trigger, started, durMS, a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error,
+			a.DeliveryID)
+		if uniqueViolation(err, "attempts.id") {
+			return hook.Errorf(hook.EConflict, "id", "an attempt with id %q exists", a.ID)
+		}
+		if err != nil {
+			return dbErr("record attempt", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil // the delivery was deleted
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts.updateDelivery).ExecContext(ctx,
+			status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner); err != nil {
+			return dbErr("record attempt: delivery", err)
+		}
+		if disable && endpointID != "" {
+			if _, err := tx.StmtContext(ctx, s.stmts.disableEp).ExecContext(ctx, now, endpointID); err != nil {
+				return dbErr("record attempt: disable endpoint", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReleaseDeliveries ends p.Owner's leases on p.IDs (all of them when IDs
+// is empty), making those deliveries due at p.Now.
+func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliveriesParams) error {
+	now, owner := ms(p.Now), p.Owner
+	q, args := sqlRelease, []any{now, owner}
+	if len(p.IDs) > 0 {
+		q, args = sqlReleaseIDs, append(args, jsonIDs(p.IDs))
+	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return dbErr("release deliveries", err)
+		}
+		return nil
+	})
+}
+
+// ReleaseAllLeases ends every lease. Each released delivery becomes due at
+// its scheduled next attempt time (which a leased delivery has reached), so
+// the released ones keep their order; never later than now.
+func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
+	now := ms(time.Now())
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, sqlReleaseAll, now)
+		if err != nil {
+			return dbErr("release all leases", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// RenewLeases extends every lease p.Owner holds to p.Until.
+func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) error {
+	until, owner := ms(p.Until), p.Owner
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, sqlRenew, until, owner); err != nil {
+			return dbErr("renew leases", err)
+		}
+		return nil
+	})
+}
+
+// NextDue returns the earliest time a pending delivery of an enabled
+// endpoint becomes claimable. It costs one index probe per enabled
+// endpoint, however many deliveries wait (disabled endpoints' backlogs
+// included).
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var v sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, sqlNextDue).Scan(&v)
+	if err != nil {
+		return time.Time{}, false, dbErr("next due", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(v.Int64), true, nil
+}
+
+// CountPendingDeliveries counts deliveries not yet succeeded or failed.
+func (s *Store) CountPendingDeliveries(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.rdb.QueryRowContext(ctx, sqlCountPending).Scan(&n); err != nil {
+		return 0, dbErr("count pending deliveries", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,209 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
+	secret, prev_secret, prev_secret_expires_at, created_at, updated_at`
+
+func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
+	var (
+		e                hook.Endpoint
+		seq              int64
+		types, hdr, meta string
+		prevExp          sql.NullInt64
+		cre, upd         int64
+	)
+	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
+		&e.Secret, &e.PreviousSecret, &prevExp, &cre, &upd); err != nil {
+		return nil, 0, err
+	}
+	var err error
+	if e.EventTypes, err = unmarshalList(types); err != nil {
+		return nil, 0, err
+	}
+	if e.Headers, err = unmarshalMap(hdr); err != nil {
+		return nil, 0, err
+	}
+	if e.Metadata, err = unmarshalMap(meta); err != nil {
+		return nil, 0, err
+	}
+	if prevExp.Valid {
+		e.PreviousSecretExpiresAt = fromMS(prevExp.Int64)
+	}
+	e.CreatedAt, e.UpdatedAt = fromMS(cre), fromMS(upd)
+	return &e, seq, nil
+}
+
+func copyList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return slices.Clone(l)
+}
+
+// CreateEndpoint stores a new endpoint of an existing app.
+func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParams) (*hook.Endpoint, error) {
+	now := msTime(p.Now)
+	e := &hook.Endpoint{
+		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
+		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
+		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
+	}
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
+				secret, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled),
+			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, ms(now), ms(now))
+		switch {
+		case err == nil:
+			return nil
+		case isForeignKeyViolation(err):
+			return hook.NotFound("app", e.AppID)
+		case uniqueViolation(err, "endpoints.id"):
+			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
+		}
+		return dbErr("create endpoint", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func getEndpoint(ctx context.Context, q querier, appID, endpointID string) (*hook.Endpoint, error) {
+	e, _, err := scanEndpoint(q.QueryRowContext(ctx,
+		`SELECT `+endpointCols+` FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID))
+	if err != nil {
+		return nil, notFound(err, "endpoint", endpointID, "get endpoint")
+	}
+	return e, nil
+}
+
+// GetEndpoint returns one of the app's endpoints.
+func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
+	return getEndpoint(ctx, s.rdb, appID, endpointID)
+}
+
+// ListEndpoints lists the app's endpoints, newest first.
+func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams) (*store.Page[*hook.Endpoint], error) {
+	return listSeq(ctx, s.rdb, "list endpoints", p.ListParams, `SELECT `+endpointCols+` FROM endpoints`,
+		[]string{"app_id = ?"}, []any{p.AppID}, scanEndpoint)
+}
+
+// ListEnabledEndpoints returns the app's endpoints that are not disabled,
+// oldest first.
+func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
+	rows, err := s.rdb.QueryContext(ctx,
+		`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? AND disabled = 0 ORDER BY seq`, appID)
+	if err != nil {
+		return nil, dbErr("list enabled endpoints", err)
+	}
+	defer rows.Close()
+	out := []*hook.Endpoint{}
+	for rows.Next() {
+		e, _, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, dbErr("list enabled endpoints", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list enabled endpoints", err)
+	}
+	return out, nil
+}
+
+// UpdateEndpoint changes the fields of p that are not nil.
+func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
+	var out *hook.Endpoint
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID)
+		if err != nil {
+			return err
+		}
+		if p.URL != nil {
+			e.URL = *p.URL
+		}
+		if p.Description != nil {
+			e.Description = *p.Description
+		}
+		if p.EventTypes != nil {
+			e.EventTypes = copyList(*p.EventTypes)
+		}
+		if p.Disabled != nil {
+			e.Disabled = *p.Disabled
+		}
+		if p.Headers != nil {
+			e.Headers = copyMap(*p.Headers)
+		}
+		if p.Metadata != nil {
+			e.Metadata = copyMap(*p.Metadata)
+		}
+		e.UpdatedAt = msTime(p.Now)
+		_, err = tx.ExecContext(ctx,
+			`UPDATE endpoints SET url = ?, description = ?, event_types = ?, disabled = ?, headers = ?,
+				metadata = ?, updated_at = ? WHERE id = ?`,
+			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(e.Headers),
+			marshalMap(e.Metadata), ms(e.UpdatedAt), e.ID)
+		if err != nil {
+			return dbErr("update endpoint", err)
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteEndpoint removes the endpoint with its deliveries and attempts.
+func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID)
+		if err != nil {
+			return dbErr("delete endpoint", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hook.NotFound("endpoint", endpointID)
+		}
+		return nil
+	})
+}
+
+// RotateEndpointSecret makes p.Secret current and keeps the old secret
+// until p.PreviousExpiresAt.
+func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
+	var out *hook.Endpoint
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID)
+		if err != nil {
+			return err
+		}
+		e.PreviousSecret, e.Secret = e.Secret, p.Secret
+		e.PreviousSecretExpiresAt = msTime(p.PreviousExpiresAt)
+		e.UpdatedAt = msTime(p.Now)
+		_, err = tx.ExecContext(ctx,
+			`UPDATE endpoints SET secret = ?, prev_secret = ?, prev_secret_expires_at = ?, updated_at = ? WHERE id = ?`,
+			e.Secret, e.PreviousSecret, nullMS(e.PreviousSecretExpiresAt), ms(e.UpdatedAt), e.ID)
+		if err != nil {
+			return dbErr("rotate endpoint secret", err)
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const eventCols = `seq, app_id, id, type, data, created_at`
+
+func scanEvent(sc scanner) (*hook.Event, int64, error) {
+	var (
+		e    hook.Event
+		seq  int64
+		data string
+		cre  int64
+	)
+	if err := sc.Scan(&seq, &e.AppID, &e.ID, &e.Type, &data, &cre); err != nil {
+		return nil, 0, err
+	}
+	e.Data = []byte(data)
+	e.CreatedAt = fromMS(cre)
+	return &e, seq, nil
+}
+
+// InsertEvent stores an event with its deliveries, or returns the stored
+// event (Created false) if the app already has one with this id.
+func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*store.InsertEventResult, error) {
+	if p.Event == nil {
+		return nil, hook.Errorf(hook.EInvalid, "event", "is required")
+	}
+	ev := &hook.Event{
+		ID: p.Event.ID, AppID: p.Event.AppID, Type: p.Event.Type,
+		Data: slices.Clone(p.Event.Data), CreatedAt: msTime(p.Event.CreatedAt),
+	}
+	if len(ev.Data) == 0 {
+		ev.Data = []byte("null")
+	}
+	created := ms(ev.CreatedAt)
+	leaseUntil := ms(p.LeaseUntil)
+	newDeliveries := slices.Clone(p.Deliveries)
+	owner := p.Owner
+
+	var res *store.InsertEventResult
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var seq int64
+		err := tx.StmtContext(ctx, s.stmts.insertEvent).QueryRowContext(ctx,
+			ev.AppID, ev.ID, ev.Type, string(ev.Data), created).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			// A replay, or no such app.
+			stored, _, err := scanEvent(tx.QueryRowContext(ctx,
+				`SELECT `+eventCols+` FROM events WHERE app_id = ? AND id = ?`, ev.AppID, ev.ID))
+			if errors.Is(err, sql.ErrNoRows) {
+				return hook.NotFound("app", ev.AppID)
+			}
+			if err != nil {
+				return dbErr("insert event", err)
+			}
+			res = &store.InsertEventResult{Event: stored, Deliveries: []*hook.Delivery{}}
+			return nil
+		}
+		if err != nil {
+			return dbErr("insert event", err)
+		}
+		ins := tx.StmtContext(ctx, s.stmts.insertDelivery)
+		out := make([]*hook.Delivery, 0, len(newDeliveries))
+		for i, nd := range newDeliveries {
+			avail, lease := created, sql.NullString{}
+			if nd.Claimed {
+				avail, lease = leaseUntil, sql.NullString{String: owner, Valid: true}
+			}
+			r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID)
+			if uniqueViolation(err, "deliveries.id") {
+				return hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
+			}
+			if err != nil {
+				return dbErr("insert delivery", err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return hook.NotFound("endpoint", nd.EndpointID)
+			}
+			next := ev.CreatedAt
+			out = append(out, &hook.Delivery{
+				ID: nd.ID, AppID: ev.AppID, EventID: ev.ID, EventType: ev.Type, EndpointID: nd.EndpointID,
+				Status: hook.DeliveryPending, NextAttemptAt: &next,
+				CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
+			})
+		}
+		res = &store.InsertEventResult{Event: ev, Created: true, Deliveries: out}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// GetEvent returns one of the app's events by its (provider-given) id.
+func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Event, error) {
+	e, _, err := scanEvent(s.rdb.QueryRowContext(ctx,
+		`SELECT `+eventCols+` FROM events WHERE app_id = ? AND id = ?`, appID, eventID))
+	if err != nil {
+		return nil, notFound(err, "event", eventID, "get event")
+	}
+	return e, nil
+}
+
+// ListEvents lists the app's events, newest first.
+func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
+	conds, args := []string{"app_id = ?"}, []any{p.AppID}
+	if p.Type != "" {
+		conds, args = append(conds, "type = ?"), append(args, p.Type)
+	}
+	if !p.Since.IsZero() {
+		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
+	}
+	if !p.Until.IsZero() {
+		conds, args = append(conds, "created_at < ?"), append(args, ms(p.Until))
+	}
+	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
+}

@@ -1,0 +1,197 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+var paramRe = regexp.MustCompile(`\?(\d*)`)
+
+// queryPlan returns EXPLAIN QUERY PLAN's details for q, one per line, with
+// every parameter bound to NULL.
+func queryPlan(t *testing.T, s *Store, q string) string {
+	t.Helper()
+	n := 0
+	for _, m := range paramRe.FindAllStringSubmatch(q, -1) {
+		if m[1] == "" {
+			n++
+		} else if v, _ := strconv.Atoi(m[1]); v > n {
+			n = v
+		}
+	}
+	rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, make([]any, n)...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, detail)
+	}
+	return b.String()
+}
+
+// TestQueryPlans checks that the hot queries use their indexes, on an empty
+// database and on one with a skewed backlog (no ANALYZE is ever run).
+func TestQueryPlans(t *testing.T) {
+	s := openTemp(t)
+	check := func(stage string) {
+		for _, c := range []struct {
+			name, q string
+			want    []string // each must appear in the plan
+		}{
+			{"claim endpoints", fmt.Sprintf(sqlClaimEndpoints, ">"), []string{
+				"SEARCH e USING INTEGER PRIMARY KEY (rowid>?)",
+				"SEARCH d EXISTS USING COVERING INDEX deliveries_claim (endpoint_id=? AND available_at<?)"}},
+			{"claim endpoints wrapped", fmt.Sprintf(sqlClaimEndpoints, "<="), []string{
+				"SEARCH e USING INTEGER PRIMARY KEY (rowid<?)",
+				"USING COVERING INDEX deliveries_claim (endpoint_id=? AND available_at<?)"}},
+			{"claim select", sqlClaimSelect, []string{"SEARCH deliveries USING INDEX deliveries_claim (endpoint_id=? AND available_at<?)"}},
+			{"claim update", sqlClaimUpdate, []string{"USING INTEGER PRIMARY KEY (rowid=?)"}},
+			{"load events", sqlLoadEvents, []string{"SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"}},
+			{"load endpoints", sqlLoadEndpoints, []string{"SEARCH endpoints USING INDEX sqlite_autoindex_endpoints_1 (id=?)"}},
+			{"insert attempt", sqlInsertAttempt, []string{"SEARCH d USING COVERING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
+			{"update delivery", sqlUpdateDelivery, []string{"USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
+			{"renew", sqlRenew, []string{"USING INDEX deliveries_lease (lease_owner=?)"}},
+			{"release", sqlReleaseIDs, []string{"deliveries_lease (lease_owner=?)"}},
+			{"release all", sqlReleaseAll, []string{"USING INDEX deliveries_lease (lease_owner>?)"}},
+			{"next due", sqlNextDue, []string{"SEARCH d USING COVERING INDEX deliveries_claim (endpoint_id=? AND available_at>?)"}},
+			{"count pending", sqlCountPending, []string{"USING COVERING INDEX deliveries_due"}},
+			{"attempts of a delivery", `SELECT ` + attemptCols + ` FROM attempts WHERE delivery_id = ? ORDER BY seq`,
+				[]string{"SEARCH attempts USING INDEX attempts_delivery_seq (delivery_id=?)"}},
+			{"list deliveries", `SELECT seq FROM deliveries WHERE app_id = ? AND status = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+				[]string{"USING INDEX deliveries_app_seq (app_id=? AND seq<?)"}},
+			{"list deliveries of an endpoint", `SELECT seq FROM deliveries WHERE app_id = ? AND endpoint_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+				[]string{"USING INDEX deliveries_endpoint_seq (endpoint_id=? AND seq<?)"}},
+			{"list deliveries of an event", `SELECT seq FROM deliveries WHERE app_id = ? AND event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`,
+				[]string{"USING INDEX deliveries_event (event_seq=? AND rowid<?)"}},
+			{"list events of a type", `SELECT seq FROM events WHERE app_id = ? AND type = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+				[]string{"USING COVERING INDEX events_app_type_seq (app_id=? AND type=? AND seq<?)"}},
+		} {
+			plan := queryPlan(t, s, c.q)
+			for _, w := range c.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("%s: %s: plan lacks %q:\n%s", stage, c.name, w, plan)
+				}
+			}
+			if strings.Contains(plan, "SCAN deliveries\n") || strings.Contains(plan, "SCAN d\n") ||
+				strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("%s: %s: full scan or sort:\n%s", stage, c.name, plan)
+			}
+		}
+	}
+	check("empty")
+	fillBacklog(t, s, 20, backlogSize(20_000))
+	check("backlog")
+}
+
+// fillBacklog adds an app with n endpoints: the first has backlog due
+// deliveries, the others one each, plus as many finished ones.
+func fillBacklog(t testing.TB, s *Store, n, backlog int) (appID string, endpoints []string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	app, err := s.CreateApp(ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "backlog", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		ep, err := s.CreateEndpoint(ctx, &store.CreateEndpointParams{ID: hook.NewID("ep"), AppID: app.ID,
+			URL: "https://example.com", Secret: hook.NewSecret(), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		endpoints = append(endpoints, ep.ID)
+	}
+	base := ms(now.Add(-time.Hour))
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// backlog events on endpoints[0], each with a pending and a
+		// succeeded delivery; then one event with a pending delivery
+		// for each other endpoint.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at)
+			WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?3)
+			SELECT ?1, 'bk-' || i, 'a.b', '{}', ?2 + i FROM c`, app.ID, base, backlog); err != nil {
+			return err
+		}
+		for _, st := range []string{hook.DeliveryPending, hook.DeliverySucceeded} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type,
+					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at)
+				SELECT 'dlv_' || ?3 || e.seq, e.app_id, e.seq, e.id, e.type, ?2, ?3,
+					IIF(?3 = 'pending', e.created_at, NULL), IIF(?3 = 'pending', e.created_at, NULL),
+					e.created_at, e.created_at
+				FROM events e WHERE e.app_id = ?1`, app.ID, endpoints[0], st); err != nil {
+				return err
+			}
+		}
+		for i, ep := range endpoints[1:] {
+			var seq int64
+			id := "other-" + strconv.Itoa(i)
+			if err := tx.QueryRowContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at)
+				VALUES (?, ?, 'a.b', '{}', ?) RETURNING seq`, app.ID, id, ms(now)).Scan(&seq); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type,
+					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at)
+				VALUES (?1, ?2, ?3, ?4, 'a.b', ?5, 'pending', ?6, ?6, ?6, ?6)`,
+				hook.NewID("dlv"), app.ID, seq, id, ep, ms(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.ID, endpoints
+}
+
+// TestBacklogFairness: one endpoint's large backlog, all of it older, does
+// not keep the others waiting, and the claim stays fast.
+func TestBacklogFairness(t *testing.T) {
+	s := openTemp(t)
+	_, eps := fillBacklog(t, s, 10, backlogSize(100_000))
+	ctx := context.Background()
+	start := time.Now()
+	c, err := s.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{Owner: "w", Now: time.Now(),
+		LeaseUntil: time.Now().Add(time.Minute), Limit: 100, PerEndpoint: 10})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, j := range c.Jobs {
+		got[j.EndpointID]++
+	}
+	if got[eps[0]] != 10 || len(got) != 10 || len(c.Jobs) != 19 {
+		t.Fatalf("claimed %d jobs over %v; want 10 of the backlog and 1 of each other endpoint", len(c.Jobs), got)
+	}
+	t.Logf("claim over a backlog of %d took %v", backlogSize(100_000), took)
+	start = time.Now()
+	next, ok, err := s.NextDue(ctx)
+	if err != nil || !ok || next.IsZero() {
+		t.Fatalf("NextDue: %v %v %v", next, ok, err)
+	}
+	t.Logf("NextDue took %v", time.Since(start))
+}
+
+// backlogSize is n, or a tenth of it under the race detector.
+func backlogSize(n int) int {
+	if raceEnabled {
+		return n / 10
+	}
+	return n
+}

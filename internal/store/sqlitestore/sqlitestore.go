@@ -1,0 +1,510 @@
+// Package sqlitestore implements store.Store on SQLite, with the pure-Go
+// driver modernc.org/sqlite (no cgo).
+//
+// # Process ownership
+//
+// Open takes an exclusive advisory lock (flock) on PATH.lock, so two hookd
+// processes never share one database file; this is what makes
+// ReleaseAllLeases safe to call at start.
+//
+// # Durability and group commit
+//
+// The database runs in WAL mode with synchronous=FULL: a write method returns
+// only after the transaction holding its change has committed and been
+// fsync'ed. An fsync is the dominant cost of a small transaction, so writes
+// are committed in groups: every write method hands an operation to a single
+// writer goroutine, which owns the only write connection. The writer takes
+// the first queued operation, then whatever else is already queued (up to
+// Options.MaxBatch), and runs them all in one transaction, each inside its
+// own SAVEPOINT. An operation that fails is rolled back to its savepoint and
+// gets its own error; the others still commit. (To spare the savepoints'
+// cost, a batch first runs without them; only if an operation fails is it
+// rolled back and run again with them: see runBatch.) After the single
+// COMMIT, every waiter is told its result; if the COMMIT fails, every
+// operation of the batch gets that error. There are no timers: a batch is
+// whatever queued up while the previous one committed, so a lone write is
+// never delayed.
+//
+// A caller whose context ends while its operation is queued gets ctx.Err()
+// and its operation is skipped if the writer has not started it yet. Once
+// the writer has taken it into a batch, the operation runs and commits (or
+// not) regardless of the caller: a cancelled caller cannot tell whether its
+// write happened.
+//
+// Reads go through a separate pool of read-only connections and never wait
+// for the writer; under WAL they see the last committed state.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookd/hookd/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// DefaultMaxBatch is the default Options.MaxBatch.
+const DefaultMaxBatch = 256
+
+// Options configures Open. The zero value (or nil) is fine.
+type Options struct {
+	// Logger receives the store's logs; nil discards them.
+	Logger *slog.Logger
+	// MaxBatch caps how many write operations share one transaction
+	// (DefaultMaxBatch if zero or negative).
+	MaxBatch int
+}
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("sqlitestore: store is closed")
+
+// Store is a store.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	path     string
+	log      *slog.Logger
+	maxBatch int
+	lock     *os.File
+
+	wdb *sql.DB // one connection, used only by the writer goroutine
+	rdb *sql.DB // read-only pool
+
+	ops        chan *writeOp
+	mu         sync.RWMutex // guards closed against enqueueing
+	closed     bool
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+
+	stmts stmts
+
+	// claimAfter is the seq of the last endpoint ClaimDeliveries served;
+	// the next claim starts after it. Only the writer goroutine touches it.
+	claimAfter int64
+
+	// Counters for tests and diagnostics.
+	nBatches atomic.Int64 // transactions committed (or tried)
+	nOps     atomic.Int64 // operations run in them
+	nRetries atomic.Int64 // batches run again with savepoints
+}
+
+var _ store.Store = (*Store)(nil)
+
+// writeOp is one write operation waiting for the writer.
+type writeOp struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error // buffered: the writer never blocks on it
+}
+
+// Open opens (creating if needed) the database at path, locks it for this
+// process, and applies the migrations. opts may be nil.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	maxBatch := opts.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = DefaultMaxBatch
+	}
+	if path == "" {
+		return nil, errors.New("sqlitestore: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+
+	lock, err := lockFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		path:       abs,
+		log:        log,
+		maxBatch:   maxBatch,
+		lock:       lock,
+		ops:        make(chan *writeOp, maxBatch),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	if err := s.open(ctx); err != nil {
+		s.closeDBs()
+		_ = unlockFile(lock)
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// dsn returns the driver's DSN for the file with the given query.
+func dsn(path, query string) string {
+	u := url.URL{Path: path}
+	return "file:" + u.EscapedPath() + "?" + query
+}
+
+func (s *Store) open(ctx context.Context) error {
+	var err error
+	// The writer: WAL, full fsync on commit, BEGIN IMMEDIATE so a batch
+	// never has to upgrade its lock.
+	s.wdb, err = sql.Open("sqlite", dsn(s.path,
+		"_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"+
+			"&_pragma=synchronous(FULL)&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)&_txlock=immediate"))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+
+	s.rdb, err = sql.Open("sqlite", dsn(s.path,
+		"_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=cache_size(-16000)&_pragma=query_only(1)"))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.rdb.SetMaxOpenConns(n)
+	s.rdb.SetMaxIdleConns(n)
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
+	return s.prepare(ctx)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, sub,
+		goose.WithDisableGlobalRegistry(true), goose.WithSlog(s.log))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrate %s: %w", s.path, err)
+	}
+	for _, r := range res {
+		s.log.Info("sqlitestore: applied migration", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Ping checks that the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	var one int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the writer (after the operations already queued have run),
+// closes the database and releases the file lock. Calls after Close fail;
+// a second Close returns the first one's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.quit)
+		s.mu.Unlock()
+		<-s.writerDone
+		err := s.closeDBs()
+		if uerr := unlockFile(s.lock); uerr != nil && err == nil {
+			err = uerr
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	s.stmts.close()
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlitestore: close: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in the writer goroutine, inside a transaction shared with
+// other operations, and returns once that transaction has committed (or
+// failed). fn runs with a context that carries ctx's values but not its
+// cancellation: see the package documentation. fn may run twice (see
+// runBatch): it must write only to tx and to its own results, which it must
+// set afresh on each run.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.ops <- op:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	select {
+	case err := <-op.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer is the single goroutine that owns the write connection.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*writeOp, 0, s.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		case <-s.quit:
+			// No one can enqueue any more (Close holds the lock while
+			// closing quit); run what is left, then stop.
+			for {
+				batch = batch[:0]
+			drain:
+				for len(batch) < s.maxBatch {
+					select {
+					case op := <-s.ops:
+						batch = append(batch, op)
+					default:
+						break drain
+					}
+				}
+				if len(batch) == 0 {
+					return
+				}
+				s.runBatch(batch)
+			}
+		}
+	more:
+		for len(batch) < s.maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+// runBatch runs the operations in one transaction and reports each one's
+// result after the commit.
+//
+// It first runs them optimistically, without savepoints: a savepoint makes
+// SQLite copy every page an operation touches to a sub-journal, which costs
+// about as much as the operation itself, and operations rarely fail. If one
+// does fail, the whole transaction is rolled back and the batch runs again
+// with a SAVEPOINT around each operation, so that the failing one is rolled
+// back alone and gets its error while the others commit. An operation may
+// therefore run twice; its fn must only write to the transaction and to its
+// own result variables, which it must (re)set on every run.
+func (s *Store) runBatch(batch []*writeOp) {
+	live := batch[:0:0]
+	for _, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- err // the waiter has gone; skip the work
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	s.nBatches.Add(1)
+	s.nOps.Add(int64(len(live)))
+	if s.runTx(live, false) {
+		return
+	}
+	s.nRetries.Add(1)
+	s.runTx(live, true)
+}
+
+// runTx runs ops in one transaction, each in its own savepoint if
+// savepoints is set, commits and reports the results. Without savepoints,
+// if more than one op runs and one fails, it rolls back and returns false
+// having reported nothing.
+func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
+	fail := func(err error) bool {
+		for _, op := range ops {
+			op.done <- err
+		}
+		return true
+	}
+	bg := context.Background()
+	tx, err := s.wdb.BeginTx(bg, nil)
+	if err != nil {
+		s.log.Error("sqlitestore: begin", "err", err)
+		return fail(fmt.Errorf("sqlitestore: begin: %w", err))
+	}
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if savepoints {
+			if _, err := tx.ExecContext(bg, "SAVEPOINT op"); err != nil {
+				_ = tx.Rollback()
+				return fail(fmt.Errorf("sqlitestore: savepoint: %w", err))
+			}
+		}
+		errs[i] = op.fn(context.WithoutCancel(op.ctx), tx)
+		if !savepoints {
+			if errs[i] != nil {
+				_ = tx.Rollback()
+				if len(ops) == 1 {
+					op.done <- errs[i] // nothing else to keep
+					return true
+				}
+				return false
+			}
+			continue
+		}
+		if errs[i] != nil {
+			if _, err := tx.ExecContext(bg, "ROLLBACK TO op"); err != nil {
+				// SQLite has rolled back the whole transaction
+				// (e.g. on an I/O error): nothing of the batch
+				// stands.
+				_ = tx.Rollback()
+				s.log.Error("sqlitestore: transaction lost", "err", err, "cause", errs[i])
+				return fail(fmt.Errorf("sqlitestore: transaction lost after %v: %w", errs[i], err))
+			}
+		}
+		if _, err := tx.ExecContext(bg, "RELEASE op"); err != nil {
+			_ = tx.Rollback()
+			return fail(fmt.Errorf("sqlitestore: release savepoint: %w", err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.log.Error("sqlitestore: commit", "err", err, "ops", len(ops))
+		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
+	}
+	for i, op := range ops {
+		op.done <- errs[i]
+	}
+	return true
+}
+
+// --- shared helpers ---
+
+// ms converts a time to the stored form: unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts a stored time back: UTC, millisecond precision.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msTime returns t as it will be read back.
+func msTime(t time.Time) time.Time { return fromMS(ms(t)) }
+
+// nullMS stores a zero time as NULL.
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ms(t), Valid: true}
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sqliteCode returns the extended result code of a driver error, 0 if err
+// is not one.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// uniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation
+// of the given column ("table.column").
+func uniqueViolation(err error, column string) bool {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return strings.Contains(err.Error(), column)
+	}
+	return false
+}
+
+func isForeignKeyViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+func dbErr(what string, err error) error {
+	return fmt.Errorf("sqlitestore: %s: %w", what, err)
+}

@@ -1,0 +1,275 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+func testLifecycle(t *testing.T, open Opener) {
+	t.Run("PingAndClose", func(t *testing.T) {
+		h := setup(t, open)
+		must(t, h.s.Ping(h.ctx), "Ping")
+		a := h.app("")
+		must(t, h.s.Close(), "Close")
+		if _, err := h.s.GetApp(h.ctx, a.ID); err == nil {
+			t.Fatal("GetApp after Close: got no error")
+		}
+		if _, err := h.s.CreateApp(h.ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "x", Now: h.now}); err == nil {
+			t.Fatal("CreateApp after Close: got no error")
+		}
+		if err := h.s.Ping(h.ctx); err == nil {
+			t.Fatal("Ping after Close: got no error")
+		}
+	})
+	t.Run("TimesRoundTrip", func(t *testing.T) {
+		h := setup(t, open)
+		// Nanoseconds and a zone other than UTC go in; UTC milliseconds
+		// come out.
+		zone := time.FixedZone("X", 5*3600+30*60)
+		in := time.Date(2031, 7, 8, 9, 10, 11, 123_456_789, zone)
+		a, err := h.s.CreateApp(h.ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "t", Now: in})
+		must(t, err, "CreateApp")
+		want := time.Date(2031, 7, 8, 3, 40, 11, 123_000_000, time.UTC)
+		wantTime(t, a.CreatedAt, want, "returned CreatedAt")
+		got, err := h.s.GetApp(h.ctx, a.ID)
+		must(t, err, "GetApp")
+		wantTime(t, got.CreatedAt, want, "stored CreatedAt")
+		wantTime(t, got.UpdatedAt, want, "stored UpdatedAt")
+
+		ep := h.endpoint(a.ID)
+		res := h.insert(a.ID, ev{at: in, endpoints: []string{ep.ID}})
+		wantTime(t, res.Event.CreatedAt, want, "returned event CreatedAt")
+		e, err := h.s.GetEvent(h.ctx, a.ID, res.Event.ID)
+		must(t, err, "GetEvent")
+		wantTime(t, e.CreatedAt, want, "stored event CreatedAt")
+		d := h.delivery(a.ID, res.Deliveries[0].ID)
+		wantTimePtr(t, d.NextAttemptAt, want, "delivery NextAttemptAt")
+		wantTimePtr(t, res.Deliveries[0].NextAttemptAt, want, "returned delivery NextAttemptAt")
+		wantTime(t, d.CreatedAt, want, "delivery CreatedAt")
+	})
+}
+
+func testApps(t *testing.T, open Opener) {
+	t.Run("CreateGet", func(t *testing.T) {
+		h := setup(t, open)
+		now := h.now.Add(987_654 * time.Nanosecond)
+		id := hook.NewID("app")
+		a, err := h.s.CreateApp(h.ctx, &store.CreateAppParams{
+			ID: id, UID: "acme", Name: "Acme", Metadata: map[string]string{"plan": "pro", "region": "eu"}, Now: now,
+		})
+		must(t, err, "CreateApp")
+		check := func(a *hook.App, what string) {
+			t.Helper()
+			eq(t, a.ID, id, what+" ID")
+			eq(t, a.UID, "acme", what+" UID")
+			eq(t, a.Name, "Acme", what+" Name")
+			wantMap(t, a.Metadata, map[string]string{"plan": "pro", "region": "eu"}, what+" Metadata")
+			wantTime(t, a.CreatedAt, now, what+" CreatedAt")
+			wantTime(t, a.UpdatedAt, now, what+" UpdatedAt")
+		}
+		check(a, "created")
+		byID, err := h.s.GetApp(h.ctx, id)
+		must(t, err, "GetApp by id")
+		check(byID, "by id")
+		byUID, err := h.s.GetApp(h.ctx, "acme")
+		must(t, err, "GetApp by uid")
+		check(byUID, "by uid")
+
+		for _, x := range []string{"nope", hook.NewID("app"), "", "Acme"} {
+			_, err := h.s.GetApp(h.ctx, x)
+			wantErr(t, err, hook.ENotFound, "-", "GetApp("+x+")")
+		}
+		_, err = h.s.CreateApp(h.ctx, &store.CreateAppParams{ID: id, Name: "dup", Now: now})
+		wantErr(t, err, hook.EConflict, "-", "CreateApp with an existing id")
+	})
+
+	t.Run("NilMetadata", func(t *testing.T) {
+		h := setup(t, open)
+		a, err := h.s.CreateApp(h.ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "n", Now: h.now})
+		must(t, err, "CreateApp")
+		wantMap(t, a.Metadata, nil, "returned Metadata")
+		eq(t, a.UID, "", "UID")
+		got, err := h.s.GetApp(h.ctx, a.ID)
+		must(t, err, "GetApp")
+		wantMap(t, got.Metadata, nil, "stored Metadata")
+		b, _ := json.Marshal(got)
+		var m map[string]any
+		must(t, json.Unmarshal(b, &m), "unmarshal")
+		if _, ok := m["metadata"].(map[string]any); !ok {
+			t.Fatalf("metadata serialises as %v, want {}", m["metadata"])
+		}
+	})
+
+	t.Run("UIDConflict", func(t *testing.T) {
+		h := setup(t, open)
+		a := h.app("shared")
+		_, err := h.s.CreateApp(h.ctx, &store.CreateAppParams{ID: hook.NewID("app"), UID: "shared", Name: "b", Now: h.now})
+		wantErr(t, err, hook.EConflict, "uid", "CreateApp with a taken uid")
+		// Any number of apps may have no uid.
+		b := h.app("")
+		c := h.app("")
+		uid := "shared"
+		_, err = h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: b.ID, UID: &uid, Now: h.now})
+		wantErr(t, err, hook.EConflict, "uid", "UpdateApp to a taken uid")
+		got, err := h.s.GetApp(h.ctx, b.ID)
+		must(t, err, "GetApp")
+		eq(t, got.UID, "", "uid after failed update")
+		// Keeping one's own uid is no conflict.
+		_, err = h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: a.ID, UID: &uid, Now: h.now})
+		must(t, err, "UpdateApp to its own uid")
+		other := "other"
+		_, err = h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: c.ID, UID: &other, Now: h.now})
+		must(t, err, "UpdateApp to a free uid")
+		got, err = h.s.GetApp(h.ctx, "other")
+		must(t, err, "GetApp by new uid")
+		eq(t, got.ID, c.ID, "app found by new uid")
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		h := setup(t, open)
+		a := h.app("u1")
+		later := h.at(time.Hour)
+		name := "Renamed"
+		up, err := h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: a.ID, Name: &name, Now: later})
+		must(t, err, "UpdateApp name")
+		eq(t, up.Name, "Renamed", "Name")
+		eq(t, up.UID, "u1", "UID untouched")
+		wantMap(t, up.Metadata, map[string]string{"k": "v"}, "Metadata untouched")
+		wantTime(t, up.CreatedAt, h.now, "CreatedAt")
+		wantTime(t, up.UpdatedAt, later, "UpdatedAt")
+
+		empty, meta := "", map[string]string{"a": "b"}
+		up, err = h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: a.ID, UID: &empty, Metadata: &meta, Now: later})
+		must(t, err, "UpdateApp uid and metadata")
+		eq(t, up.UID, "", "UID cleared")
+		eq(t, up.Name, "Renamed", "Name untouched")
+		wantMap(t, up.Metadata, meta, "Metadata")
+		_, err = h.s.GetApp(h.ctx, "u1")
+		wantErr(t, err, hook.ENotFound, "-", "GetApp by the cleared uid")
+		got, err := h.s.GetApp(h.ctx, a.ID)
+		must(t, err, "GetApp")
+		deepEq(t, got, up, "stored app")
+
+		_, err = h.s.UpdateApp(h.ctx, &store.UpdateAppParams{AppID: hook.NewID("app"), Name: &name, Now: later})
+		wantErr(t, err, hook.ENotFound, "-", "UpdateApp of an unknown app")
+	})
+
+	t.Run("List", func(t *testing.T) {
+		h := setup(t, open)
+		var ids []string
+		for range 7 {
+			ids = append(ids, h.app("").ID)
+		}
+		checkPaging(t, ids, func(lp store.ListParams) (*store.Page[*hook.App], error) {
+			return h.s.ListApps(h.ctx, &store.ListAppsParams{ListParams: lp})
+		}, func(a *hook.App) string { return a.ID })
+	})
+
+	t.Run("ListEmpty", func(t *testing.T) {
+		h := setup(t, open)
+		page, err := h.s.ListApps(h.ctx, &store.ListAppsParams{})
+		must(t, err, "ListApps")
+		if page.Data == nil || len(page.Data) != 0 || page.NextCursor != "" {
+			t.Fatalf("empty list: got %#v, want non-nil empty Data and no cursor", page)
+		}
+	})
+
+	t.Run("DeleteCascades", func(t *testing.T) {
+		h := setup(t, open)
+		a, keep := h.app("gone"), h.app("kept")
+		ep, kep := h.endpoint(a.ID), h.endpoint(keep.ID)
+		res := h.insert(a.ID, ev{endpoints: []string{ep.ID}, claimed: true, owner: "w", lease: h.at(time.Minute)})
+		kres := h.insert(keep.ID, ev{endpoints: []string{kep.ID}, claimed: true, owner: "w", lease: h.at(time.Minute)})
+		dlv := res.Deliveries[0].ID
+		h.record(attempt{owner: "w", delivery: dlv, status: 500, sched: 1,
+			decision: hook.Decision{Status: hook.DeliveryPending, NextAttemptAt: h.at(time.Second)}})
+		_, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{ID: hook.NewID("key"), Name: "k",
+			Hash: hashOf("gone-key"), AppID: a.ID, Now: h.now})
+		must(t, err, "CreateAPIKey")
+		eq(t, h.pending(), 2, "pending before delete")
+
+		must(t, h.s.DeleteApp(h.ctx, a.ID), "DeleteApp")
+		_, err = h.s.GetApp(h.ctx, a.ID)
+		wantErr(t, err, hook.ENotFound, "-", "GetApp after delete")
+		_, err = h.s.GetApp(h.ctx, "gone")
+		wantErr(t, err, hook.ENotFound, "-", "GetApp by uid after delete")
+		_, err = h.s.GetEndpoint(h.ctx, a.ID, ep.ID)
+		wantErr(t, err, hook.ENotFound, "-", "GetEndpoint after delete")
+		_, err = h.s.GetEvent(h.ctx, a.ID, res.Event.ID)
+		wantErr(t, err, hook.ENotFound, "-", "GetEvent after delete")
+		_, err = h.s.GetDelivery(h.ctx, a.ID, dlv)
+		wantErr(t, err, hook.ENotFound, "-", "GetDelivery after delete")
+		eq(t, h.pending(), 1, "pending after delete")
+		claimed := h.claim("x", h.at(time.Hour), 10, 10)
+		deepEq(t, jobIDs(claimed), []string{kres.Deliveries[0].ID}, "claimable after delete")
+		page, err := h.s.ListDeliveries(h.ctx, &store.ListDeliveriesParams{AppID: a.ID})
+		must(t, err, "ListDeliveries")
+		eq(t, len(page.Data), 0, "deliveries listed after delete")
+		evs, err := h.s.ListEvents(h.ctx, &store.ListEventsParams{AppID: a.ID})
+		must(t, err, "ListEvents")
+		eq(t, len(evs.Data), 0, "events listed after delete")
+
+		// The other app is untouched.
+		_, err = h.s.GetEndpoint(h.ctx, keep.ID, kep.ID)
+		must(t, err, "GetEndpoint of the other app")
+		d := h.delivery(keep.ID, kres.Deliveries[0].ID)
+		eq(t, d.Status, hook.DeliveryPending, "other app's delivery")
+
+		wantErr(t, h.s.DeleteApp(h.ctx, a.ID), hook.ENotFound, "-", "DeleteApp twice")
+		wantErr(t, h.s.DeleteApp(h.ctx, hook.NewID("app")), hook.ENotFound, "-", "DeleteApp unknown")
+	})
+}
+
+func hashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func testAPIKeys(t *testing.T, open Opener) {
+	t.Run("CreateGetCount", func(t *testing.T) {
+		h := setup(t, open)
+		n, err := h.s.CountAPIKeys(h.ctx)
+		must(t, err, "CountAPIKeys")
+		eq(t, n, 0, "count of a new store")
+
+		admin, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+			ID: hook.NewID("key"), Name: "admin", Hash: hashOf("a"), Now: h.now.Add(999 * time.Microsecond)})
+		must(t, err, "CreateAPIKey admin")
+		app := h.app("")
+		scoped, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+			ID: hook.NewID("key"), Name: "scoped", Hash: hashOf("b"), AppID: app.ID, Now: h.now})
+		must(t, err, "CreateAPIKey scoped")
+
+		got, err := h.s.GetAPIKeyByHash(h.ctx, hashOf("a"))
+		must(t, err, "GetAPIKeyByHash admin")
+		eq(t, got.ID, admin.ID, "ID")
+		eq(t, got.Name, "admin", "Name")
+		eq(t, got.AppID, "", "AppID of an admin key")
+		if !bytesEq(got.Hash, hashOf("a")) {
+			t.Fatalf("Hash: got %x", got.Hash)
+		}
+		wantTime(t, got.CreatedAt, h.now, "CreatedAt")
+		wantTime(t, admin.CreatedAt, h.now, "returned CreatedAt")
+
+		got, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("b"))
+		must(t, err, "GetAPIKeyByHash scoped")
+		eq(t, got.ID, scoped.ID, "ID")
+		eq(t, got.AppID, app.ID, "AppID")
+
+		_, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("c"))
+		wantErr(t, err, hook.ENotFound, "-", "GetAPIKeyByHash unknown")
+
+		_, err = h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+			ID: hook.NewID("key"), Name: "again", Hash: hashOf("a"), Now: h.now})
+		wantErr(t, err, hook.EConflict, "-", "CreateAPIKey with a taken hash")
+
+		n, err = h.s.CountAPIKeys(h.ctx)
+		must(t, err, "CountAPIKeys")
+		eq(t, n, 2, "count")
+	})
+}
