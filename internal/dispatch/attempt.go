@@ -197,7 +197,9 @@ func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, signers 
 		return hook.Outcome{ErrorKind: kind}, nil, err.Error()
 	}
 	defer resp.Body.Close()
-	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, hook.MaxResponseBodyBytes))
+	// A body cut off by the timeout does not undo a status that arrived
+	// in time, so a read error is not an outcome of its own.
+	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, hook.MaxResponseBodyBytes))
 	// Drain a little more so the connection can be reused.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	out := hook.Outcome{StatusCode: resp.StatusCode}
@@ -207,11 +209,6 @@ func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, signers 
 			out.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 		}
 		return out, respBody, "HTTP " + strconv.Itoa(resp.StatusCode)
-	}
-	if readErr != nil && classify(readErr) == hook.ErrorKindTimeout {
-		// The status arrived in time; a body cut off by the timeout
-		// does not undo a 2xx.
-		return out, respBody, ""
 	}
 	return out, respBody, ""
 }
