@@ -16,9 +16,18 @@ import (
 type Config struct {
 	// Addr is where the API listens (HOOKD_ADDR).
 	Addr string
-	// DB is an SQLite file path (HOOKD_DB); postgres:// URLs come with the
-	// PostgreSQL backend.
+	// DB is an SQLite file path or a postgres:// URL (HOOKD_DB).
 	DB string
+	// DBMaxConns bounds the PostgreSQL connection pool; 0 is the
+	// backend's default (HOOKD_DB_MAX_CONNS).
+	DBMaxConns int
+	// Migrate applies pending schema migrations at start; when false,
+	// hookd refuses to start on a schema that is behind (HOOKD_MIGRATE).
+	Migrate bool
+	// LeaseDuration is how long a claim on a delivery lasts without
+	// renewal: after a node dies, its deliveries go to another node
+	// within this time (HOOKD_LEASE_DURATION).
+	LeaseDuration time.Duration
 	// APIKey is the bootstrap admin key (HOOKD_API_KEY). When empty and
 	// the database has no key, one is generated and printed once.
 	APIKey string
@@ -53,6 +62,8 @@ func Default() Config {
 	return Config{
 		Addr:                "127.0.0.1:8080",
 		DB:                  "hookd.db",
+		Migrate:             true,
+		LeaseDuration:       30 * time.Second,
 		RetrySchedule:       hook.DefaultRetrySchedule,
 		AttemptTimeout:      15 * time.Second,
 		MaxBodyBytes:        1 << 20,
@@ -89,6 +100,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		bad("HOOKD_MAX_BODY_BYTES", "must be between 1024 and 67108864")
+	}
+	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
+		bad("HOOKD_DB_MAX_CONNS", "must be between 0 and 1000")
+	}
+	if c.LeaseDuration < time.Second || c.LeaseDuration > time.Hour {
+		bad("HOOKD_LEASE_DURATION", "must be between 1s and 1h, not %s", c.LeaseDuration)
 	}
 	if c.MaxInFlight < 1 {
 		bad("HOOKD_MAX_IN_FLIGHT", "must be at least 1")

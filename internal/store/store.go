@@ -368,3 +368,72 @@ type CreateAPIKeyParams struct {
 	AppID string
 	Now   time.Time
 }
+
+// DueListener is implemented by stores that several hookd processes share
+// (PostgreSQL). It tells a dispatcher promptly when another process made
+// deliveries due, so idle nodes need not wait for a poll.
+//
+// The store signals from the transactions that make deliveries claimable
+// by anyone: InsertEvent with unclaimed deliveries, ReleaseDeliveries,
+// ReleaseAllLeases, RetryDelivery, RecoverEndpoint, and UpdateEndpoint when
+// it enables an endpoint.
+type DueListener interface {
+	// ListenDue blocks until ctx is done, calling wake each time a
+	// signal arrives, except those sent by owner itself (InsertEvent and
+	// ReleaseDeliveries carry their Owner). It reconnects on its own
+	// after a lost connection, and calls wake after reconnecting since
+	// signals may have been missed. It returns nil when ctx is done.
+	ListenDue(ctx context.Context, owner string, wake func()) error
+}
+
+// SlotLeaser is implemented by stores that several hookd processes share.
+// It shares each endpoint's concurrency limit among the processes, so that
+// the limit holds for the cluster and not per process: an owner may run an
+// attempt to an endpoint only while it holds one of that endpoint's slots.
+//
+// Slots are leased like deliveries: until a time, renewed by RenewLeases
+// (which extends the owner's slot leases along with its delivery leases),
+// and free again once the lease runs out, so a dead process's slots return.
+type SlotLeaser interface {
+	// LeaseSlots sets, for each request, how many of the endpoint's slots
+	// Owner holds. Each endpoint is handled atomically with respect to
+	// every other owner: Owner is granted min(Want, Limit - slots held by
+	// other owners under unexpired leases), never below zero, and holds
+	// exactly that many until Until. Want zero gives all of Owner's slots
+	// of the endpoint back. Owner's Want is kept with its grant, so that
+	// other owners can see that it waits for more than it was granted.
+	LeaseSlots(ctx context.Context, p *LeaseSlotsParams) (map[string]SlotGrant, error)
+}
+
+// SlotRequest asks for Want of an endpoint's Limit slots.
+type SlotRequest struct {
+	EndpointID string
+	Want       int
+	Limit      int
+}
+
+// LeaseSlotsParams are one owner's slot requests.
+type LeaseSlotsParams struct {
+	Owner    string
+	Now      time.Time
+	Until    time.Time
+	Requests []SlotRequest
+}
+
+// SlotGrant is the answer to one SlotRequest.
+type SlotGrant struct {
+	// Granted is how many slots Owner now holds.
+	Granted int
+	// Waiting counts the other owners (unexpired) whose Want exceeds
+	// what they hold: a holder with Waiting > 0 should shrink towards a
+	// fair share.
+	Waiting int
+}
+
+// MigrationState is one schema migration and whether it is applied.
+type MigrationState struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt time.Time // zero when not applied
+}

@@ -41,7 +41,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -52,7 +51,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -72,6 +70,9 @@ type Options struct {
 	// MaxBatch caps how many write operations share one transaction
 	// (DefaultMaxBatch if zero or negative).
 	MaxBatch int
+	// SkipMigrate leaves the schema as it is; Open fails if migrations
+	// are pending, saying to run `hookd migrate up`.
+	SkipMigrate bool
 }
 
 // ErrClosed is returned by writes after Close.
@@ -82,6 +83,7 @@ type Store struct {
 	path     string
 	log      *slog.Logger
 	maxBatch int
+	skipMig  bool
 	lock     *os.File
 
 	wdb *sql.DB // one connection, used only by the writer goroutine
@@ -146,6 +148,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		path:       abs,
 		log:        log,
 		maxBatch:   maxBatch,
+		skipMig:    opts.SkipMigrate,
 		lock:       lock,
 		ops:        make(chan *writeOp, maxBatch),
 		quit:       make(chan struct{}),
@@ -202,14 +205,12 @@ func (s *Store) open(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrationsFS, "migrations")
+	p, err := newProvider(s.wdb, s.log)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: migrations: %w", err)
+		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, sub,
-		goose.WithDisableGlobalRegistry(true), goose.WithSlog(s.log))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: migrations: %w", err)
+	if s.skipMig {
+		return checkCurrent(ctx, p, s.path)
 	}
 	res, err := p.Up(ctx)
 	if err != nil {

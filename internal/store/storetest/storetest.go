@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RecordAttempt", func(t *testing.T) { testRecordAttempt(t, o) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, o) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
+	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends

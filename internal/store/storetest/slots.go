@@ -1,0 +1,162 @@
+package storetest
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/store"
+)
+
+// testSlots checks store.SlotLeaser, for the stores that implement it.
+func testSlots(t *testing.T, open Opener) {
+	// slots opens a store and returns its leaser and one endpoint id; it
+	// skips the test for a store that is not a SlotLeaser.
+	slots := func(t *testing.T) (*h, store.SlotLeaser, string) {
+		h := setup(t, open)
+		l, ok := h.s.(store.SlotLeaser)
+		if !ok {
+			t.Skipf("%T does not implement store.SlotLeaser", h.s)
+		}
+		app := h.app("")
+		return h, l, h.endpoint(app.ID).ID
+	}
+	// lease asks for want of ep's limit slots as owner at now, until now+d.
+	lease := func(h *h, l store.SlotLeaser, owner, ep string, want, limit int, now time.Time, d time.Duration) store.SlotGrant {
+		h.t.Helper()
+		g, err := l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: owner, Now: now, Until: now.Add(d),
+			Requests: []store.SlotRequest{{EndpointID: ep, Want: want, Limit: limit}}})
+		must(h.t, err, "LeaseSlots")
+		if len(g) != 1 {
+			h.t.Fatalf("LeaseSlots: %d grants for one request", len(g))
+		}
+		got, ok := g[ep]
+		if !ok {
+			h.t.Fatalf("LeaseSlots: no grant for %s", ep)
+		}
+		return got
+	}
+
+	t.Run("Exact", func(t *testing.T) {
+		h, l, ep := slots(t)
+		deepEq(t, lease(h, l, "A", ep, 3, 4, h.now, time.Minute), store.SlotGrant{Granted: 3}, "A wants 3 of 4")
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.now, time.Minute), store.SlotGrant{Granted: 1}, "B wants 3: 1 is left")
+		deepEq(t, lease(h, l, "A", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 3, Waiting: 1},
+			"A again: B waits for more")
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 1}, "B again")
+		// A gives back: B gets more.
+		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1},
+			"A shrinks to 1")
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 3}, "B gets 3")
+		deepEq(t, lease(h, l, "C", ep, 2, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 0},
+			"C: none left")
+		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(3*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1},
+			"A sees C waiting")
+
+		// Several endpoints in one call, each on its own.
+		app := h.app("")
+		other := h.endpoint(app.ID).ID
+		g, err := l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: "D", Now: h.at(3 * time.Second), Until: h.at(time.Minute),
+			Requests: []store.SlotRequest{{EndpointID: other, Want: 2, Limit: 2}, {EndpointID: ep, Want: 5, Limit: 4}}})
+		must(t, err, "LeaseSlots of two endpoints")
+		deepEq(t, g, map[string]store.SlotGrant{other: {Granted: 2}, ep: {Granted: 0, Waiting: 1}}, "grants of two endpoints")
+		g, err = l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: "D", Now: h.now, Until: h.at(time.Minute)})
+		must(t, err, "LeaseSlots of nothing")
+		eq(t, len(g), 0, "grants of no request")
+	})
+
+	t.Run("Expiry", func(t *testing.T) {
+		h, l, ep := slots(t)
+		deepEq(t, lease(h, l, "A", ep, 4, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 4}, "A takes all")
+		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(10*time.Second-time.Millisecond), time.Minute),
+			store.SlotGrant{Granted: 0}, "B while A's lease holds")
+		// At Until, A's lease has run out: its slots are free.
+		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(10*time.Second), time.Minute), store.SlotGrant{Granted: 4},
+			"B once A's lease ran out")
+		deepEq(t, lease(h, l, "A", ep, 4, 4, h.at(11*time.Second), time.Minute), store.SlotGrant{Granted: 0},
+			"A after its lease ran out")
+		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(12*time.Second), time.Minute), store.SlotGrant{Granted: 4, Waiting: 1},
+			"B sees A waiting")
+		// A waiter whose lease ran out is no longer counted.
+		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(11*time.Second+time.Minute), time.Minute), store.SlotGrant{Granted: 4},
+			"B after A's wait ran out")
+	})
+
+	t.Run("WantZero", func(t *testing.T) {
+		h, l, ep := slots(t)
+		deepEq(t, lease(h, l, "A", ep, 3, 3, h.now, time.Hour), store.SlotGrant{Granted: 3}, "A takes all")
+		deepEq(t, lease(h, l, "B", ep, 2, 3, h.now, time.Hour), store.SlotGrant{Granted: 0}, "B gets none")
+		deepEq(t, lease(h, l, "A", ep, 0, 3, h.now, time.Hour), store.SlotGrant{Granted: 0, Waiting: 1}, "A gives all back")
+		deepEq(t, lease(h, l, "B", ep, 2, 3, h.now, time.Hour), store.SlotGrant{Granted: 2}, "B after A's release")
+		deepEq(t, lease(h, l, "C", ep, 3, 3, h.now, time.Hour), store.SlotGrant{Granted: 1}, "C: what B left")
+	})
+
+	t.Run("Renew", func(t *testing.T) {
+		h, l, ep := slots(t)
+		deepEq(t, lease(h, l, "A", ep, 2, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 2}, "A")
+		deepEq(t, lease(h, l, "B", ep, 2, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 2}, "B")
+		must(t, h.s.RenewLeases(h.ctx, &store.RenewLeasesParams{Owner: "A", Until: h.at(time.Hour)}), "RenewLeases")
+		// B's lease ran out, A's was renewed.
+		deepEq(t, lease(h, l, "C", ep, 4, 4, h.at(30*time.Second), time.Minute), store.SlotGrant{Granted: 2},
+			"C after B's lease ran out and A's was renewed")
+		deepEq(t, lease(h, l, "C", ep, 4, 4, h.at(time.Hour), time.Minute), store.SlotGrant{Granted: 4},
+			"C after A's renewed lease ran out")
+	})
+
+	t.Run("Race", func(t *testing.T) {
+		h, l, ep := slots(t)
+		const owners, limit, rounds = 8, 5, 40
+		var (
+			mu      sync.Mutex
+			tally   = map[string]int{}
+			maxSeen int
+			wg      sync.WaitGroup
+		)
+		sum := func() int {
+			n := 0
+			for _, g := range tally {
+				n += g
+			}
+			return n
+		}
+		for i := range owners {
+			owner := string(rune('A' + i))
+			wg.Go(func() {
+				for range rounds {
+					want := rand.IntN(limit + 1)
+					// The grant will be at most want (and, while the
+					// leases hold, at least min(what it held, want)):
+					// count the lower value from the start, so that
+					// slots given back are not counted twice.
+					mu.Lock()
+					tally[owner] = min(tally[owner], want)
+					mu.Unlock()
+					now := time.Now()
+					g, err := l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: owner, Now: now, Until: now.Add(time.Hour),
+						Requests: []store.SlotRequest{{EndpointID: ep, Want: want, Limit: limit}}})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got := g[ep].Granted
+					mu.Lock()
+					if got > want || got < 0 {
+						t.Errorf("%s wants %d, granted %d", owner, want, got)
+					}
+					tally[owner] = got
+					n := sum()
+					maxSeen = max(maxSeen, n)
+					if n > limit {
+						t.Errorf("grants add up to %d, limit %d: %v", n, limit, tally)
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if maxSeen == 0 {
+			t.Fatal("no slot was ever granted")
+		}
+	})
+}
