@@ -1,0 +1,137 @@
+package pgstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const appCols = `seq, id, uid, name, metadata, created_at, updated_at`
+
+func scanApp(row pgx.Row) (*hook.App, int64, error) {
+	var (
+		a   hook.App
+		seq int64
+		uid pgtype.Text
+		mt  []byte
+	)
+	if err := row.Scan(&seq, &a.ID, &uid, &a.Name, &mt, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		return nil, 0, err
+	}
+	a.UID = uid.String
+	var err error
+	if a.Metadata, err = unmarshalMap(mt); err != nil {
+		return nil, 0, err
+	}
+	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
+	return &a, seq, nil
+}
+
+func uidConflict(uid string) error {
+	return hook.Errorf(hook.EConflict, "uid", "an app with uid %q exists", uid)
+}
+
+// CreateApp stores a new app.
+func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
+	now := ms(p.Now)
+	app := &hook.App{ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata), CreatedAt: now, UpdatedAt: now}
+	err := s.tx(ctx, "create app", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), now)
+		switch {
+		case err == nil:
+			return nil
+		case uniqueViolation(err, "apps_uid_key"):
+			return uidConflict(app.UID)
+		case uniqueViolation(err, "apps_id_key"):
+			return hook.Errorf(hook.EConflict, "id", "an app with id %q exists", app.ID)
+		}
+		return dbErr("create app", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+func getApp(ctx context.Context, q querier, idOrUID string) (*hook.App, error) {
+	if idOrUID == "" {
+		return nil, hook.NotFound("app", idOrUID)
+	}
+	col := "uid"
+	if strings.HasPrefix(idOrUID, "app_") {
+		col = "id"
+	}
+	a, _, err := scanApp(q.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE `+col+` = $1`, idOrUID))
+	if err != nil {
+		return nil, notFound(err, "app", idOrUID, "get app")
+	}
+	return a, nil
+}
+
+// GetApp finds an app by id ("app_...") or by uid.
+func (s *Store) GetApp(ctx context.Context, idOrUID string) (*hook.App, error) {
+	return getApp(ctx, s.pool, idOrUID)
+}
+
+// ListApps lists apps, newest first.
+func (s *Store) ListApps(ctx context.Context, p *store.ListAppsParams) (*store.Page[*hook.App], error) {
+	return listSeq(ctx, s.pool, "list apps", p.ListParams, `SELECT `+appCols+` FROM apps`, nil, nil, scanApp)
+}
+
+// UpdateApp changes the fields of p that are not nil.
+func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.App, error) {
+	var app *hook.App
+	err := s.tx(ctx, "update app", func(tx pgx.Tx) error {
+		a, _, err := scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE id = $1 FOR UPDATE`, p.AppID))
+		if err != nil {
+			return notFound(err, "app", p.AppID, "update app")
+		}
+		if p.UID != nil {
+			a.UID = *p.UID
+		}
+		if p.Name != nil {
+			a.Name = *p.Name
+		}
+		if p.Metadata != nil {
+			a.Metadata = copyMap(*p.Metadata)
+		}
+		a.UpdatedAt = ms(p.Now)
+		_, err = tx.Exec(ctx,
+			`UPDATE apps SET uid = $1, name = $2, metadata = $3, updated_at = $4 WHERE id = $5`,
+			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.UpdatedAt, a.ID)
+		if uniqueViolation(err, "apps_uid_key") {
+			return uidConflict(a.UID)
+		}
+		if err != nil {
+			return dbErr("update app", err)
+		}
+		app = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// DeleteApp removes the app; its endpoints, events, deliveries, attempts
+// and app-scoped API keys go with it (ON DELETE CASCADE).
+func (s *Store) DeleteApp(ctx context.Context, appID string) error {
+	return s.tx(ctx, "delete app", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM apps WHERE id = $1`, appID)
+		if err != nil {
+			return dbErr("delete app", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return hook.NotFound("app", appID)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,242 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// --- times ---
+
+// ms returns t as it is stored and read back: UTC, millisecond precision
+// (as sqlitestore keeps times).
+func ms(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
+
+// nullTime stores a zero time as NULL.
+func nullTime(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: ms(t), Valid: true}
+}
+
+// utc converts a scanned time to UTC.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func timePtr(v pgtype.Timestamptz) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := v.Time.UTC()
+	return &t
+}
+
+func nullString(s string) pgtype.Text {
+	return pgtype.Text{String: s, Valid: s != ""}
+}
+
+// --- cursors ---
+
+// Cursors are the base64url of the last row's seq (or, for event types, of
+// the last name), as in sqlitestore. They are opaque to clients.
+
+func encodeSeqCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+}
+
+func badCursor() error {
+	return hook.Errorf(hook.EInvalid, "cursor", "is not a cursor returned by a previous page")
+}
+
+// decodeSeqCursor returns the seq to list below: MaxInt64 for no cursor.
+func decodeSeqCursor(c string) (int64, error) {
+	if c == "" {
+		return math.MaxInt64, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, badCursor()
+	}
+	seq, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || seq <= 0 || strconv.FormatInt(seq, 10) != string(b) {
+		return 0, badCursor()
+	}
+	return seq, nil
+}
+
+func encodeNameCursor(name string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func decodeNameCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) == 0 {
+		return "", badCursor()
+	}
+	return string(b), nil
+}
+
+// listSeq runs a newest-first page query on one table. query is "SELECT
+// <seq first, then the scanned columns> FROM t"; conds filter it, with
+// their placeholders numbered from $1 in args' order. scan reads one row
+// (seq included).
+func listSeq[T any](ctx context.Context, q querier, what string, lp store.ListParams,
+	query string, conds []string, args []any, scan func(pgx.Row) (T, int64, error),
+) (*store.Page[T], error) {
+	below, err := decodeSeqCursor(lp.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	limit := lp.NormalizedLimit()
+	args = append(args, below, limit+1)
+	conds = append(conds, "seq < $"+strconv.Itoa(len(args)-1))
+	sql := query + " WHERE " + strings.Join(conds, " AND ") +
+		" ORDER BY seq DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	defer rows.Close()
+	page := &store.Page[T]{Data: make([]T, 0, min(limit, 64))}
+	var lastSeq int64
+	n := 0
+	for rows.Next() {
+		n++
+		if n > limit {
+			page.NextCursor = encodeSeqCursor(lastSeq)
+			break
+		}
+		v, seq, err := scan(rows)
+		if err != nil {
+			return nil, dbErr(what, err)
+		}
+		page.Data = append(page.Data, v)
+		lastSeq = seq
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(what, err)
+	}
+	return page, nil
+}
+
+// cond numbers a condition's placeholder: cond("app_id = $", &args, v).
+func cond(c string, args *[]any, v any) string {
+	*args = append(*args, v)
+	return c + strconv.Itoa(len(*args))
+}
+
+// --- JSON columns ---
+
+// marshalMap renders a map for a jsonb column.
+func marshalMap(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map[string]string always marshals
+	return string(b)
+}
+
+func unmarshalMap(b []byte) (map[string]string, error) {
+	m := map[string]string{}
+	if len(b) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if m == nil { // the text was "null"
+		m = map[string]string{}
+	}
+	return m, nil
+}
+
+func marshalList(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func unmarshalList(b []byte) ([]string, error) {
+	l := []string{}
+	if len(b) == 0 {
+		return l, nil
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = []string{}
+	}
+	return l, nil
+}
+
+// isJSONNull reports whether raw is empty or the JSON literal null.
+func isJSONNull(raw json.RawMessage) bool {
+	t := strings.TrimSpace(string(raw))
+	return t == "" || t == "null"
+}
+
+// nullJSON stores an empty or null JSON value as SQL NULL, anything else
+// as its exact text.
+func nullJSON(raw json.RawMessage) any {
+	if isJSONNull(raw) {
+		return nil
+	}
+	return string(raw)
+}
+
+// rawJSON returns a scanned json column: nil for NULL.
+func rawJSON(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+func cloneRaw(raw []byte) []byte {
+	if isJSONNull(raw) {
+		return nil
+	}
+	return slices.Clone(raw)
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
+}
+
+func copyList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return slices.Clone(l)
+}
+
+// notFound maps pgx.ErrNoRows to a NotFound error and wraps anything else.
+func notFound(err error, kind, id, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hook.NotFound(kind, id)
+	}
+	return dbErr(what, err)
+}

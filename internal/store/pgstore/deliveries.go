@@ -1,0 +1,197 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
+	next_attempt_at, last_attempt_at, last_response_status, created_at, updated_at`
+
+func scanDelivery(row pgx.Row) (*hook.Delivery, int64, error) {
+	var (
+		d          hook.Delivery
+		seq        int64
+		next, last pgtype.Timestamptz
+	)
+	if err := row.Scan(&seq, &d.ID, &d.AppID, &d.EventID, &d.EventType, &d.EndpointID, &d.Status, &d.AttemptCount,
+		&next, &last, &d.LastResponseStatus, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return nil, 0, err
+	}
+	d.NextAttemptAt, d.LastAttemptAt = timePtr(next), timePtr(last)
+	d.CreatedAt, d.UpdatedAt = utc(d.CreatedAt), utc(d.UpdatedAt)
+	return &d, seq, nil
+}
+
+func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hook.Delivery, error) {
+	d, _, err := scanDelivery(q.QueryRow(ctx,
+		`SELECT `+deliveryCols+` FROM deliveries WHERE id = $1 AND app_id = $2`, deliveryID, appID))
+	if err != nil {
+		return nil, notFound(err, "delivery", deliveryID, "get delivery")
+	}
+	return d, nil
+}
+
+// GetDelivery returns the delivery with its attempts, oldest first: one
+// statement, so the two agree.
+func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id, d.status,
+			d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.created_at, d.updated_at,
+			a.id, a.number, a.trigger_kind, a.started_at, a.duration_ms, a.response_status,
+			a.response_body, a.error_kind, a.error
+		FROM deliveries d LEFT JOIN attempts a ON a.delivery_id = d.id
+		WHERE d.id = $1 AND d.app_id = $2
+		ORDER BY a.seq`, deliveryID, appID)
+	if err != nil {
+		return nil, dbErr("get delivery", err)
+	}
+	defer rows.Close()
+	var d *hook.Delivery
+	for rows.Next() {
+		var (
+			dd         hook.Delivery
+			seq        int64
+			next, last pgtype.Timestamptz
+			aID        pgtype.Text
+			a          hook.Attempt
+			num        pgtype.Int4
+			trig       pgtype.Text
+			started    pgtype.Timestamptz
+			dur        pgtype.Int8
+			status     pgtype.Int4
+			body, kind pgtype.Text
+			msg        pgtype.Text
+		)
+		if err := rows.Scan(&seq, &dd.ID, &dd.AppID, &dd.EventID, &dd.EventType, &dd.EndpointID, &dd.Status,
+			&dd.AttemptCount, &next, &last, &dd.LastResponseStatus, &dd.CreatedAt, &dd.UpdatedAt,
+			&aID, &num, &trig, &started, &dur, &status, &body, &kind, &msg); err != nil {
+			return nil, dbErr("get delivery", err)
+		}
+		if d == nil {
+			dd.NextAttemptAt, dd.LastAttemptAt = timePtr(next), timePtr(last)
+			dd.CreatedAt, dd.UpdatedAt = utc(dd.CreatedAt), utc(dd.UpdatedAt)
+			dd.Attempts = []*hook.Attempt{}
+			d = &dd
+		}
+		if !aID.Valid {
+			continue
+		}
+		a.ID, a.DeliveryID, a.Number, a.Trigger = aID.String, d.ID, int(num.Int32), trig.String
+		a.StartedAt = started.Time.UTC()
+		a.DurationMillis = dur.Int64
+		a.Duration = time.Duration(a.DurationMillis) * time.Millisecond
+		a.ResponseStatus, a.ResponseBody = int(status.Int32), body.String
+		a.ErrorKind, a.Error = kind.String, msg.String
+		d.Attempts = append(d.Attempts, &a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("get delivery", err)
+	}
+	if d == nil {
+		return nil, hook.NotFound("delivery", deliveryID)
+	}
+	return d, nil
+}
+
+// ListDeliveries lists the app's deliveries, newest first.
+func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParams) (*store.Page[*hook.Delivery], error) {
+	var args []any
+	conds := []string{cond("app_id = $", &args, p.AppID)}
+	if p.Status != "" {
+		conds = append(conds, cond("status = $", &args, p.Status))
+	}
+	if p.EndpointID != "" {
+		conds = append(conds, cond("endpoint_id = $", &args, p.EndpointID))
+	}
+	if p.EventID != "" {
+		// The app's id is $1.
+		conds = append(conds, cond("event_seq = (SELECT seq FROM events WHERE app_id = $1 AND id = $", &args, p.EventID)+")")
+	}
+	if !p.Since.IsZero() {
+		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))
+	}
+	return listSeq(ctx, s.pool, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
+		conds, args, scanDelivery)
+}
+
+// RetryDelivery makes a delivery due now: a pending one keeps its place in
+// the schedule, a finished one becomes pending for one manual attempt. A
+// delivery leased right now is a conflict. It signals hookd_due.
+func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams) (*hook.Delivery, error) {
+	now := ms(p.Now)
+	var out *hook.Delivery
+	err := s.tx(ctx, "retry delivery", func(tx pgx.Tx) error {
+		var (
+			status string
+			owner  pgtype.Text
+			avail  pgtype.Timestamptz
+		)
+		err := tx.QueryRow(ctx,
+			`SELECT status, lease_owner, available_at FROM deliveries WHERE id = $1 AND app_id = $2 FOR UPDATE`,
+			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail)
+		if err != nil {
+			return notFound(err, "delivery", p.DeliveryID, "retry delivery")
+		}
+		if status == hook.DeliveryPending && owner.Valid && avail.Valid && avail.Time.After(now) {
+			return hook.Errorf(hook.EConflict, "", "delivery %q is being attempted now", p.DeliveryID)
+		}
+		q := `UPDATE deliveries SET next_attempt_at = $1, available_at = $1, lease_owner = NULL, updated_at = $1
+			WHERE id = $2`
+		if status != hook.DeliveryPending {
+			q = `UPDATE deliveries SET status = 'pending', manual = true, next_attempt_at = $1, available_at = $1,
+				lease_owner = NULL, updated_at = $1 WHERE id = $2`
+		}
+		if _, err := tx.Exec(ctx, q, now, p.DeliveryID); err != nil {
+			return dbErr("retry delivery", err)
+		}
+		if err := notify(ctx, tx, ""); err != nil {
+			return err
+		}
+		out, err = getDelivery(ctx, tx, p.AppID, p.DeliveryID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RecoverEndpoint makes the endpoint's failed deliveries created at or
+// after Since due now, each for one manual attempt, and signals hookd_due
+// if there were any.
+func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointParams) (int, error) {
+	now := ms(p.Now)
+	var n int64
+	err := s.tx(ctx, "recover endpoint", func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM endpoints WHERE id = $1 AND app_id = $2`,
+			p.EndpointID, p.AppID).Scan(&one)
+		if err != nil {
+			return notFound(err, "endpoint", p.EndpointID, "recover endpoint")
+		}
+		tag, err := tx.Exec(ctx,
+			`UPDATE deliveries SET status = 'pending', manual = true, next_attempt_at = $1, available_at = $1,
+				lease_owner = NULL, updated_at = $1
+			 WHERE endpoint_id = $2 AND status = 'failed' AND created_at >= $3`,
+			now, p.EndpointID, ms(p.Since))
+		if err != nil {
+			return dbErr("recover endpoint", err)
+		}
+		n = tag.RowsAffected()
+		if n > 0 {
+			return notify(ctx, tx, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

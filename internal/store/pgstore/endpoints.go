@@ -1,0 +1,213 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
+	secret, prev_secret, prev_secret_expires_at, created_at, updated_at`
+
+func scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
+	var (
+		e                hook.Endpoint
+		seq              int64
+		types, hdr, meta []byte
+		prevExp          pgtype.Timestamptz
+	)
+	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
+		&e.Secret, &e.PreviousSecret, &prevExp, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		return nil, 0, err
+	}
+	var err error
+	if e.EventTypes, err = unmarshalList(types); err != nil {
+		return nil, 0, err
+	}
+	if e.Headers, err = unmarshalMap(hdr); err != nil {
+		return nil, 0, err
+	}
+	if e.Metadata, err = unmarshalMap(meta); err != nil {
+		return nil, 0, err
+	}
+	if prevExp.Valid {
+		e.PreviousSecretExpiresAt = prevExp.Time.UTC()
+	}
+	e.CreatedAt, e.UpdatedAt = utc(e.CreatedAt), utc(e.UpdatedAt)
+	return &e, seq, nil
+}
+
+// CreateEndpoint stores a new endpoint of an existing app.
+func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParams) (*hook.Endpoint, error) {
+	now := ms(p.Now)
+	e := &hook.Endpoint{
+		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
+		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
+		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
+	}
+	err := s.tx(ctx, "create endpoint", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
+				secret, created_at, updated_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), e.Disabled,
+			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, now)
+		switch {
+		case err == nil:
+			return nil
+		case foreignKeyViolation(err, "endpoints_app_id_fkey"):
+			return hook.NotFound("app", e.AppID)
+		case uniqueViolation(err, "endpoints_id_key"):
+			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
+		}
+		return dbErr("create endpoint", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock bool) (*hook.Endpoint, error) {
+	sql := `SELECT ` + endpointCols + ` FROM endpoints WHERE id = $1 AND app_id = $2`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	e, _, err := scanEndpoint(q.QueryRow(ctx, sql, endpointID, appID))
+	if err != nil {
+		return nil, notFound(err, "endpoint", endpointID, "get endpoint")
+	}
+	return e, nil
+}
+
+// GetEndpoint returns one of the app's endpoints.
+func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
+	return getEndpoint(ctx, s.pool, appID, endpointID, false)
+}
+
+// ListEndpoints lists the app's endpoints, newest first.
+func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams) (*store.Page[*hook.Endpoint], error) {
+	return listSeq(ctx, s.pool, "list endpoints", p.ListParams, `SELECT `+endpointCols+` FROM endpoints`,
+		[]string{"app_id = $1"}, []any{p.AppID}, scanEndpoint)
+}
+
+// ListEnabledEndpoints returns the app's endpoints that are not disabled,
+// oldest first.
+func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 AND NOT disabled ORDER BY seq`, appID)
+	if err != nil {
+		return nil, dbErr("list enabled endpoints", err)
+	}
+	defer rows.Close()
+	out := []*hook.Endpoint{}
+	for rows.Next() {
+		e, _, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, dbErr("list enabled endpoints", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list enabled endpoints", err)
+	}
+	return out, nil
+}
+
+// UpdateEndpoint changes the fields of p that are not nil. Enabling an
+// endpoint signals hookd_due: its deliveries become claimable.
+func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
+	var out *hook.Endpoint
+	err := s.tx(ctx, "update endpoint", func(tx pgx.Tx) error {
+		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
+		if err != nil {
+			return err
+		}
+		wasDisabled := e.Disabled
+		if p.URL != nil {
+			e.URL = *p.URL
+		}
+		if p.Description != nil {
+			e.Description = *p.Description
+		}
+		if p.EventTypes != nil {
+			e.EventTypes = copyList(*p.EventTypes)
+		}
+		if p.Disabled != nil {
+			e.Disabled = *p.Disabled
+		}
+		if p.Headers != nil {
+			e.Headers = copyMap(*p.Headers)
+		}
+		if p.Metadata != nil {
+			e.Metadata = copyMap(*p.Metadata)
+		}
+		e.UpdatedAt = ms(p.Now)
+		_, err = tx.Exec(ctx,
+			`UPDATE endpoints SET url = $1, description = $2, event_types = $3, disabled = $4, headers = $5,
+				metadata = $6, updated_at = $7 WHERE id = $8`,
+			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(e.Headers),
+			marshalMap(e.Metadata), e.UpdatedAt, e.ID)
+		if err != nil {
+			return dbErr("update endpoint", err)
+		}
+		if wasDisabled && !e.Disabled {
+			if err := notify(ctx, tx, ""); err != nil {
+				return err
+			}
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteEndpoint removes the endpoint with its deliveries, attempts and
+// slot leases.
+func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) error {
+	return s.tx(ctx, "delete endpoint", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE id = $1 AND app_id = $2`, endpointID, appID)
+		if err != nil {
+			return dbErr("delete endpoint", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return hook.NotFound("endpoint", endpointID)
+		}
+		return nil
+	})
+}
+
+// RotateEndpointSecret makes p.Secret current and keeps the old secret
+// until p.PreviousExpiresAt.
+func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
+	var out *hook.Endpoint
+	err := s.tx(ctx, "rotate endpoint secret", func(tx pgx.Tx) error {
+		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
+		if err != nil {
+			return err
+		}
+		e.PreviousSecret, e.Secret = e.Secret, p.Secret
+		e.PreviousSecretExpiresAt = ms(p.PreviousExpiresAt)
+		e.UpdatedAt = ms(p.Now)
+		_, err = tx.Exec(ctx,
+			`UPDATE endpoints SET secret = $1, prev_secret = $2, prev_secret_expires_at = $3, updated_at = $4 WHERE id = $5`,
+			e.Secret, e.PreviousSecret, nullTime(e.PreviousSecretExpiresAt), e.UpdatedAt, e.ID)
+		if err != nil {
+			return dbErr("rotate endpoint secret", err)
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
