@@ -96,6 +96,9 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, j *store.Job) 
 		Error:          errMsg,
 	}
 	d.metrics.observe(outcome, elapsed)
+	d.mu.Lock()
+	d.sentLocked(q)
+	d.mu.Unlock()
 
 	// An attempt cut short because hookd is stopping is not the
 	// receiver's failure: it is not recorded, and its lease is released.

@@ -60,7 +60,10 @@ type Config struct {
 	// MaxInFlight bounds attempts running at once (default 1024).
 	MaxInFlight int
 	// EndpointConcurrency bounds attempts running at once to one
-	// endpoint (default 64).
+	// endpoint (default 64). When the store is shared by several
+	// processes (it implements store.SlotLeaser), the bound holds for
+	// all of them together: each process runs attempts only on the
+	// endpoint slots it leased from the store.
 	EndpointConcurrency int
 	// MaxHeld bounds deliveries held in memory, queued or in flight
 	// (default 20000).
@@ -78,6 +81,16 @@ type Config struct {
 	// DrainTimeout bounds how long Stop waits for attempts in flight
 	// (default 20s).
 	DrainTimeout time.Duration
+	// SlotLease is how long a lease on endpoint slots lasts without
+	// renewal (default 10s); only with a store.SlotLeaser.
+	SlotLease time.Duration
+	// SlotTick is how often the slots this process holds are reviewed:
+	// renewed, grown, shrunk to a fair share when other processes wait,
+	// and given back when idle (default 100ms).
+	SlotTick time.Duration
+	// SlotIdle is how long an endpoint's slots are kept once it has no
+	// work, when nobody else waits for them (default 1s).
+	SlotIdle time.Duration
 	// ReleaseAllOnStart takes back every lease at start. Only for a store
 	// used by this process alone (SQLite under its file lock).
 	ReleaseAllOnStart bool
@@ -129,6 +142,15 @@ func (c *Config) setDefaults() {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 20 * time.Second
 	}
+	if c.SlotLease <= 0 {
+		c.SlotLease = 10 * time.Second
+	}
+	if c.SlotTick <= 0 {
+		c.SlotTick = 100 * time.Millisecond
+	}
+	if c.SlotIdle <= 0 {
+		c.SlotIdle = time.Second
+	}
 }
 
 // Dispatcher sends deliveries. Create it with New, start it with Start, stop
@@ -141,6 +163,11 @@ type Dispatcher struct {
 	owner   string
 	client  *http.Client
 	metrics *metrics
+	// slots shares endpoint concurrency with other processes; nil when
+	// this process is the store's only user.
+	slots store.SlotLeaser
+	// due tells of deliveries other processes made due; may be nil.
+	due store.DueListener
 
 	mu        sync.Mutex
 	endpoints map[string]*endpointQueue
@@ -157,8 +184,9 @@ type Dispatcher struct {
 	// due (only the poll loop touches it).
 	immediateRepolls int
 
-	wake    chan struct{} // poll now
-	retimer chan struct{} // nextWake moved earlier
+	wake     chan struct{} // poll now
+	retimer  chan struct{} // nextWake moved earlier
+	slotKick chan struct{} // an endpoint needs slots now
 	// loopCancel stops the poller and the renewer; attemptCancel cuts
 	// attempts in flight, once the drain at Stop has run out.
 	loopCancel    context.CancelFunc
@@ -179,6 +207,16 @@ type endpointQueue struct {
 	// overflowed is set when deliveries for this endpoint were left in
 	// the store because its queue was full.
 	overflowed bool
+
+	// With a SlotLeaser: slots is how many attempts this process may run
+	// to the endpoint (its leased share of the endpoint's limit); short
+	// is set when it asked for more than it got; waiting counts other
+	// processes waiting for slots; idleSince is when the queue last
+	// became empty with nothing in flight.
+	slots     int
+	short     bool
+	waiting   int
+	idleSince time.Time
 }
 
 func (q *endpointQueue) queued() int { return len(q.jobs) - q.head }
@@ -214,7 +252,10 @@ func New(cfg Config) (*Dispatcher, error) {
 		endpoints: make(map[string]*endpointQueue),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
+		slotKick:  make(chan struct{}, 1),
 	}
+	d.slots, _ = cfg.Store.(store.SlotLeaser)
+	d.due, _ = cfg.Store.(store.DueListener)
 	d.client = cfg.HTTPClient
 	if d.client == nil {
 		d.client = newHTTPClient(cfg.AllowPrivateNetworks, cfg.AttemptTimeout, cfg.EndpointConcurrency)
@@ -249,6 +290,19 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.loops.Add(2)
 	go d.pollLoop(loopCtx)
 	go d.renewLoop(loopCtx)
+	if d.slots != nil {
+		d.loops.Add(1)
+		go d.slotLoop(loopCtx)
+	}
+	if d.due != nil {
+		d.loops.Add(1)
+		go func() {
+			defer d.loops.Done()
+			if err := d.due.ListenDue(loopCtx, d.owner, d.Wake); err != nil && loopCtx.Err() == nil {
+				d.log.Error("listening for due deliveries stopped; relying on polls", "err", err)
+			}
+		}()
+	}
 	d.Wake()
 	return nil
 }
@@ -408,9 +462,31 @@ func (d *Dispatcher) hasRoomLocked(q *endpointQueue, size int) bool {
 // counted it in held.
 func (d *Dispatcher) enqueueLocked(q *endpointQueue, j *store.Job) {
 	q.push(j)
-	if !q.inReady && q.inFlight < d.cfg.EndpointConcurrency {
+	if !q.inReady && q.inFlight < d.limitLocked(q) {
 		q.inReady = true
 		d.ready = append(d.ready, q)
+	}
+	d.needSlotsLocked(q)
+}
+
+// limitLocked is how many attempts may run to q's endpoint at once here.
+func (d *Dispatcher) limitLocked(q *endpointQueue) int {
+	if d.slots == nil {
+		return d.cfg.EndpointConcurrency
+	}
+	return q.slots
+}
+
+// needSlotsLocked asks the slot loop for slots at once when q has work
+// but no slot to run it on, unless an earlier request came up short (the
+// loop's next tick asks again).
+func (d *Dispatcher) needSlotsLocked(q *endpointQueue) {
+	if d.slots == nil || q.short || q.inFlight < q.slots || q.slots >= d.cfg.EndpointConcurrency {
+		return
+	}
+	select {
+	case d.slotKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -422,13 +498,13 @@ func (d *Dispatcher) scheduleLocked() {
 		d.ready[0] = nil
 		d.ready = d.ready[1:]
 		q.inReady = false
-		if q.queued() == 0 || q.inFlight >= d.cfg.EndpointConcurrency {
+		if q.queued() == 0 || q.inFlight >= d.limitLocked(q) {
 			continue
 		}
 		j := q.pop()
 		q.inFlight++
 		d.inFlight++
-		if q.queued() > 0 && q.inFlight < d.cfg.EndpointConcurrency {
+		if q.queued() > 0 && q.inFlight < d.limitLocked(q) {
 			q.inReady = true
 			d.ready = append(d.ready, q)
 		}
@@ -437,16 +513,25 @@ func (d *Dispatcher) scheduleLocked() {
 	}
 }
 
-// finishLocked accounts for a finished attempt. Caller holds d.mu.
-func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
+// sentLocked accounts for an attempt whose HTTP exchange is over: its
+// endpoint slot is free for the next attempt while the outcome is being
+// written, so a slow write does not slow the endpoint down. Caller holds
+// d.mu.
+func (d *Dispatcher) sentLocked(q *endpointQueue) {
 	q.inFlight--
 	d.inFlight--
-	d.held--
-	d.heldBytes -= int64(len(j.Event.Data))
-	if q.queued() > 0 && !q.inReady && q.inFlight < d.cfg.EndpointConcurrency {
+	if q.queued() > 0 && !q.inReady && q.inFlight < d.limitLocked(q) {
 		q.inReady = true
 		d.ready = append(d.ready, q)
 	}
+	d.scheduleLocked()
+}
+
+// finishLocked accounts for an attempt whose outcome is written (or given
+// up on): the delivery leaves memory. Caller holds d.mu.
+func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
+	d.held--
+	d.heldBytes -= int64(len(j.Event.Data))
 	if q.overflowed && q.queued()+q.inFlight < d.cfg.EndpointQueue/2 {
 		q.overflowed = false
 		d.backlog = true
@@ -455,8 +540,10 @@ func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
 		d.backlog = false
 		d.Wake()
 	}
-	if q.inFlight == 0 && q.queued() == 0 {
-		// Keep the map small: an idle endpoint's queue is rebuilt on demand.
+	if q.inFlight == 0 && q.queued() == 0 && q.slots == 0 && d.endpoints[q.ep.ID] == q {
+		// Keep the map small: an idle endpoint's queue is rebuilt on
+		// demand. One holding slots stays until the slot loop gives
+		// them back.
 		delete(d.endpoints, q.ep.ID)
 	}
 	d.scheduleLocked()
