@@ -9,10 +9,14 @@
 //
 // By default it starts hookd in-process on a fresh SQLite file; -target
 // points it at a running hookd instead (which must allow private networks,
-// and -key must be its admin key).
+// and -key must be its admin key). With -db postgres://... it runs on a
+// fresh schema of that PostgreSQL database (dropped afterwards), and
+// -nodes N starts N hookd nodes in-process on it; the client spreads its
+// events over them.
 //
 //	go run ./cmd/hookd-bench -duration 10s
 //	go run ./cmd/hookd-bench -rate 1000 -duration 20s
+//	go run ./cmd/hookd-bench -db postgres://postgres@127.0.0.1:5432/postgres -nodes 3
 package main
 
 import (
@@ -25,6 +29,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -34,6 +39,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/server"
@@ -49,6 +56,7 @@ type options struct {
 	target      string
 	key         string
 	db          string
+	nodes       int
 	rawDuration time.Duration
 }
 
@@ -63,7 +71,8 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 0, "events per second to publish (0: as fast as possible)")
 	flag.StringVar(&o.target, "target", "", "base URL of a running hookd (default: start one in-process)")
 	flag.StringVar(&o.key, "key", "bench-admin-key-0123456789", "admin API key")
-	flag.StringVar(&o.db, "db", "", "SQLite file for the in-process hookd (default: a temporary one)")
+	flag.StringVar(&o.db, "db", "", "SQLite file, or postgres:// URL (a fresh schema is made in it), for the in-process hookd (default: a temporary SQLite file)")
+	flag.IntVar(&o.nodes, "nodes", 1, "in-process hookd nodes on the database (more than 1 needs PostgreSQL)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "hookd-bench:", err)
@@ -134,19 +143,19 @@ func run(o options) error {
 	rc.count.Store(0)
 
 	// 2. hookd.
-	base := o.target
+	bases := []string{o.target}
 	var stop func()
 	var cpuBefore time.Duration
-	if base == "" {
+	if o.target == "" {
 		var err error
-		base, stop, err = startInProcess(o)
+		bases, stop, err = startInProcess(o)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		cpuBefore = cpuTime()
 	}
-	appID, err := setup(client, base, o.key, recvURL, o.fanout)
+	appID, err := setup(client, bases[0], o.key, recvURL, o.fanout)
 	if err != nil {
 		return err
 	}
@@ -163,6 +172,7 @@ func run(o options) error {
 		i := seq.Add(1)
 		id := fmt.Sprintf("bench-%d", i)
 		body := []byte(`{"id":"` + id + `","type":"order.created","data":` + string(data) + `}`)
+		base := bases[int(i)%len(bases)]
 		req, _ := http.NewRequest("POST", base+"/v1/apps/"+appID+"/events", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+o.key)
 		req.Header.Set("Content-Type", "application/json")
@@ -267,8 +277,8 @@ func run(o options) error {
 
 	acceptedRate := float64(nAccepted.Load()) / elapsed.Seconds()
 	deliveredRate := float64(deliveredInWindow) / elapsed.Seconds()
-	fmt.Printf("hookd: %.0f events accepted/s, %.0f deliveries/s (fan-out %d, %d conns, rate %s, %s measured)\n",
-		acceptedRate, deliveredRate, o.fanout, o.conns, rateString(o.rate), elapsed.Round(time.Millisecond))
+	fmt.Printf("hookd: %.0f events accepted/s, %.0f deliveries/s (fan-out %d, %d conns, rate %s, %d node(s), %s measured)\n",
+		acceptedRate, deliveredRate, o.fanout, o.conns, rateString(o.rate), len(bases), elapsed.Round(time.Millisecond))
 	fmt.Printf("ratio deliveries/s to raw POST rate: %.3f\n", deliveredRate/raw)
 	if len(lat) > 0 {
 		fmt.Printf("latency 202 -> receipt: p50 %s  p90 %s  p99 %s  max %s  (%d events)\n",
@@ -322,43 +332,95 @@ func measureRaw(client *http.Client, url string, body []byte, conns int, d time.
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
-func startInProcess(o options) (string, func(), error) {
+// startInProcess starts o.nodes hookd nodes in this process on o.db (a
+// temporary SQLite file by default; a fresh schema for a postgres:// URL)
+// and returns their base URLs and a function that stops them.
+func startInProcess(o options) ([]string, func(), error) {
 	db := o.db
-	var dir string
-	if db == "" {
-		var err error
-		dir, err = os.MkdirTemp("", "hookd-bench")
-		if err != nil {
-			return "", nil, err
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
 		}
-		db = filepath.Join(dir, "hookd.db")
 	}
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = db
-	cfg.APIKey = o.key
-	cfg.AllowPrivateNetworks = true
-	cfg.LogLevel = "warn"
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
+	isPG := strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+	switch {
+	case db == "":
+		dir, err := os.MkdirTemp("", "hookd-bench")
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		db = filepath.Join(dir, "hookd.db")
+	case isPG:
+		var drop func()
+		var err error
+		db, drop, err = freshSchema(db)
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanups = append(cleanups, drop)
+	}
+	if o.nodes > 1 && !isPG {
+		cleanup()
+		return nil, nil, fmt.Errorf("-nodes %d needs -db postgres://...: SQLite serves one node", o.nodes)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	go func() {
-		done <- server.Run(ctx, server.Options{Config: cfg, Logger: log, Version: "bench", Out: io.Discard, Ready: ready})
-	}()
-	select {
-	case addr := <-ready:
-		return "http://" + addr, func() {
+	var bases []string
+	for range max(o.nodes, 1) {
+		cfg := config.Default()
+		cfg.Addr = "127.0.0.1:0"
+		cfg.DB = db
+		cfg.APIKey = o.key
+		cfg.AllowPrivateNetworks = true
+		cfg.LogLevel = "warn"
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- server.Run(ctx, server.Options{Config: cfg, Logger: log, Version: "bench", Out: io.Discard, Ready: ready})
+		}()
+		select {
+		case addr := <-ready:
+			bases = append(bases, "http://"+addr)
+			cleanups = append(cleanups, func() { cancel(); <-done })
+		case err := <-done:
 			cancel()
-			<-done
-			if dir != "" {
-				os.RemoveAll(dir)
-			}
-		}, nil
-	case err := <-done:
-		cancel()
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	return bases, cleanup, nil
+}
+
+// freshSchema makes a new schema in the PostgreSQL database dsn names and
+// returns a DSN that uses it and a function that drops it.
+func freshSchema(dsn string) (string, func(), error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
 		return "", nil, err
 	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("hookd_bench_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	}, nil
 }
 
 func setup(client *http.Client, base, key, url string, fanout int) (string, error) {

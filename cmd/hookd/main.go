@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,6 +18,7 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/server"
+	"github.com/hookd/hookd/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
 	return root
 }
 
@@ -85,7 +88,10 @@ func newServeCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address the API listens on")
-	f.StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file")
+	f.StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file, or a postgres:// URL for PostgreSQL (several nodes)")
+	f.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL connection pool size (0: the default)")
+	f.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply pending schema migrations at start (false: refuse to start on an old schema)")
+	f.DurationVar(&cfg.LeaseDuration, "lease-duration", cfg.LeaseDuration, "how long a node's claim on a delivery lasts unrenewed; a dead node's work moves on after this")
 	f.StringVar(&cfg.APIKey, "api-key", cfg.APIKey, "bootstrap admin API key (generated and printed once if unset and none exists)")
 	f.BoolVar(&cfg.AllowPrivateNetworks, "allow-private-networks", cfg.AllowPrivateNetworks, "let endpoints reach loopback, private and link-local addresses")
 	f.Var(retryScheduleFlag{&cfg.RetrySchedule}, "retry-schedule", "comma-separated waits before retry 1, 2, ...")
@@ -118,6 +124,65 @@ func bindEnv(fs *pflag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+func newMigrateCmd() *cobra.Command {
+	db := config.Default().DB
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Show or apply the database schema migrations",
+		Long: "hookd serve applies pending migrations at start (under a lock, so nodes starting together\n" +
+			"do not race). Operators who apply them by hand run `hookd migrate up` and serve with --migrate=false.",
+	}
+	cmd.PersistentFlags().StringVar(&db, "db", db, "SQLite database file or postgres:// URL (HOOKD_DB)")
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd.Flags()) }
+	show := func(cmd *cobra.Command, ms []store.MigrationState, applying bool) {
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		if applying {
+			if len(ms) == 0 {
+				fmt.Fprintln(w, "nothing to apply: the schema is current")
+			}
+			for _, m := range ms {
+				fmt.Fprintf(w, "applied\t%d\t%s\n", m.Version, m.Name)
+			}
+		} else {
+			fmt.Fprintln(w, "VERSION\tNAME\tSTATE\tAPPLIED AT")
+			for _, m := range ms {
+				state, at := "pending", ""
+				if m.Applied {
+					state, at = "applied", m.AppliedAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Version, m.Name, state, at)
+			}
+		}
+		_ = w.Flush()
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "List the migrations and whether each is applied",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ms, err := server.MigrationStatus(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			show(cmd, ms, false)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "up",
+		Short: "Apply the pending migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ms, err := server.MigrateUp(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			show(cmd, ms, true)
+			return nil
+		},
+	})
+	return cmd
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

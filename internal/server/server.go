@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +26,7 @@ import (
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/pgstore"
 	"github.com/hookd/hookd/internal/store/sqlitestore"
 )
 
@@ -53,7 +53,7 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, singleProcess, err := OpenStore(ctx, cfg.DB, log)
+	st, singleProcess, err := OpenStore(ctx, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -78,6 +78,7 @@ func Run(ctx context.Context, o Options) error {
 		MaxHeld:              cfg.MaxHeld,
 		MaxHeldBytes:         cfg.MaxHeldBytes,
 		DrainTimeout:         cfg.ShutdownTimeout,
+		LeaseDuration:        cfg.LeaseDuration,
 		ReleaseAllOnStart:    singleProcess,
 		Registerer:           reg,
 	})
@@ -120,7 +121,8 @@ func Run(ctx context.Context, o Options) error {
 		_ = disp.Stop(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info("hookd listening", "addr", "http://"+ln.Addr().String(), "db", cfg.DB, "version", o.Version)
+	log.Info("hookd listening", "addr", "http://"+ln.Addr().String(), "db", RedactDB(cfg.DB),
+		"node", disp.Owner(), "version", o.Version)
 	if o.Ready != nil {
 		o.Ready <- ln.Addr().String()
 	}
@@ -146,19 +148,50 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// OpenStore opens the database DB names. singleProcess reports that the
-// store is used by this process alone (so leases left by a crash can be
-// taken back at once).
-func OpenStore(ctx context.Context, db string, log *slog.Logger) (st store.Store, singleProcess bool, err error) {
-	c := config.Config{DB: db}
-	if c.IsPostgres() {
-		return nil, false, errors.New("HOOKD_DB: PostgreSQL is not supported by this build yet; use an SQLite file path")
+// OpenStore opens the database cfg.DB names: a postgres:// URL or an
+// SQLite file. It applies pending migrations unless cfg.Migrate is off.
+// singleProcess reports that the store is used by this process alone (so
+// leases left by a crash can be taken back at once).
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (st store.Store, singleProcess bool, err error) {
+	if cfg.IsPostgres() {
+		s, err := pgstore.Open(ctx, cfg.DB, &pgstore.Options{
+			Logger: log, MaxConns: int32(cfg.DBMaxConns), SkipMigrate: !cfg.Migrate,
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		return s, false, nil
 	}
-	s, err := sqlitestore.Open(ctx, db, &sqlitestore.Options{Logger: log})
+	s, err := sqlitestore.Open(ctx, cfg.DB, &sqlitestore.Options{Logger: log, SkipMigrate: !cfg.Migrate})
 	if err != nil {
 		return nil, false, err
 	}
 	return s, true, nil
+}
+
+// MigrateUp applies the database's pending migrations and returns them.
+func MigrateUp(ctx context.Context, db string) ([]store.MigrationState, error) {
+	if (&config.Config{DB: db}).IsPostgres() {
+		return pgstore.MigrateUp(ctx, db)
+	}
+	return sqlitestore.MigrateUp(ctx, db)
+}
+
+// MigrationStatus lists the database's migrations, applied or not.
+func MigrationStatus(ctx context.Context, db string) ([]store.MigrationState, error) {
+	if (&config.Config{DB: db}).IsPostgres() {
+		return pgstore.MigrationStatus(ctx, db)
+	}
+	return sqlitestore.MigrationStatus(ctx, db)
+}
+
+// RedactDB returns db with any password in a URL replaced, for logs.
+func RedactDB(db string) string {
+	u, err := url.Parse(db)
+	if err != nil || u.User == nil {
+		return db
+	}
+	return u.Redacted()
 }
 
 // HashAPIKey is how API keys are kept: SHA-256 of the key.
