@@ -174,7 +174,11 @@ type Dispatcher struct {
 	ready     []*endpointQueue // endpoints with queued jobs and a free slot, in turn order
 	held      int              // deliveries in memory, queued or in flight
 	heldBytes int64
-	inFlight  int
+	// heldIDs holds the ids of the deliveries in memory, so that a claim
+	// that returns one of them again (its lease ran out while it waited
+	// here, and this process claimed it anew) does not run it twice.
+	heldIDs  map[string]struct{}
+	inFlight int
 	// backlog is set when the store holds due work that is not in memory
 	// because memory was full; freeing room then wakes the poller.
 	backlog  bool
@@ -250,6 +254,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		log:       cfg.Logger.With("component", "dispatch"),
 		owner:     hook.NewID("node"),
 		endpoints: make(map[string]*endpointQueue),
+		heldIDs:   make(map[string]struct{}),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
@@ -322,8 +327,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 		for q.queued() > 0 {
 			j := q.pop()
 			queued = append(queued, j.DeliveryID)
-			d.held--
-			d.heldBytes -= int64(len(j.Event.Data))
+			d.forgetLocked(j)
 		}
 	}
 	d.ready = nil
@@ -414,8 +418,7 @@ func (d *Dispatcher) takeQueuedLocked(q *endpointQueue) []string {
 	for q.queued() > 0 {
 		j := q.pop()
 		ids = append(ids, j.DeliveryID)
-		d.held--
-		d.heldBytes -= int64(len(j.Event.Data))
+		d.forgetLocked(j)
 	}
 	return ids
 }
@@ -461,6 +464,7 @@ func (d *Dispatcher) hasRoomLocked(q *endpointQueue, size int) bool {
 // enqueueLocked adds a job to its endpoint's queue. The caller has already
 // counted it in held.
 func (d *Dispatcher) enqueueLocked(q *endpointQueue, j *store.Job) {
+	d.heldIDs[j.DeliveryID] = struct{}{}
 	q.push(j)
 	if !q.inReady && q.inFlight < d.limitLocked(q) {
 		q.inReady = true
@@ -530,8 +534,7 @@ func (d *Dispatcher) sentLocked(q *endpointQueue) {
 // finishLocked accounts for an attempt whose outcome is written (or given
 // up on): the delivery leaves memory. Caller holds d.mu.
 func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
-	d.held--
-	d.heldBytes -= int64(len(j.Event.Data))
+	d.forgetLocked(j)
 	if q.overflowed && q.queued()+q.inFlight < d.cfg.EndpointQueue/2 {
 		q.overflowed = false
 		d.backlog = true
@@ -547,6 +550,13 @@ func (d *Dispatcher) finishLocked(q *endpointQueue, j *store.Job) {
 		delete(d.endpoints, q.ep.ID)
 	}
 	d.scheduleLocked()
+}
+
+// forgetLocked accounts for a job that leaves memory. Caller holds d.mu.
+func (d *Dispatcher) forgetLocked(j *store.Job) {
+	d.held--
+	d.heldBytes -= int64(len(j.Event.Data))
+	delete(d.heldIDs, j.DeliveryID)
 }
 
 // noteDue tells the poller that work falls due at t.

@@ -573,3 +573,67 @@ func TestStopReleasesQueuedDeliveriesForTheNextProcess(t *testing.T) {
 	_ = d2.Stop(ctx)
 	_ = st.Close()
 }
+
+// staleLeaseStore never renews leases, as when renewal keeps failing, and
+// counts the jobs claims return.
+type staleLeaseStore struct {
+	store.Store
+	claimed atomic.Int64
+}
+
+func (s *staleLeaseStore) RenewLeases(context.Context, *store.RenewLeasesParams) error { return nil }
+
+func (s *staleLeaseStore) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesParams) (*store.ClaimResult, error) {
+	res, err := s.Store.ClaimDeliveries(ctx, p)
+	if err == nil {
+		s.claimed.Add(int64(len(res.Jobs)))
+	}
+	return res, err
+}
+
+// A delivery whose lease ran out while it sat in this process's memory is
+// claimed again by the same process; it must still be sent only once.
+func TestReclaimOfHeldDeliveryDoesNotSendTwice(t *testing.T) {
+	t.Parallel()
+	var wrapped *staleLeaseStore
+	e := newEnv(t, func(c *Config) {
+		wrapped = &staleLeaseStore{Store: c.Store}
+		c.Store = wrapped
+		c.EndpointConcurrency = 1
+		c.AttemptTimeout = time.Minute
+		c.LeaseDuration = 10 * time.Second
+	})
+	release := make(chan struct{})
+	rc := newReceiver(t, func(n int, _ http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	e.endpoint(rc.URL, nil)
+	first := e.publish("order.created", `{"n":1}`)
+	second := e.publish("order.created", `{"n":2}`)
+	waitFor(t, "the first attempt to hang", func() bool { return rc.count() == 1 })
+
+	// Both leases run out: one delivery in flight, one queued. The
+	// poller claims both again for this same process.
+	e.clock.Advance(11 * time.Second)
+	e.d.Wake()
+	waitFor(t, "the expired deliveries to be claimed again", func() bool { return wrapped.claimed.Load() >= 2 })
+	close(release)
+
+	for _, r := range []*store.InsertEventResult{first, second} {
+		id := r.Deliveries[0].ID
+		waitFor(t, "delivery "+id+" to succeed", func() bool { return e.delivery(id).Status == hook.DeliverySucceeded })
+	}
+	waitFor(t, "memory to empty", func() bool {
+		e.d.mu.Lock()
+		defer e.d.mu.Unlock()
+		return e.d.held == 0
+	})
+	if n := rc.count(); n != 2 {
+		t.Errorf("receiver got %d requests for 2 deliveries; a re-claimed delivery was sent again", n)
+	}
+}

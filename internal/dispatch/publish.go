@@ -159,6 +159,12 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 		d.mu.Lock()
 		d.held -= room - len(res.Jobs)
 		for _, j := range res.Jobs {
+			if _, dup := d.heldIDs[j.DeliveryID]; dup {
+				// Already here, queued or in flight: the claim only
+				// renewed our own lease on it.
+				d.held--
+				continue
+			}
 			q := d.queueFor(res.Endpoints[j.EndpointID])
 			d.heldBytes += int64(len(j.Event.Data))
 			d.enqueueLocked(q, j)
