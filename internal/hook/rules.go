@@ -257,3 +257,80 @@ func ValidateSecret(field, s string) error {
 func NewID(prefix string) string {
 	return prefix + "_" + strings.ToLower(ulid.Make().String())
 }
+
+// ValidateSignatureScheme checks a provider signature scheme; nil (Standard
+// Webhooks) is valid. Errors name the field below field, e.g.
+// "signature.encoding".
+func ValidateSignatureScheme(field string, s *SignatureScheme) error {
+	if s == nil {
+		return nil
+	}
+	switch s.Scheme {
+	case SchemeStandard:
+		if *s != (SignatureScheme{Scheme: SchemeStandard}) {
+			return Errorf(EInvalid, field, "takes no other fields with scheme %q", SchemeStandard)
+		}
+		return nil
+	case SchemeHMAC:
+	default:
+		return Errorf(EInvalid, field+".scheme", "must be %q or %q", SchemeStandard, SchemeHMAC)
+	}
+	header := func(name, v string, required bool) error {
+		f := field + "." + name
+		switch {
+		case v == "" && required:
+			return Errorf(EInvalid, f, "is required")
+		case v == "":
+			return nil
+		case len(v) > 64 || !headerRe.MatchString(v):
+			return Errorf(EInvalid, f, "%q is not an HTTP header name", v)
+		}
+		if reservedHeaders[strings.ToLower(v)] {
+			return Errorf(EInvalid, f, "%q is set by hookd and cannot carry the signature", v)
+		}
+		return nil
+	}
+	if err := header("header", s.Header, true); err != nil {
+		return err
+	}
+	if err := header("timestamp_header", s.TimestampHeader, false); err != nil {
+		return err
+	}
+	if err := header("id_header", s.IDHeader, false); err != nil {
+		return err
+	}
+	switch s.Encoding {
+	case SignatureHex, SignatureBase64:
+	default:
+		return Errorf(EInvalid, field+".encoding", "must be %q or %q", SignatureHex, SignatureBase64)
+	}
+	switch s.Payload {
+	case SignBody, SignTimestampBody, SignIDTimestampBody:
+	default:
+		return Errorf(EInvalid, field+".payload", "must be %q, %q or %q", SignBody, SignTimestampBody, SignIDTimestampBody)
+	}
+	switch s.Key {
+	case KeySecretBytes, KeyWhsec:
+	default:
+		return Errorf(EInvalid, field+".key", "must be %q (the secret's bytes) or %q (the base64 key after whsec_)", KeySecretBytes, KeyWhsec)
+	}
+	if len(s.Prefix) > 32 || strings.ContainsAny(s.Prefix, "\r\n") {
+		return Errorf(EInvalid, field+".prefix", "must be at most 32 characters on one line")
+	}
+	return nil
+}
+
+// ValidateProviderSecret checks a provider's own secret, kept when it moves
+// its endpoints to hookd with a signature scheme keyed by the secret's
+// bytes: 16 to 256 printable ASCII characters, no spaces.
+func ValidateProviderSecret(field, s string) error {
+	if len(s) < 16 || len(s) > 256 {
+		return Errorf(EInvalid, field, "must be 16 to 256 characters, not %d", len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return Errorf(EInvalid, field, "must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}

@@ -8,13 +8,77 @@ import (
 // App is one of the provider's customers (a tenant). Events are published to
 // an app and fanned out to the app's endpoints.
 type App struct {
-	ID        string            `json:"id"`
-	UID       string            `json:"uid,omitempty"`
-	Name      string            `json:"name"`
-	Metadata  map[string]string `json:"metadata"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	ID       string            `json:"id"`
+	UID      string            `json:"uid,omitempty"`
+	Name     string            `json:"name"`
+	Metadata map[string]string `json:"metadata"`
+	// Profile names the body shape of the app's deliveries (ProfileHookd
+	// when empty); Envelope, a jq program, overrides it. An endpoint's own
+	// Profile or Envelope wins over both.
+	Profile  string `json:"profile"`
+	Envelope string `json:"envelope,omitempty"`
+	// APIVersion is the default api_version of the app's events.
+	APIVersion string `json:"api_version,omitempty"`
+	// Livemode false makes the app a test app: its events are test
+	// events unless they say otherwise.
+	Livemode bool `json:"livemode"`
+	// Signature is how deliveries are signed; nil is Standard Webhooks.
+	Signature *SignatureScheme `json:"signature,omitempty"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
+
+// Profiles: the built-in body shapes.
+const (
+	ProfileHookd       = "hookd"
+	ProfileReflow      = "reflow"
+	ProfileOpenTiendas = "opentiendas"
+	ProfileFlo         = "flo"
+	ProfileFlexprice   = "flexprice"
+)
+
+// Profiles lists the built-in profiles.
+var Profiles = []string{ProfileHookd, ProfileReflow, ProfileOpenTiendas, ProfileFlo, ProfileFlexprice}
+
+// SignatureScheme describes a provider's own signing, so that its
+// customers' verification code keeps working after a move to hookd. Every
+// scheme is an HMAC-SHA256 under the endpoint's secret.
+type SignatureScheme struct {
+	// Scheme is SchemeHMAC for a provider's own scheme, described by the
+	// other fields, or SchemeStandard (the other fields empty), which an
+	// app also gets with no scheme at all.
+	Scheme string `json:"scheme"`
+	// Header carries the signature, e.g. "X-Reflow-Signature".
+	Header string `json:"header,omitempty"`
+	// TimestampHeader, when set, carries the Unix time of the attempt.
+	TimestampHeader string `json:"timestamp_header,omitempty"`
+	// IDHeader, when set, carries the event id.
+	IDHeader string `json:"id_header,omitempty"`
+	// Encoding of the MAC: SignatureHex or SignatureBase64.
+	Encoding string `json:"encoding,omitempty"`
+	// Payload is what is signed: SignBody, SignTimestampBody
+	// ("{timestamp}.{body}") or SignIDTimestampBody ("{id}.{timestamp}.{body}").
+	Payload string `json:"payload,omitempty"`
+	// Prefix is put before the encoded MAC, e.g. "sha256=" or "v1=".
+	Prefix string `json:"prefix,omitempty"`
+	// Key is how the secret becomes the HMAC key: KeySecretBytes (the
+	// secret string's bytes, as most providers' verification code does)
+	// or KeyWhsec (the base64 key after "whsec_", as Standard Webhooks).
+	Key string `json:"key,omitempty"`
+}
+
+// Signature scheme values.
+const (
+	SchemeStandard      = "standard-webhooks"
+	SchemeHMAC          = "hmac"
+	SignatureHex        = "hex"
+	SignatureBase64     = "base64"
+	SignBody            = "body"
+	SignTimestampBody   = "timestamp.body"
+	SignIDTimestampBody = "id.timestamp.body"
+	KeySecretBytes      = "secret"
+	KeyWhsec            = "whsec"
+)
 
 // EventType is an entry of the catalog. When it has a Schema, events of this
 // type are validated against it on ingest.
@@ -38,8 +102,16 @@ type Endpoint struct {
 	Disabled    bool              `json:"disabled"`
 	Headers     map[string]string `json:"headers"`
 	Metadata    map[string]string `json:"metadata"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	// UID is the provider's own id for the endpoint, unique in its app.
+	UID string `json:"uid,omitempty"`
+	// Profile and Envelope, when set, win over the app's.
+	Profile  string `json:"profile,omitempty"`
+	Envelope string `json:"envelope,omitempty"`
+	// Filter is a jq expression over the event (the envelope input); an
+	// event for which it is false or null gets no delivery here.
+	Filter    string    `json:"filter,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// Secret is the current signing secret ("whsec_" + base64). It is
 	// never serialised with the endpoint; it has a route of its own.
@@ -66,11 +138,20 @@ func (e *Endpoint) Subscribes(eventType string) bool {
 
 // Event is what the provider published: once, to one app.
 type Event struct {
-	ID        string          `json:"id"`
-	AppID     string          `json:"app_id"`
-	Type      string          `json:"type"`
-	Data      json.RawMessage `json:"data"`
-	CreatedAt time.Time       `json:"created_at"`
+	ID    string          `json:"id"`
+	AppID string          `json:"app_id"`
+	Type  string          `json:"type"`
+	Data  json.RawMessage `json:"data"`
+	// PreviousAttributes holds the old values of what an *.updated event
+	// changed; nil when not given.
+	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty"`
+	// Livemode false marks a test event.
+	Livemode bool `json:"livemode"`
+	// RequestID is the provider's request that caused the event.
+	RequestID string `json:"request_id,omitempty"`
+	// APIVersion is the provider API version the data is shaped by.
+	APIVersion string    `json:"api_version,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Delivery statuses.
@@ -93,9 +174,11 @@ type Delivery struct {
 	LastAttemptAt *time.Time `json:"last_attempt_at"`
 	// LastResponseStatus is the HTTP status of the last attempt, 0 if it
 	// got none.
-	LastResponseStatus int       `json:"last_response_status"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	LastResponseStatus int `json:"last_response_status"`
+	// Livemode is the event's: false for a test event's deliveries.
+	Livemode  bool      `json:"livemode"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Attempts is filled when one delivery is read, oldest first.
 	Attempts []*Attempt `json:"attempts,omitempty"`
 }

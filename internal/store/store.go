@@ -41,6 +41,11 @@ type Store interface {
 	GetEventType(ctx context.Context, name string) (*hook.EventType, error)
 	ListEventTypes(ctx context.Context, p *ListEventTypesParams) (*Page[*hook.EventType], error)
 	UpdateEventType(ctx context.Context, p *UpdateEventTypeParams) (*hook.EventType, error)
+	// PutEventTypes writes several types in one transaction: each is
+	// created, or, if its name exists, replaced (description, schema,
+	// example) and unarchived. Either all are written or none. It returns
+	// them as stored, in the order given.
+	PutEventTypes(ctx context.Context, p *PutEventTypesParams) ([]*hook.EventType, error)
 
 	CreateEndpoint(ctx context.Context, p *CreateEndpointParams) (*hook.Endpoint, error)
 	GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error)
@@ -140,11 +145,16 @@ func (p ListParams) NormalizedLimit() int {
 
 // CreateAppParams creates an app. ID is set by the caller (hook.NewID("app")).
 type CreateAppParams struct {
-	ID       string
-	UID      string
-	Name     string
-	Metadata map[string]string
-	Now      time.Time
+	ID         string
+	UID        string
+	Name       string
+	Metadata   map[string]string
+	Profile    string
+	Envelope   string
+	APIVersion string
+	Livemode   bool
+	Signature  *hook.SignatureScheme
+	Now        time.Time
 }
 
 // ListAppsParams lists apps.
@@ -154,11 +164,18 @@ type ListAppsParams struct {
 
 // UpdateAppParams changes the fields that are not nil.
 type UpdateAppParams struct {
-	AppID    string
-	UID      *string
-	Name     *string
-	Metadata *map[string]string
-	Now      time.Time
+	AppID      string
+	UID        *string
+	Name       *string
+	Metadata   *map[string]string
+	Profile    *string
+	Envelope   *string
+	APIVersion *string
+	Livemode   *bool
+	// Signature set to a nil *hook.SignatureScheme goes back to Standard
+	// Webhooks.
+	Signature **hook.SignatureScheme
+	Now       time.Time
 }
 
 // CreateEventTypeParams adds a type to the catalog. A name that exists
@@ -169,6 +186,13 @@ type CreateEventTypeParams struct {
 	Schema      json.RawMessage
 	Example     json.RawMessage
 	Now         time.Time
+}
+
+// PutEventTypesParams writes Types (Name, Description, Schema, Example
+// used; a Schema or Example of JSON null or empty is none).
+type PutEventTypesParams struct {
+	Types []*hook.EventType
+	Now   time.Time
 }
 
 // ListEventTypesParams lists the catalog in name order; archived types only
@@ -199,8 +223,13 @@ type CreateEndpointParams struct {
 	Disabled    bool
 	Headers     map[string]string
 	Metadata    map[string]string
-	Secret      string
-	Now         time.Time
+	// UID, when set, is unique in the app: a second one is a conflict.
+	UID      string
+	Profile  string
+	Envelope string
+	Filter   string
+	Secret   string
+	Now      time.Time
 }
 
 // ListEndpointsParams lists an app's endpoints.
@@ -219,6 +248,10 @@ type UpdateEndpointParams struct {
 	Disabled    *bool
 	Headers     *map[string]string
 	Metadata    *map[string]string
+	UID         *string
+	Profile     *string
+	Envelope    *string
+	Filter      *string
 	Now         time.Time
 }
 
@@ -259,13 +292,14 @@ type InsertEventResult struct {
 }
 
 // ListEventsParams lists an app's events, newest first, with optional
-// filters: Type exactly, CreatedAt in [Since, Until).
+// filters: Type exactly, CreatedAt in [Since, Until), Livemode when not nil.
 type ListEventsParams struct {
 	ListParams
-	AppID string
-	Type  string
-	Since time.Time
-	Until time.Time
+	AppID    string
+	Type     string
+	Since    time.Time
+	Until    time.Time
+	Livemode *bool
 }
 
 // ListDeliveriesParams lists an app's deliveries, newest first, with
@@ -277,6 +311,8 @@ type ListDeliveriesParams struct {
 	EndpointID string
 	EventID    string
 	Since      time.Time
+	// Livemode, when not nil, keeps live (true) or test (false) deliveries.
+	Livemode *bool
 }
 
 // RetryDeliveryParams makes one delivery due now.
@@ -317,10 +353,12 @@ type Job struct {
 	Manual bool
 }
 
-// ClaimResult holds the claimed jobs and the endpoints they go to.
+// ClaimResult holds the claimed jobs, the endpoints they go to and those
+// endpoints' apps.
 type ClaimResult struct {
 	Jobs      []*Job
 	Endpoints map[string]*hook.Endpoint
+	Apps      map[string]*hook.App
 }
 
 // RecordAttemptParams records one attempt and its decision. The delivery's

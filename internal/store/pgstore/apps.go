@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -11,7 +12,8 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const appCols = `seq, id, uid, name, metadata, created_at, updated_at`
+const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
+	created_at, updated_at`
 
 func scanApp(row pgx.Row) (*hook.App, int64, error) {
 	var (
@@ -19,13 +21,18 @@ func scanApp(row pgx.Row) (*hook.App, int64, error) {
 		seq int64
 		uid pgtype.Text
 		mt  []byte
+		sig []byte
 	)
-	if err := row.Scan(&seq, &a.ID, &uid, &a.Name, &mt, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := row.Scan(&seq, &a.ID, &uid, &a.Name, &mt, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
+		&a.CreatedAt, &a.UpdatedAt); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
 	var err error
 	if a.Metadata, err = unmarshalMap(mt); err != nil {
+		return nil, 0, err
+	}
+	if a.Signature, err = unmarshalSignature(sig); err != nil {
 		return nil, 0, err
 	}
 	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
@@ -39,11 +46,17 @@ func uidConflict(uid string) error {
 // CreateApp stores a new app.
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := ms(p.Now)
-	app := &hook.App{ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata), CreatedAt: now, UpdatedAt: now}
+	app := &hook.App{
+		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata),
+		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
+		Signature: copySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
+	}
 	err := s.tx(ctx, "create app", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
-			`INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), now)
+			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
+				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
+			app.APIVersion, app.Livemode, marshalSignature(app.Signature), now)
 		switch {
 		case err == nil:
 			return nil
@@ -102,10 +115,13 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		if p.Metadata != nil {
 			a.Metadata = copyMap(*p.Metadata)
 		}
+		applyAppSettings(a, p)
 		a.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
-			`UPDATE apps SET uid = $1, name = $2, metadata = $3, updated_at = $4 WHERE id = $5`,
-			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.UpdatedAt, a.ID)
+			`UPDATE apps SET uid = $1, name = $2, metadata = $3, profile = $4, envelope = $5, api_version = $6,
+				livemode = $7, signature = $8, updated_at = $9 WHERE id = $10`,
+			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
+			a.Livemode, marshalSignature(a.Signature), a.UpdatedAt, a.ID)
 		if uniqueViolation(err, "apps_uid_key") {
 			return uidConflict(a.UID)
 		}
@@ -134,4 +150,52 @@ func (s *Store) DeleteApp(ctx context.Context, appID string) error {
 		}
 		return nil
 	})
+}
+
+// applyAppSettings sets the delivery settings of p that are not nil on a.
+// A Signature pointing to nil goes back to Standard Webhooks.
+func applyAppSettings(a *hook.App, p *store.UpdateAppParams) {
+	if p.Profile != nil {
+		a.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		a.Envelope = *p.Envelope
+	}
+	if p.APIVersion != nil {
+		a.APIVersion = *p.APIVersion
+	}
+	if p.Livemode != nil {
+		a.Livemode = *p.Livemode
+	}
+	if p.Signature != nil {
+		a.Signature = copySignature(*p.Signature)
+	}
+}
+
+func copySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+// marshalSignature renders a scheme for the jsonb column: NULL for none.
+func marshalSignature(s *hook.SignatureScheme) any {
+	if s == nil {
+		return nil
+	}
+	b, _ := json.Marshal(s) // a struct of strings always marshals
+	return string(b)
+}
+
+func unmarshalSignature(b []byte) (*hook.SignatureScheme, error) {
+	if isJSONNull(b) {
+		return nil, nil
+	}
+	var sig hook.SignatureScheme
+	if err := json.Unmarshal(b, &sig); err != nil {
+		return nil, err
+	}
+	return &sig, nil
 }

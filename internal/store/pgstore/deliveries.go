@@ -12,7 +12,7 @@ import (
 )
 
 const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
-	next_attempt_at, last_attempt_at, last_response_status, created_at, updated_at`
+	next_attempt_at, last_attempt_at, last_response_status, livemode, created_at, updated_at`
 
 func scanDelivery(row pgx.Row) (*hook.Delivery, int64, error) {
 	var (
@@ -21,7 +21,7 @@ func scanDelivery(row pgx.Row) (*hook.Delivery, int64, error) {
 		next, last pgtype.Timestamptz
 	)
 	if err := row.Scan(&seq, &d.ID, &d.AppID, &d.EventID, &d.EventType, &d.EndpointID, &d.Status, &d.AttemptCount,
-		&next, &last, &d.LastResponseStatus, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		&next, &last, &d.LastResponseStatus, &d.Livemode, &d.CreatedAt, &d.UpdatedAt); err != nil {
 		return nil, 0, err
 	}
 	d.NextAttemptAt, d.LastAttemptAt = timePtr(next), timePtr(last)
@@ -42,7 +42,8 @@ func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hoo
 // statement, so the two agree.
 func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
 	rows, err := s.pool.Query(ctx, `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id, d.status,
-			d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.created_at, d.updated_at,
+			d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.livemode,
+			d.created_at, d.updated_at,
 			a.id, a.number, a.trigger_kind, a.started_at, a.duration_ms, a.response_status,
 			a.response_body, a.error_kind, a.error
 		FROM deliveries d LEFT JOIN attempts a ON a.delivery_id = d.id
@@ -69,7 +70,7 @@ func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hoo
 			msg        pgtype.Text
 		)
 		if err := rows.Scan(&seq, &dd.ID, &dd.AppID, &dd.EventID, &dd.EventType, &dd.EndpointID, &dd.Status,
-			&dd.AttemptCount, &next, &last, &dd.LastResponseStatus, &dd.CreatedAt, &dd.UpdatedAt,
+			&dd.AttemptCount, &next, &last, &dd.LastResponseStatus, &dd.Livemode, &dd.CreatedAt, &dd.UpdatedAt,
 			&aID, &num, &trig, &started, &dur, &status, &body, &kind, &msg); err != nil {
 			return nil, dbErr("get delivery", err)
 		}
@@ -116,6 +117,9 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 	}
 	if !p.Since.IsZero() {
 		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))
+	}
+	if p.Livemode != nil {
+		conds = append(conds, cond("livemode = $", &args, *p.Livemode))
 	}
 	return listSeq(ctx, s.pool, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
 		conds, args, scanDelivery)

@@ -97,7 +97,7 @@ type claimRow struct {
 // take fewer than it could under contention. p.Limit of zero or less
 // claims nothing.
 func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesParams) (*store.ClaimResult, error) {
-	res := &store.ClaimResult{Jobs: []*store.Job{}, Endpoints: map[string]*hook.Endpoint{}}
+	res := &store.ClaimResult{Jobs: []*store.Job{}, Endpoints: map[string]*hook.Endpoint{}, Apps: map[string]*hook.App{}}
 	limit := p.Limit
 	if limit <= 0 {
 		if s.isClosed() {
@@ -120,6 +120,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 	err := s.tx(ctx, "claim deliveries", func(tx pgx.Tx) error {
 		res.Jobs = res.Jobs[:0]
 		clear(res.Endpoints)
+		clear(res.Apps)
 		lastSeq = 0
 		rows, err := tx.Query(ctx, sqlClaim, after, exclude, now, limit, per, p.Owner, until)
 		if err != nil {
@@ -166,10 +167,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			seqs = append(seqs, seq)
 		}
 
-		// Each event once, shared by its jobs; and the endpoints.
+		// Each event once, shared by its jobs; the endpoints; and their
+		// apps. The claimed rows' locks keep the endpoints and apps from
+		// being deleted until the transaction ends (deleting either
+		// cascades to the deliveries), so the three agree.
 		b := &pgx.Batch{}
 		b.Queue(`SELECT `+eventCols+` FROM events WHERE seq = ANY ($1)`, seqs)
 		b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE id = ANY ($1)`, served)
+		b.Queue(`SELECT `+appCols+` FROM apps
+			WHERE id = ANY (ARRAY (SELECT DISTINCT app_id FROM endpoints WHERE id = ANY ($1)))`, served)
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
 		erows, err := br.Query()
@@ -205,6 +211,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		prows.Close()
 		if err := prows.Err(); err != nil {
 			return dbErr("claim deliveries: endpoints", err)
+		}
+		arows, err := br.Query()
+		if err != nil {
+			return dbErr("claim deliveries: apps", err)
+		}
+		for arows.Next() {
+			a, _, err := scanApp(arows)
+			if err != nil {
+				arows.Close()
+				return dbErr("claim deliveries: apps", err)
+			}
+			res.Apps[a.ID] = a
+		}
+		arows.Close()
+		if err := arows.Err(); err != nil {
+			return dbErr("claim deliveries: apps", err)
 		}
 		return br.Close()
 	})

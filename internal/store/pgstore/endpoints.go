@@ -11,7 +11,7 @@ import (
 )
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
-	secret, prev_secret, prev_secret_expires_at, created_at, updated_at`
+	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, created_at, updated_at`
 
 func scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
 	var (
@@ -19,11 +19,14 @@ func scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
 		seq              int64
 		types, hdr, meta []byte
 		prevExp          pgtype.Timestamptz
+		uid              pgtype.Text
 	)
 	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
-		&e.Secret, &e.PreviousSecret, &prevExp, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
+		&e.CreatedAt, &e.UpdatedAt); err != nil {
 		return nil, 0, err
 	}
+	e.UID = uid.String
 	var err error
 	if e.EventTypes, err = unmarshalList(types); err != nil {
 		return nil, 0, err
@@ -48,20 +51,24 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
 		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
 		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.tx(ctx, "create endpoint", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+				secret, uid, profile, envelope, filter, created_at, updated_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), e.Disabled,
-			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, now)
+			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, nullString(e.UID), e.Profile, e.Envelope,
+			e.Filter, now)
 		switch {
 		case err == nil:
 			return nil
 		case foreignKeyViolation(err, "endpoints_app_id_fkey"):
 			return hook.NotFound("app", e.AppID)
+		case uniqueViolation(err, "endpoints_app_uid"):
+			return endpointUIDConflict(e.UID)
 		case uniqueViolation(err, "endpoints_id_key"):
 			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
 		}
@@ -147,12 +154,16 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		if p.Metadata != nil {
 			e.Metadata = copyMap(*p.Metadata)
 		}
+		applyEndpointSettings(e, p)
 		e.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE endpoints SET url = $1, description = $2, event_types = $3, disabled = $4, headers = $5,
-				metadata = $6, updated_at = $7 WHERE id = $8`,
+				metadata = $6, uid = $7, profile = $8, envelope = $9, filter = $10, updated_at = $11 WHERE id = $12`,
 			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(e.Headers),
-			marshalMap(e.Metadata), e.UpdatedAt, e.ID)
+			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.UpdatedAt, e.ID)
+		if uniqueViolation(err, "endpoints_app_uid") {
+			return endpointUIDConflict(e.UID)
+		}
 		if err != nil {
 			return dbErr("update endpoint", err)
 		}
@@ -210,4 +221,25 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		return nil, err
 	}
 	return out, nil
+}
+
+func endpointUIDConflict(uid string) error {
+	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
+}
+
+// applyEndpointSettings sets the uid, profile, envelope and filter of p
+// that are not nil on e.
+func applyEndpointSettings(e *hook.Endpoint, p *store.UpdateEndpointParams) {
+	if p.UID != nil {
+		e.UID = *p.UID
+	}
+	if p.Profile != nil {
+		e.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		e.Envelope = *p.Envelope
+	}
+	if p.Filter != nil {
+		e.Filter = *p.Filter
+	}
 }

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,16 +15,19 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, created_at`
 
 func scanEvent(row pgx.Row) (*hook.Event, int64, error) {
 	var (
-		e   hook.Event
-		seq int64
+		e    hook.Event
+		seq  int64
+		prev []byte
 	)
-	if err := row.Scan(&seq, &e.AppID, &e.ID, &e.Type, &e.Data, &e.CreatedAt); err != nil {
+	if err := row.Scan(&seq, &e.AppID, &e.ID, &e.Type, &e.Data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
+		&e.CreatedAt); err != nil {
 		return nil, 0, err
 	}
+	e.PreviousAttributes = rawJSON(prev)
 	e.CreatedAt = utc(e.CreatedAt)
 	return &e, seq, nil
 }
@@ -31,10 +35,12 @@ func scanEvent(row pgx.Row) (*hook.Event, int64, error) {
 // sqlInsertEventBatched stores an event and its deliveries in one
 // statement, for a group transaction. It writes nothing if the app does
 // not exist, if one of the endpoints is not the app's, or if the app has
-// an event with this id (then seq is NULL).
+// an event with this id (then seq is NULL). The deliveries get the
+// event's livemode ($12).
 const sqlInsertEventBatched = `WITH ev AS (
-		INSERT INTO events (app_id, id, type, data, created_at)
-		SELECT $1, $2, $3, $4, $5
+		INSERT INTO events (app_id, id, type, data, created_at, previous_attributes, livemode, request_id,
+			api_version)
+		SELECT $1, $2, $3, $4, $5, $11::json, $12::boolean, $13::text, $14::text
 		WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1)
 		  AND (SELECT count(*) FROM endpoints WHERE app_id = $1 AND id = ANY($6::text[]))
 		    = (SELECT count(DISTINCT x) FROM unnest($6::text[]) AS x)
@@ -42,10 +48,10 @@ const sqlInsertEventBatched = `WITH ev AS (
 		RETURNING seq
 	), dl AS (
 		INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
-			status, next_attempt_at, available_at, lease_owner, created_at, updated_at)
+			status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode)
 		SELECT d.id, $1, ev.seq, $2, $3, d.endpoint_id, 'pending', $5,
 			CASE WHEN d.claimed THEN $8::timestamptz ELSE $5 END,
-			CASE WHEN d.claimed THEN $9::text END, $5, $5
+			CASE WHEN d.claimed THEN $9::text END, $5, $5, $12::boolean
 		FROM ev, unnest($7::text[], $6::text[], $10::boolean[]) AS d (id, endpoint_id, claimed)
 		RETURNING 1
 	)
@@ -75,7 +81,8 @@ func (op *insertEventOp) queue(b *pgx.Batch) {
 		ids[i], eps[i], claimed[i] = d.ID, d.EndpointID, d.Claimed
 	}
 	b.Queue(sqlInsertEventBatched, op.ev.AppID, op.ev.ID, op.ev.Type, string(op.ev.Data), op.ev.CreatedAt,
-		eps, ids, op.leaseUntil, op.owner, claimed)
+		eps, ids, op.leaseUntil, op.owner, claimed,
+		op.prevArg(), op.ev.Livemode, op.ev.RequestID, op.ev.APIVersion)
 }
 
 func (op *insertEventOp) read(br pgx.BatchResults) error {
@@ -101,7 +108,7 @@ func (op *insertEventOp) created() {
 		next := op.ev.CreatedAt
 		out = append(out, &hook.Delivery{
 			ID: nd.ID, AppID: op.ev.AppID, EventID: op.ev.ID, EventType: op.ev.Type, EndpointID: nd.EndpointID,
-			Status: hook.DeliveryPending, NextAttemptAt: &next,
+			Status: hook.DeliveryPending, NextAttemptAt: &next, Livemode: op.ev.Livemode,
 			CreatedAt: op.ev.CreatedAt, UpdatedAt: op.ev.CreatedAt,
 		})
 	}
@@ -156,6 +163,21 @@ func (op *insertEventOp) replay(ctx context.Context, q querier) (*hook.Event, er
 	return stored, nil
 }
 
+// prevArg is the previous_attributes parameter: NULL when not given, the
+// exact text otherwise.
+func (op *insertEventOp) prevArg() pgtype.Text {
+	return pgtype.Text{String: string(op.ev.PreviousAttributes), Valid: len(op.ev.PreviousAttributes) > 0}
+}
+
+// badJSONField names the field PostgreSQL refused as JSON: data, unless
+// data is valid and the previous attributes are not.
+func (op *insertEventOp) badJSONField() string {
+	if len(op.ev.PreviousAttributes) > 0 && json.Valid(op.ev.Data) && !json.Valid(op.ev.PreviousAttributes) {
+		return "previous_attributes"
+	}
+	return "data"
+}
+
 func (op *insertEventOp) endpointIDs() []string {
 	eps := make([]string, len(op.deliveries))
 	for i, d := range op.deliveries {
@@ -168,11 +190,13 @@ func (op *insertEventOp) endpointIDs() []string {
 func (op *insertEventOp) alone(ctx context.Context, tx pgx.Tx) error {
 	op.res, op.inserted = nil, false
 	var seq int64
-	err := tx.QueryRow(ctx, `INSERT INTO events (app_id, id, type, data, created_at)
-			SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1)
+	err := tx.QueryRow(ctx, `INSERT INTO events (app_id, id, type, data, created_at, previous_attributes,
+				livemode, request_id, api_version)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1)
 			ON CONFLICT (app_id, id) DO NOTHING
 			RETURNING seq`,
-		op.ev.AppID, op.ev.ID, op.ev.Type, string(op.ev.Data), op.ev.CreatedAt).Scan(&seq)
+		op.ev.AppID, op.ev.ID, op.ev.Type, string(op.ev.Data), op.ev.CreatedAt, op.prevArg(), op.ev.Livemode,
+		op.ev.RequestID, op.ev.APIVersion).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// A replay, or no such app.
 		stored, err := op.replay(ctx, tx)
@@ -185,7 +209,7 @@ func (op *insertEventOp) alone(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	if err != nil {
-		return invalidJSON(err, "data", "insert event")
+		return invalidJSON(err, op.badJSONField(), "insert event")
 	}
 	for i, nd := range op.deliveries {
 		avail, lease := op.ev.CreatedAt, pgtype.Text{}
@@ -193,10 +217,11 @@ func (op *insertEventOp) alone(ctx context.Context, tx pgx.Tx) error {
 			avail, lease = op.leaseUntil, pgtype.Text{String: op.owner, Valid: true}
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
-				status, next_attempt_at, available_at, lease_owner, created_at, updated_at)
-			SELECT $1, $2, $3, $4, $5, e.id, 'pending', $6, $7, $8, $6, $6
+				status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode)
+			SELECT $1, $2, $3, $4, $5, e.id, 'pending', $6, $7, $8, $6, $6, $10
 			FROM endpoints e WHERE e.id = $9 AND e.app_id = $2`,
-			nd.ID, op.ev.AppID, seq, op.ev.ID, op.ev.Type, op.ev.CreatedAt, avail, lease, nd.EndpointID)
+			nd.ID, op.ev.AppID, seq, op.ev.ID, op.ev.Type, op.ev.CreatedAt, avail, lease, nd.EndpointID,
+			op.ev.Livemode)
 		switch {
 		case uniqueViolation(err, "deliveries_id_key"):
 			return hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
@@ -226,9 +251,13 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 	ev := &hook.Event{
 		ID: p.Event.ID, AppID: p.Event.AppID, Type: p.Event.Type,
 		Data: slices.Clone(p.Event.Data), CreatedAt: ms(p.Event.CreatedAt),
+		Livemode: p.Event.Livemode, RequestID: p.Event.RequestID, APIVersion: p.Event.APIVersion,
 	}
 	if len(ev.Data) == 0 {
 		ev.Data = []byte("null")
+	}
+	if len(p.Event.PreviousAttributes) > 0 { // else nil: stored as NULL
+		ev.PreviousAttributes = slices.Clone(p.Event.PreviousAttributes)
 	}
 	op := &insertEventOp{ev: ev, deliveries: slices.Clone(p.Deliveries), owner: p.Owner, leaseUntil: ms(p.LeaseUntil)}
 	for _, d := range op.deliveries {
@@ -265,23 +294,27 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 	if !p.Until.IsZero() {
 		conds = append(conds, cond("created_at < $", &args, ms(p.Until)))
 	}
+	if p.Livemode != nil {
+		conds = append(conds, cond("livemode = $", &args, *p.Livemode))
+	}
 	return listSeq(ctx, s.pool, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
 }
 
 // sqlInsertEventsBulk is sqlInsertEventBatched for many events at once:
 // one statement, so that a group pays PostgreSQL's per-statement cost
-// once. The inputs are parallel arrays: per event ($1-$6, ord being the
-// event's index in the group) and per delivery ($7-$11, ord naming its
-// event). An event is written only if its app exists and every endpoint
+// once. The inputs are parallel arrays: per event ($1-$10, ord being the
+// event's index in the group) and per delivery ($11-$15, ord naming its
+// event); deliveries get their event's livemode. An event is written only if its app exists and every endpoint
 // is the app's, and only the first of the group's events with one (app,
 // id) is tried. It returns the ord, seq and number of deliveries of each
 // event written; the others are replays or failures, which finish sorts
 // out.
 const sqlInsertEventsBulk = `WITH input AS (
-		SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-			AS i (ord, app_id, id, type, data, created_at)
+		SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+				$7::text[], $8::boolean[], $9::text[], $10::text[])
+			AS i (ord, app_id, id, type, data, created_at, previous_attributes, livemode, request_id, api_version)
 	), dl_in AS (
-		SELECT * FROM unnest($7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+		SELECT * FROM unnest($11::int[], $12::text[], $13::text[], $14::timestamptz[], $15::text[])
 			AS d (ord, id, endpoint_id, available_at, lease_owner)
 	), ok AS (
 		SELECT DISTINCT ON (i.app_id, i.id) i.*
@@ -291,18 +324,21 @@ const sqlInsertEventsBulk = `WITH input AS (
 			AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.app_id = i.app_id))
 		ORDER BY i.app_id, i.id, i.ord
 	), ev AS (
-		INSERT INTO events (app_id, id, type, data, created_at)
-		SELECT app_id, id, type, data::json, created_at FROM ok ORDER BY ord
+		INSERT INTO events (app_id, id, type, data, created_at, previous_attributes, livemode, request_id,
+			api_version)
+		SELECT app_id, id, type, data::json, created_at, previous_attributes::json, livemode, request_id,
+			api_version
+		FROM ok ORDER BY ord
 		ON CONFLICT (app_id, id) DO NOTHING
 		RETURNING seq, app_id, id
 	), evo AS (
-		SELECT ok.ord, ev.seq, ok.app_id, ok.id, ok.type, ok.created_at
+		SELECT ok.ord, ev.seq, ok.app_id, ok.id, ok.type, ok.created_at, ok.livemode
 		FROM ev JOIN ok ON ok.app_id = ev.app_id AND ok.id = ev.id
 	), dl AS (
 		INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
-			status, next_attempt_at, available_at, lease_owner, created_at, updated_at)
+			status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode)
 		SELECT d.id, evo.app_id, evo.seq, evo.id, evo.type, d.endpoint_id, 'pending', evo.created_at,
-			d.available_at, d.lease_owner, evo.created_at, evo.created_at
+			d.available_at, d.lease_owner, evo.created_at, evo.created_at, evo.livemode
 		FROM evo JOIN dl_in d ON d.ord = evo.ord
 		ORDER BY evo.ord
 		RETURNING event_seq
@@ -316,6 +352,9 @@ func queueInsertEvents(b *pgx.Batch, ops []*insertEventOp) {
 		ords                    = make([]int32, n)
 		appIDs, ids, types, dat = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		created                 = make([]time.Time, n)
+		prev                    = make([]pgtype.Text, n)
+		live                    = make([]bool, n)
+		reqIDs, versions        = make([]string, n), make([]string, n)
 		dOrd                    []int32
 		dIDs, dEps              []string
 		dAvail                  []time.Time
@@ -324,6 +363,7 @@ func queueInsertEvents(b *pgx.Batch, ops []*insertEventOp) {
 	for i, op := range ops {
 		ords[i] = int32(i)
 		appIDs[i], ids[i], types[i], dat[i], created[i] = op.ev.AppID, op.ev.ID, op.ev.Type, string(op.ev.Data), op.ev.CreatedAt
+		prev[i], live[i], reqIDs[i], versions[i] = op.prevArg(), op.ev.Livemode, op.ev.RequestID, op.ev.APIVersion
 		for _, d := range op.deliveries {
 			dOrd, dIDs, dEps = append(dOrd, int32(i)), append(dIDs, d.ID), append(dEps, d.EndpointID)
 			if d.Claimed {
@@ -336,7 +376,8 @@ func queueInsertEvents(b *pgx.Batch, ops []*insertEventOp) {
 	if dOrd == nil {
 		dOrd, dIDs, dEps, dAvail, dOwner = []int32{}, []string{}, []string{}, []time.Time{}, []pgtype.Text{}
 	}
-	b.Queue(sqlInsertEventsBulk, ords, appIDs, ids, types, dat, created, dOrd, dIDs, dEps, dAvail, dOwner)
+	b.Queue(sqlInsertEventsBulk, ords, appIDs, ids, types, dat, created, prev, live, reqIDs, versions,
+		dOrd, dIDs, dEps, dAvail, dOwner)
 }
 
 // readInsertEvents reads the result of queueInsertEvents.

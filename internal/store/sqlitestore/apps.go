@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"maps"
 	"strings"
 
@@ -16,7 +17,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const appCols = `seq, id, uid, name, metadata, created_at, updated_at`
+const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature, created_at, updated_at`
 
 func scanApp(sc scanner) (*hook.App, int64, error) {
 	var (
@@ -24,14 +25,19 @@ func scanApp(sc scanner) (*hook.App, int64, error) {
 		seq      int64
 		uid      sql.NullString
 		meta     string
+		sig      sql.NullString
 		cre, upd int64
 	)
-	if err := sc.Scan(&seq, &a.ID, &uid, &a.Name, &meta, &cre, &upd); err != nil {
+	if err := sc.Scan(&seq, &a.ID, &uid, &a.Name, &meta, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
+		&cre, &upd); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
 	var err error
 	if a.Metadata, err = unmarshalMap(meta); err != nil {
+		return nil, 0, err
+	}
+	if a.Signature, err = unmarshalSignature(sig); err != nil {
 		return nil, 0, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromMS(cre), fromMS(upd)
@@ -52,11 +58,17 @@ func uidConflict(uid string) error {
 // CreateApp stores a new app.
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := msTime(p.Now)
-	app := &hook.App{ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata), CreatedAt: now, UpdatedAt: now}
+	app := &hook.App{
+		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata),
+		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
+		Signature: copySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), ms(now), ms(now))
+			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
+				created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
+			app.APIVersion, boolInt(app.Livemode), marshalSignature(app.Signature), ms(now), ms(now))
 		switch {
 		case err == nil:
 			return nil
@@ -115,10 +127,13 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		if p.Metadata != nil {
 			a.Metadata = copyMap(*p.Metadata)
 		}
+		applyAppSettings(a, p)
 		a.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
-			`UPDATE apps SET uid = ?, name = ?, metadata = ?, updated_at = ? WHERE id = ?`,
-			nullString(a.UID), a.Name, marshalMap(a.Metadata), ms(a.UpdatedAt), a.ID)
+			`UPDATE apps SET uid = ?, name = ?, metadata = ?, profile = ?, envelope = ?, api_version = ?,
+				livemode = ?, signature = ?, updated_at = ? WHERE id = ?`,
+			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
+			boolInt(a.Livemode), marshalSignature(a.Signature), ms(a.UpdatedAt), a.ID)
 		if uniqueViolation(err, "apps.uid") {
 			return uidConflict(a.UID)
 		}
@@ -147,4 +162,50 @@ func (s *Store) DeleteApp(ctx context.Context, appID string) error {
 		}
 		return nil
 	})
+}
+
+// applyAppSettings sets the delivery settings of p that are not nil on a.
+func applyAppSettings(a *hook.App, p *store.UpdateAppParams) {
+	if p.Profile != nil {
+		a.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		a.Envelope = *p.Envelope
+	}
+	if p.APIVersion != nil {
+		a.APIVersion = *p.APIVersion
+	}
+	if p.Livemode != nil {
+		a.Livemode = *p.Livemode
+	}
+	if p.Signature != nil {
+		a.Signature = copySignature(*p.Signature)
+	}
+}
+
+func copySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+func marshalSignature(s *hook.SignatureScheme) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(s)
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+func unmarshalSignature(s sql.NullString) (*hook.SignatureScheme, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var sig hook.SignatureScheme
+	if err := json.Unmarshal([]byte(s.String), &sig); err != nil {
+		return nil, err
+	}
+	return &sig, nil
 }

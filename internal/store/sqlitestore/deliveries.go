@@ -10,7 +10,7 @@ import (
 )
 
 const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
-	next_attempt_at, last_attempt_at, last_response_status, created_at, updated_at`
+	next_attempt_at, last_attempt_at, last_response_status, livemode, created_at, updated_at`
 
 func scanDelivery(sc scanner) (*hook.Delivery, int64, error) {
 	var (
@@ -20,7 +20,7 @@ func scanDelivery(sc scanner) (*hook.Delivery, int64, error) {
 		cre, upd   int64
 	)
 	if err := sc.Scan(&seq, &d.ID, &d.AppID, &d.EventID, &d.EventType, &d.EndpointID, &d.Status, &d.AttemptCount,
-		&next, &last, &d.LastResponseStatus, &cre, &upd); err != nil {
+		&next, &last, &d.LastResponseStatus, &d.Livemode, &cre, &upd); err != nil {
 		return nil, 0, err
 	}
 	d.NextAttemptAt, d.LastAttemptAt = timePtr(next), timePtr(last)
@@ -101,6 +101,9 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 	}
 	if !p.Since.IsZero() {
 		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
+	}
+	if p.Livemode != nil {
+		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
 	return listSeq(ctx, s.rdb, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
 		conds, args, scanDelivery)

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -27,7 +28,7 @@ type claimRow struct {
 // p.Limit in all. A large backlog on one endpoint costs only the rows taken.
 // p.Limit of zero or less claims nothing.
 func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesParams) (*store.ClaimResult, error) {
-	res := &store.ClaimResult{Jobs: []*store.Job{}, Endpoints: map[string]*hook.Endpoint{}}
+	res := &store.ClaimResult{Jobs: []*store.Job{}, Endpoints: map[string]*hook.Endpoint{}, Apps: map[string]*hook.App{}}
 	limit := p.Limit
 	if limit <= 0 {
 		return res, nil
@@ -158,7 +159,30 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			}
 			res.Endpoints[e.ID] = e
 		}
-		return erows.Err()
+		if err := erows.Err(); err != nil {
+			return dbErr("claim deliveries: endpoints", err)
+		}
+		erows.Close()
+
+		appIDs := make([]string, 0, 1)
+		for _, e := range res.Endpoints {
+			if !slices.Contains(appIDs, e.AppID) {
+				appIDs = append(appIDs, e.AppID)
+			}
+		}
+		arows, err := tx.StmtContext(ctx, s.stmts.loadApps).QueryContext(ctx, jsonIDs(appIDs))
+		if err != nil {
+			return dbErr("claim deliveries: apps", err)
+		}
+		defer arows.Close()
+		for arows.Next() {
+			a, _, err := scanApp(arows)
+			if err != nil {
+				return dbErr("claim deliveries: apps", err)
+			}
+			res.Apps[a.ID] = a
+		}
+		return arows.Err()
 	})
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 )
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
-	secret, prev_secret, prev_secret_expires_at, created_at, updated_at`
+	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, created_at, updated_at`
 
 func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
 	var (
@@ -18,12 +18,14 @@ func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
 		seq              int64
 		types, hdr, meta string
 		prevExp          sql.NullInt64
+		uid              sql.NullString
 		cre, upd         int64
 	)
 	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
-		&e.Secret, &e.PreviousSecret, &prevExp, &cre, &upd); err != nil {
+		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter, &cre, &upd); err != nil {
 		return nil, 0, err
 	}
+	e.UID = uid.String
 	var err error
 	if e.EventTypes, err = unmarshalList(types); err != nil {
 		return nil, 0, err
@@ -55,20 +57,24 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
 		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
 		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				secret, uid, profile, envelope, filter, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled),
-			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, ms(now), ms(now))
+			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, nullString(e.UID), e.Profile, e.Envelope,
+			e.Filter, ms(now), ms(now))
 		switch {
 		case err == nil:
 			return nil
 		case isForeignKeyViolation(err):
 			return hook.NotFound("app", e.AppID)
+		case uniqueViolation(err, "endpoints.uid"):
+			return endpointUIDConflict(e.UID)
 		case uniqueViolation(err, "endpoints.id"):
 			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
 		}
@@ -149,12 +155,16 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		if p.Metadata != nil {
 			e.Metadata = copyMap(*p.Metadata)
 		}
+		applyEndpointSettings(e, p)
 		e.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE endpoints SET url = ?, description = ?, event_types = ?, disabled = ?, headers = ?,
-				metadata = ?, updated_at = ? WHERE id = ?`,
+				metadata = ?, uid = ?, profile = ?, envelope = ?, filter = ?, updated_at = ? WHERE id = ?`,
 			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(e.Headers),
-			marshalMap(e.Metadata), ms(e.UpdatedAt), e.ID)
+			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, ms(e.UpdatedAt), e.ID)
+		if uniqueViolation(err, "endpoints.uid") {
+			return endpointUIDConflict(e.UID)
+		}
 		if err != nil {
 			return dbErr("update endpoint", err)
 		}
@@ -206,4 +216,25 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		return nil, err
 	}
 	return out, nil
+}
+
+func endpointUIDConflict(uid string) error {
+	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
+}
+
+// applyEndpointSettings sets the uid, profile, envelope and filter of p
+// that are not nil on e.
+func applyEndpointSettings(e *hook.Endpoint, p *store.UpdateEndpointParams) {
+	if p.UID != nil {
+		e.UID = *p.UID
+	}
+	if p.Profile != nil {
+		e.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		e.Envelope = *p.Envelope
+	}
+	if p.Filter != nil {
+		e.Filter = *p.Filter
+	}
 }

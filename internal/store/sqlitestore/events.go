@@ -11,19 +11,24 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, created_at`
 
 func scanEvent(sc scanner) (*hook.Event, int64, error) {
 	var (
 		e    hook.Event
 		seq  int64
 		data string
+		prev sql.NullString
 		cre  int64
 	)
-	if err := sc.Scan(&seq, &e.AppID, &e.ID, &e.Type, &data, &cre); err != nil {
+	if err := sc.Scan(&seq, &e.AppID, &e.ID, &e.Type, &data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
+		&cre); err != nil {
 		return nil, 0, err
 	}
 	e.Data = []byte(data)
+	if prev.Valid {
+		e.PreviousAttributes = []byte(prev.String)
+	}
 	e.CreatedAt = fromMS(cre)
 	return &e, seq, nil
 }
@@ -37,7 +42,10 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 	ev := &hook.Event{
 		ID: p.Event.ID, AppID: p.Event.AppID, Type: p.Event.Type,
 		Data: slices.Clone(p.Event.Data), CreatedAt: msTime(p.Event.CreatedAt),
+		PreviousAttributes: slices.Clone(p.Event.PreviousAttributes), Livemode: p.Event.Livemode,
+		RequestID: p.Event.RequestID, APIVersion: p.Event.APIVersion,
 	}
+	prev := sql.NullString{String: string(ev.PreviousAttributes), Valid: len(ev.PreviousAttributes) > 0}
 	if len(ev.Data) == 0 {
 		ev.Data = []byte("null")
 	}
@@ -50,7 +58,8 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var seq int64
 		err := tx.StmtContext(ctx, s.stmts.insertEvent).QueryRowContext(ctx,
-			ev.AppID, ev.ID, ev.Type, string(ev.Data), created).Scan(&seq)
+			ev.AppID, ev.ID, ev.Type, string(ev.Data), created, prev, boolInt(ev.Livemode), ev.RequestID,
+			ev.APIVersion).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			// A replay, or no such app.
 			stored, _, err := scanEvent(tx.QueryRowContext(ctx,
@@ -74,7 +83,8 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 			if nd.Claimed {
 				avail, lease = leaseUntil, sql.NullString{String: owner, Valid: true}
 			}
-			r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID)
+			r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID,
+				boolInt(ev.Livemode))
 			if uniqueViolation(err, "deliveries.id") {
 				return hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
 			}
@@ -87,7 +97,7 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 			next := ev.CreatedAt
 			out = append(out, &hook.Delivery{
 				ID: nd.ID, AppID: ev.AppID, EventID: ev.ID, EventType: ev.Type, EndpointID: nd.EndpointID,
-				Status: hook.DeliveryPending, NextAttemptAt: &next,
+				Status: hook.DeliveryPending, NextAttemptAt: &next, Livemode: ev.Livemode,
 				CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
 			})
 		}
@@ -121,6 +131,9 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 	}
 	if !p.Until.IsZero() {
 		conds, args = append(conds, "created_at < ?"), append(args, ms(p.Until))
+	}
+	if p.Livemode != nil {
+		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
 	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
 }

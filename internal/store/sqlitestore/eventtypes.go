@@ -143,3 +143,30 @@ func (s *Store) UpdateEventType(ctx context.Context, p *store.UpdateEventTypePar
 	}
 	return out, nil
 }
+
+// PutEventTypes creates or replaces p.Types in one transaction.
+func (s *Store) PutEventTypes(ctx context.Context, p *store.PutEventTypesParams) ([]*hook.EventType, error) {
+	now := msTime(p.Now)
+	out := make([]*hook.EventType, 0, len(p.Types))
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = out[:0]
+		for _, t := range p.Types {
+			et, err := scanEventType(tx.QueryRowContext(ctx,
+				`INSERT INTO event_types (name, description, schema, example, archived, created_at, updated_at)
+				 VALUES (?, ?, ?, ?, 0, ?, ?)
+				 ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
+					example = excluded.example, archived = 0, updated_at = excluded.updated_at
+				 RETURNING `+eventTypeCols,
+				t.Name, t.Description, nullJSON(cloneRaw(t.Schema)), nullJSON(cloneRaw(t.Example)), ms(now), ms(now)))
+			if err != nil {
+				return dbErr("put event types", err)
+			}
+			out = append(out, et)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

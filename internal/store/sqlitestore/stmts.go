@@ -19,6 +19,7 @@ type stmts struct {
 	claimUpdate         *sql.Stmt
 	loadEvents          *sql.Stmt
 	loadEndpoints       *sql.Stmt
+	loadApps            *sql.Stmt
 
 	insertAttempt  *sql.Stmt
 	updateDelivery *sql.Stmt
@@ -31,15 +32,16 @@ type stmts struct {
 // <= now; the literal 'pending' lets SQLite use the partial indexes.
 // plan_test.go checks which index each one uses.
 const (
-	sqlInsertEvent = `INSERT INTO events (app_id, id, type, data, created_at)
-		SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?1)
+	sqlInsertEvent = `INSERT INTO events (app_id, id, type, data, created_at, previous_attributes, livemode,
+			request_id, api_version)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?1)
 		ON CONFLICT (app_id, id) DO NOTHING
 		RETURNING seq`
 
 	// The endpoint must exist and belong to the event's app.
 	sqlInsertDelivery = `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
-			status, next_attempt_at, available_at, lease_owner, created_at, updated_at)
-		SELECT ?1, ?2, ?3, ?4, ?5, e.id, 'pending', ?6, ?7, ?8, ?6, ?6
+			status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode)
+		SELECT ?1, ?2, ?3, ?4, ?5, e.id, 'pending', ?6, ?7, ?8, ?6, ?6, ?10
 		FROM endpoints e WHERE e.id = ?9 AND e.app_id = ?2`
 
 	// Enabled endpoints with a claimable delivery: one probe of
@@ -62,6 +64,8 @@ const (
 	sqlLoadEvents = `SELECT ` + eventCols + ` FROM events WHERE seq IN (SELECT value FROM json_each(?1))`
 
 	sqlLoadEndpoints = `SELECT ` + endpointCols + ` FROM endpoints WHERE id IN (SELECT value FROM json_each(?1))`
+
+	sqlLoadApps = `SELECT ` + appCols + ` FROM apps WHERE id IN (SELECT value FROM json_each(?1))`
 
 	// Written only if the delivery still exists.
 	sqlInsertAttempt = `INSERT INTO attempts (id, delivery_id, number, trigger_kind, started_at, duration_ms,
@@ -117,6 +121,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	st.claimUpdate = prep(sqlClaimUpdate)
 	st.loadEvents = prep(sqlLoadEvents)
 	st.loadEndpoints = prep(sqlLoadEndpoints)
+	st.loadApps = prep(sqlLoadApps)
 	st.insertAttempt = prep(sqlInsertAttempt)
 	st.updateDelivery = prep(sqlUpdateDelivery)
 	st.disableEp = prep(sqlDisableEndpoint)

@@ -190,3 +190,42 @@ func deepEqEventType(t *testing.T, got, want *hook.EventType) {
 	wantTime(t, got.CreatedAt, want.CreatedAt, "CreatedAt")
 	wantTime(t, got.UpdatedAt, want.UpdatedAt, "UpdatedAt")
 }
+
+func testPutEventTypes(t *testing.T, open Opener) {
+	h := setup(t, open)
+	_, err := h.s.CreateEventType(h.ctx, &store.CreateEventTypeParams{
+		Name: "order.paid", Description: "old", Schema: json.RawMessage(testSchema), Now: h.now,
+	})
+	must(t, err, "CreateEventType")
+	yes := true
+	_, err = h.s.UpdateEventType(h.ctx, &store.UpdateEventTypeParams{Name: "order.paid", Archived: &yes, Now: h.now})
+	must(t, err, "archive")
+
+	later := h.at(time.Minute)
+	got, err := h.s.PutEventTypes(h.ctx, &store.PutEventTypesParams{Now: later, Types: []*hook.EventType{
+		{Name: "order.created", Description: "new one", Schema: json.RawMessage(testSchema), Example: json.RawMessage(testExample)},
+		{Name: "order.paid", Description: "replaced"},
+	}})
+	must(t, err, "PutEventTypes")
+	eq(t, len(got), 2, "types returned")
+	eq(t, got[0].Name, "order.created", "first returned")
+	wantJSON(t, got[0].Schema, testSchema, "created Schema")
+	wantJSON(t, got[0].Example, testExample, "created Example")
+	wantTime(t, got[0].CreatedAt, later, "created CreatedAt")
+	eq(t, got[1].Description, "replaced", "replaced Description")
+	wantJSON(t, got[1].Schema, "", "replaced Schema (none given)")
+	eq(t, got[1].Archived, false, "replaced Archived")
+	wantTime(t, got[1].CreatedAt, h.now, "replaced keeps CreatedAt")
+	wantTime(t, got[1].UpdatedAt, later, "replaced UpdatedAt")
+
+	stored, err := h.s.GetEventType(h.ctx, "order.paid")
+	must(t, err, "GetEventType")
+	deepEqEventType(t, stored, got[1])
+	page, err := h.s.ListEventTypes(h.ctx, &store.ListEventTypesParams{})
+	must(t, err, "ListEventTypes")
+	eq(t, len(page.Data), 2, "listed (none archived)")
+
+	none, err := h.s.PutEventTypes(h.ctx, &store.PutEventTypesParams{Now: later})
+	must(t, err, "PutEventTypes with nothing")
+	eq(t, len(none), 0, "nothing returned")
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, o) })
 	t.Run("Apps", func(t *testing.T) { testApps(t, o) })
 	t.Run("EventTypes", func(t *testing.T) { testEventTypes(t, o) })
+	t.Run("PutEventTypes", func(t *testing.T) { testPutEventTypes(t, o) })
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, o) })
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Leases", func(t *testing.T) { testLeases(t, o) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
 	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
+	t.Run("Profiles", func(t *testing.T) { testProfiles(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends
@@ -288,6 +290,9 @@ func (h *h) claim(owner string, now time.Time, limit, per int, exclude ...string
 		e, ok := res.Endpoints[j.EndpointID]
 		if !ok || e.ID != j.EndpointID {
 			h.t.Fatalf("job %s: endpoint %s missing from Endpoints", j.DeliveryID, j.EndpointID)
+		}
+		if a, ok := res.Apps[e.AppID]; !ok || a.ID != e.AppID {
+			h.t.Fatalf("job %s: app %s of endpoint %s missing from Apps", j.DeliveryID, e.AppID, e.ID)
 		}
 	}
 	return res
