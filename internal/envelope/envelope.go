@@ -1,6 +1,9 @@
-// Package envelope renders the body a delivery sends. Today it has one
-// shape, hookd's default: {"id","type","created_at","data"}; provider
-// profiles and jq programs will join it here.
+// Package envelope renders the body a delivery sends: hookd's default shape
+// {"id","type","created_at","data"}, the built-in provider profiles (see
+// Resolve and Renderer.Render), and jq programs ("envelopes") that build a
+// body of any shape from the event. It also evaluates endpoints' jq filters
+// (Renderer.Match) and validates profiles, envelopes and filters when they
+// are saved.
 package envelope
 
 import (
@@ -43,7 +46,8 @@ func AppendDefault(b []byte, ev *hook.Event) []byte {
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+		// 0x7f too: strconv quotes it as \x7f, which JSON does not have.
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
 			q, _ := json.Marshal(s)
 			return append(b, q...)
 		}

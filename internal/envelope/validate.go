@@ -1,0 +1,112 @@
+package envelope
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// Limits on the programs saved with apps and endpoints.
+const (
+	MaxEnvelopeBytes = 16 << 10
+	MaxFilterBytes   = 4 << 10
+)
+
+// ValidateProfile checks a profile name given for field: "" (inherit) or
+// one of hook.Profiles. The error is a *hook.Error with code hook.EInvalid.
+func ValidateProfile(field, name string) error {
+	if name == "" || slices.Contains(hook.Profiles, name) {
+		return nil
+	}
+	return hook.Errorf(hook.EInvalid, field, "unknown profile %q: must be one of %s", name, strings.Join(hook.Profiles, ", "))
+}
+
+// ValidateEnvelope checks a jq envelope given for field: "" (inherit), or
+// at most MaxEnvelopeBytes of jq that compiles and, run on a sample
+// order.created event, ends within the default timeout and, unless it
+// fails on the sample's data (which need not look like the provider's),
+// yields exactly one JSON value. The error is a *hook.Error with code
+// hook.EInvalid whose message includes the jq compiler's or the run's.
+func ValidateEnvelope(field, src string) error {
+	if src == "" {
+		return nil
+	}
+	if len(src) > MaxEnvelopeBytes {
+		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", MaxEnvelopeBytes, len(src))
+	}
+	code, err := compile(src)
+	if err != nil {
+		return hook.Errorf(hook.EInvalid, field, "does not compile: %v", err)
+	}
+	in, err := Input(sampleContext())
+	if err != nil {
+		return hook.Errorf(hook.EInternal, field, "sample: %v", err)
+	}
+	if _, err := runEnvelope(context.Background(), code, in, Options{}.withDefaults()); refusedOnSample(err) {
+		return hook.Errorf(hook.EInvalid, field, "fails on a sample order.created event: %v", err)
+	}
+	return nil
+}
+
+// refusedOnSample tells the failures of a trial run that are the
+// program's own (no value or several, no end, a panic) from those that
+// depend on the data (a type error on the sample's fields, error(...)),
+// which the provider's real events may not cause.
+func refusedOnSample(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, errNoValue) || errors.Is(err, errSeveralValues) ||
+		errors.Is(err, context.DeadlineExceeded) || strings.HasPrefix(err.Error(), "jq: panic")
+}
+
+// ValidateFilter checks a jq filter given for field: "" (none), or at most
+// MaxFilterBytes of jq that compiles and ends within the default timeout on
+// a sample order.created event (an error on the sample's data is not
+// refused: the provider's events may not cause it). The error is a *hook.Error with code hook.EInvalid
+// whose message includes the jq compiler's or the run's.
+func ValidateFilter(field, src string) error {
+	if src == "" {
+		return nil
+	}
+	if len(src) > MaxFilterBytes {
+		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", MaxFilterBytes, len(src))
+	}
+	code, err := compile(src)
+	if err != nil {
+		return hook.Errorf(hook.EInvalid, field, "does not compile: %v", err)
+	}
+	in, err := Input(sampleContext())
+	if err != nil {
+		return hook.Errorf(hook.EInternal, field, "sample: %v", err)
+	}
+	if _, err := runFilter(context.Background(), code, in, DefaultTimeout); refusedOnSample(err) {
+		return hook.Errorf(hook.EInvalid, field, "fails on a sample order.created event: %v", err)
+	}
+	return nil
+}
+
+// sampleContext is the delivery programs are tried on when saved.
+func sampleContext() *Context {
+	return &Context{
+		Event: &hook.Event{
+			ID:        "evt_01jdq2sample0000000000000000",
+			AppID:     "app_01jdq2sample0000000000000000",
+			Type:      "order.created",
+			Data:      json.RawMessage(`{"order_id":"ord_1001","status":"created","payment_status":"pending","total":4200,"currency":"EUR","customer":{"id":"cus_1","email":"customer@example.com"},"items":[{"sku":"SKU-1","quantity":1,"price":4200}]}`),
+			Livemode:  true,
+			RequestID: "req_sample",
+			CreatedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+		},
+		App:         &hook.App{ID: "app_01jdq2sample0000000000000000", UID: "sample", Name: "Sample App", APIVersion: "2026-01-01"},
+		EndpointID:  "ep_01jdq2sample0000000000000000",
+		EndpointUID: "sample-endpoint",
+		DeliveryID:  "dlv_01jdq2sample0000000000000000",
+		Attempt:     1,
+	}
+}
