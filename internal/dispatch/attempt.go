@@ -54,21 +54,27 @@ type signerSet struct {
 }
 
 // attempt makes one HTTP attempt for j and records it.
-func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, j *store.Job) {
+func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App, j *store.Job) {
 	defer d.attempts.Done()
 	start := d.clock.Now()
 
-	body := envelope.Default(j.Event)
-
-	signers, err := d.signersFor(q, ep, start)
 	var outcome hook.Outcome
 	var respBody []byte
 	var errMsg string
 	realStart := time.Now()
+	body, err := d.render.Render(d.attemptCtx, envelope.Resolve(app, ep), &envelope.Context{
+		Event: j.Event, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: j.DeliveryID,
+		Attempt: j.AttemptCount + 1,
+	})
+	var sig []header
 	if err != nil {
+		// A broken envelope is recorded on the attempt and retried on
+		// the schedule, so fixing the program lets the delivery through.
+		outcome, errMsg = hook.Outcome{ErrorKind: hook.ErrorKindInternal}, "envelope: "+strings.TrimPrefix(err.Error(), "envelope: ")
+	} else if sig, err = d.signatureHeaders(q, ep, app, j.Event.ID, start, body); err != nil {
 		outcome, errMsg = hook.Outcome{ErrorKind: hook.ErrorKindInternal}, "signing: "+err.Error()
 	} else {
-		outcome, respBody, errMsg = d.send(ep, j, body, signers, start)
+		outcome, respBody, errMsg = d.send(ep, j, body, sig, start)
 	}
 	elapsed := time.Since(realStart)
 
@@ -139,6 +145,34 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, j *store.Job) 
 	}
 }
 
+// header is one header of a request.
+type header struct{ name, value string }
+
+// signatureHeaders returns the headers that sign body: Standard Webhooks'
+// webhook-signature, or the app's own scheme's headers.
+func (d *Dispatcher) signatureHeaders(q *endpointQueue, ep *hook.Endpoint, app *hook.App, id string, now time.Time, body []byte) ([]header, error) {
+	if app == nil || app.Signature == nil || app.Signature.Scheme != hook.SchemeHMAC {
+		signers, err := d.signersFor(q, ep, now)
+		if err != nil {
+			return nil, err
+		}
+		return []header{{webhook.HeaderSignature, webhook.SignatureHeader(signers, id, now, body)}}, nil
+	}
+	s := app.Signature
+	v, err := providerSignature(s, ep.SigningSecrets(now), id, now.Unix(), body)
+	if err != nil {
+		return nil, err
+	}
+	hs := []header{{s.Header, v}}
+	if s.TimestampHeader != "" {
+		hs = append(hs, header{s.TimestampHeader, strconv.FormatInt(now.Unix(), 10)})
+	}
+	if s.IDHeader != "" {
+		hs = append(hs, header{s.IDHeader, id})
+	}
+	return hs, nil
+}
+
 // signersFor returns the signers for the endpoint's current secrets.
 func (d *Dispatcher) signersFor(q *endpointQueue, ep *hook.Endpoint, now time.Time) ([]*webhook.Signer, error) {
 	secrets := ep.SigningSecrets(now)
@@ -177,7 +211,7 @@ func equalStrings(a, b []string) bool {
 }
 
 // send POSTs one signed delivery and classifies what happened.
-func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, signers []*webhook.Signer, now time.Time) (hook.Outcome, []byte, string) {
+func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, sig []header, now time.Time) (hook.Outcome, []byte, string) {
 	ctx, cancel := context.WithTimeout(d.attemptCtx, d.cfg.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
@@ -192,7 +226,9 @@ func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, signers 
 	h.Set("User-Agent", d.cfg.UserAgent)
 	h[webhook.HeaderID] = []string{j.Event.ID}
 	h[webhook.HeaderTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
-	h[webhook.HeaderSignature] = []string{webhook.SignatureHeader(signers, j.Event.ID, now, body)}
+	for _, s := range sig {
+		h[s.name] = []string{s.value}
+	}
 
 	resp, err := d.client.Do(req)
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -91,6 +92,9 @@ type Config struct {
 	// SlotIdle is how long an endpoint's slots are kept once it has no
 	// work, when nobody else waits for them (default 1s).
 	SlotIdle time.Duration
+	// EnvelopeTimeout bounds one run of a jq envelope or payload filter
+	// (default: the envelope package's, 100ms).
+	EnvelopeTimeout time.Duration
 	// ReleaseAllOnStart takes back every lease at start. Only for a store
 	// used by this process alone (SQLite under its file lock).
 	ReleaseAllOnStart bool
@@ -168,6 +172,8 @@ type Dispatcher struct {
 	slots store.SlotLeaser
 	// due tells of deliveries other processes made due; may be nil.
 	due store.DueListener
+	// render renders bodies and evaluates payload filters.
+	render *envelope.Renderer
 
 	mu        sync.Mutex
 	endpoints map[string]*endpointQueue
@@ -203,6 +209,7 @@ type Dispatcher struct {
 // endpointQueue is one endpoint's share of the dispatcher.
 type endpointQueue struct {
 	ep       *hook.Endpoint
+	app      *hook.App // the endpoint's app: how bodies look and are signed
 	signers  *signerSet
 	jobs     []*store.Job // FIFO; jobs[head:] are queued
 	head     int
@@ -259,6 +266,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
 	}
+	d.render = envelope.NewRenderer(envelope.Options{Timeout: cfg.EnvelopeTimeout})
 	d.slots, _ = cfg.Store.(store.SlotLeaser)
 	d.due, _ = cfg.Store.(store.DueListener)
 	d.client = cfg.HTTPClient
@@ -444,15 +452,31 @@ func (d *Dispatcher) setEndpoint(q *endpointQueue, ep *hook.Endpoint) {
 	q.signers = nil // rebuilt on the next attempt
 }
 
-// queueFor returns the endpoint's queue, creating it. Caller holds d.mu.
-func (d *Dispatcher) queueFor(ep *hook.Endpoint) *endpointQueue {
+// queueFor returns the endpoint's queue, creating it, with the newer of
+// the app it knows and app. Caller holds d.mu.
+func (d *Dispatcher) queueFor(app *hook.App, ep *hook.Endpoint) *endpointQueue {
 	q, ok := d.endpoints[ep.ID]
 	if !ok {
 		q = &endpointQueue{}
 		d.endpoints[ep.ID] = q
 	}
 	d.setEndpoint(q, ep)
+	if app != nil && (q.app == nil || !app.UpdatedAt.Before(q.app.UpdatedAt)) {
+		q.app = app
+	}
 	return q
+}
+
+// AppChanged updates the app's settings (profile, envelope, signature
+// scheme) for its deliveries held in memory.
+func (d *Dispatcher) AppChanged(app *hook.App) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.endpoints {
+		if q.app != nil && q.app.ID == app.ID && !app.UpdatedAt.Before(q.app.UpdatedAt) {
+			q.app = app
+		}
+	}
 }
 
 // hasRoomLocked reports whether one more delivery of size bytes fits in memory.
@@ -513,7 +537,7 @@ func (d *Dispatcher) scheduleLocked() {
 			d.ready = append(d.ready, q)
 		}
 		d.attempts.Add(1)
-		go d.attempt(q, q.ep, j)
+		go d.attempt(q, q.ep, q.app, j)
 	}
 }
 

@@ -86,7 +86,7 @@ func (e *env) endpoint(url string, mod func(*store.CreateEndpointParams)) *hook.
 
 func (e *env) publish(typ, data string) *store.InsertEventResult {
 	e.t.Helper()
-	res, err := e.d.Publish(context.Background(), &hook.Event{
+	res, err := e.d.Publish(context.Background(), e.app, &hook.Event{
 		ID: hook.NewID("evt"), AppID: e.app.ID, Type: typ, Data: json.RawMessage(data), CreatedAt: e.clock.Now(),
 	})
 	if err != nil {
@@ -542,7 +542,7 @@ func TestStopReleasesQueuedDeliveriesForTheNextProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		if _, err := d.Publish(ctx, &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "a.b", Data: json.RawMessage(`{}`), CreatedAt: time.Now()}); err != nil {
+		if _, err := d.Publish(ctx, app, &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "a.b", Data: json.RawMessage(`{}`), CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 type metrics struct {
 	eventsAccepted    prometheus.Counter
 	deliveriesCreated prometheus.Counter
+	filtered          prometheus.Counter
+	filterErrors      prometheus.Counter
 	attempts          *prometheus.CounterVec
 	attemptDuration   prometheus.Histogram
 	pending           prometheus.GaugeFunc
@@ -29,6 +31,14 @@ func newMetrics(d *Dispatcher) *metrics {
 		deliveriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_deliveries_created_total",
 			Help: "Deliveries created by fan-out.",
+		}),
+		filtered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_deliveries_filtered_total",
+			Help: "Deliveries not created because the endpoint's payload filter was false for the event.",
+		}),
+		filterErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_filter_errors_total",
+			Help: "Payload filter runs that failed (runtime error or time limit); the endpoint got no delivery.",
 		}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookd_attempts_total",
@@ -71,7 +81,7 @@ func newMetrics(d *Dispatcher) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -14,16 +15,23 @@ import (
 // dispatcher and start at once; the rest wait in the store for the poller.
 // On an idempotent replay (an event with this id exists) nothing is
 // written and the result's Created is false.
-func (d *Dispatcher) Publish(ctx context.Context, ev *hook.Event) (*store.InsertEventResult, error) {
+func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
 	eps, err := d.st.ListEnabledEndpoints(ctx, ev.AppID)
 	if err != nil {
 		return nil, err
 	}
 	matched := eps[:0:0]
+	ids := make([]string, 0, len(eps))
 	for _, ep := range eps {
-		if ep.Subscribes(ev.Type) {
-			matched = append(matched, ep)
+		if !ep.Subscribes(ev.Type) {
+			continue
 		}
+		id := hook.NewID("dlv")
+		if ep.Filter != "" && !d.passes(ctx, app, ep, ev, id) {
+			continue
+		}
+		matched = append(matched, ep)
+		ids = append(ids, id)
 	}
 
 	// Reserve room for the deliveries before writing them as leased.
@@ -32,7 +40,7 @@ func (d *Dispatcher) Publish(ctx context.Context, ev *hook.Event) (*store.Insert
 	claimed := 0
 	d.mu.Lock()
 	for i, ep := range matched {
-		news[i] = store.NewDelivery{ID: hook.NewID("dlv"), EndpointID: ep.ID}
+		news[i] = store.NewDelivery{ID: ids[i], EndpointID: ep.ID}
 		q := d.endpoints[ep.ID]
 		if d.hasRoomLocked(q, size) {
 			news[i].Claimed = true
@@ -72,7 +80,7 @@ func (d *Dispatcher) Publish(ctx context.Context, ev *hook.Event) (*store.Insert
 		if !nd.Claimed {
 			continue
 		}
-		q := d.queueFor(byID[nd.EndpointID])
+		q := d.queueFor(app, byID[nd.EndpointID])
 		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: res.Event})
 	}
 	d.scheduleLocked()
@@ -83,6 +91,24 @@ func (d *Dispatcher) Publish(ctx context.Context, ev *hook.Event) (*store.Insert
 		d.Wake()
 	}
 	return res, nil
+}
+
+// passes evaluates the endpoint's payload filter on the event. A filter
+// that fails (a runtime error, or the time limit) lets nothing through:
+// the event was not shown to match.
+func (d *Dispatcher) passes(ctx context.Context, app *hook.App, ep *hook.Endpoint, ev *hook.Event, deliveryID string) bool {
+	ok, err := d.render.Match(ctx, ep.Filter, &envelope.Context{
+		Event: ev, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: deliveryID, Attempt: 1,
+	})
+	if err != nil {
+		d.metrics.filterErrors.Inc()
+		d.log.Warn("payload filter failed; no delivery for this endpoint", "endpoint", ep.ID, "event", ev.ID, "err", err)
+		return false
+	}
+	if !ok {
+		d.metrics.filtered.Inc()
+	}
+	return ok
 }
 
 // pollLoop claims due work from the store when told to, when the earliest
@@ -165,7 +191,8 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 				d.held--
 				continue
 			}
-			q := d.queueFor(res.Endpoints[j.EndpointID])
+			ep := res.Endpoints[j.EndpointID]
+			q := d.queueFor(res.Apps[ep.AppID], ep)
 			d.heldBytes += int64(len(j.Event.Data))
 			d.enqueueLocked(q, j)
 		}

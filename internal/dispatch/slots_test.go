@@ -129,7 +129,7 @@ func TestEndpointLimitHoldsAcrossDispatchers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range perNode {
-				if _, err := d.Publish(ctx, &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "order.created",
+				if _, err := d.Publish(ctx, app, &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "order.created",
 					Data: json.RawMessage(`{}`), CreatedAt: time.Now()}); err != nil {
 					t.Error(err)
 					return
