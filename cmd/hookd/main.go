@@ -38,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVersionCmd())
 	return root
 }
 

@@ -25,7 +25,9 @@ type Dispatcher interface {
 	// Publish fans the event out to the app's subscribed endpoints and
 	// stores it, with its deliveries, durably. Created is false on an
 	// idempotent replay.
-	Publish(ctx context.Context, ev *hook.Event) (*store.InsertEventResult, error)
+	Publish(ctx context.Context, app *hook.App, ev *hook.Event) (*store.InsertEventResult, error)
+	// AppChanged is called after an app is updated.
+	AppChanged(app *hook.App)
 	// EndpointChanged is called after an endpoint is created, updated or
 	// has its secret rotated.
 	EndpointChanged(ep *hook.Endpoint)
@@ -157,6 +159,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerHealth()
 	s.registerApps()
 	s.registerEventTypes()
+	s.registerCatalog()
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()

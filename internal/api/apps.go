@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 
@@ -54,15 +56,49 @@ type appOutput struct {
 }
 
 type appCreateRequest struct {
-	Name     string            `json:"name" minLength:"1" maxLength:"255" doc:"Display name."`
-	UID      string            `json:"uid,omitempty" maxLength:"255" doc:"Your own unique id for the app; usable instead of its id in paths. Must not start with app_."`
-	Metadata map[string]string `json:"metadata,omitempty" doc:"Free key/value pairs."`
+	Name       string                `json:"name" minLength:"1" maxLength:"255" doc:"Display name."`
+	UID        string                `json:"uid,omitempty" maxLength:"255" doc:"Your own unique id for the app; usable instead of its id in paths. Must not start with app_."`
+	Metadata   map[string]string     `json:"metadata,omitempty" doc:"Free key/value pairs."`
+	Profile    string                `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice" doc:"The body shape of the app's deliveries (default hookd); an endpoint's own profile wins."`
+	Envelope   string                `json:"envelope,omitempty" maxLength:"16384" doc:"A jq program that renders each delivery's body from the event and its context; overrides the profile. Checked when saved."`
+	APIVersion string                `json:"api_version,omitempty" maxLength:"64" doc:"The api_version of the app's events when they give none."`
+	Livemode   *bool                 `json:"livemode,omitempty" doc:"false makes a test app: its events are test events unless they say otherwise (default true)."`
+	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"How deliveries are signed: {\"scheme\":\"standard-webhooks\"} (the default) or a provider's own HMAC-SHA256 scheme."`
 }
 
 type appPatchRequest struct {
-	Name     *string            `json:"name,omitempty" minLength:"1" maxLength:"255"`
-	UID      *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
-	Metadata *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
+	Name       *string               `json:"name,omitempty" minLength:"1" maxLength:"255"`
+	UID        *string               `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
+	Metadata   *map[string]string    `json:"metadata,omitempty" doc:"Replaces the metadata."`
+	Profile    *string               `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice"`
+	Envelope   *string               `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
+	APIVersion *string               `json:"api_version,omitempty" maxLength:"64"`
+	Livemode   *bool                 `json:"livemode,omitempty"`
+	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"{\"scheme\":\"standard-webhooks\"} goes back to the default."`
+}
+
+// validateAppSettings checks the delivery settings an app request sets.
+func validateAppSettings(errs []*huma.ErrorDetail, profile, env, version *string, sig *hook.SignatureScheme) []*huma.ErrorDetail {
+	if profile != nil {
+		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
+	}
+	if env != nil {
+		errs = collect(errs, envelope.ValidateEnvelope("envelope", *env), "body", "envelope", nil)
+	}
+	if version != nil && strings.ContainsAny(*version, "\r\n\x00") {
+		errs = append(errs, &huma.ErrorDetail{Location: "body.api_version", Message: "must be on one line", Value: *version})
+	}
+	errs = collect(errs, hook.ValidateSignatureScheme("signature", sig), "body", "signature", nil)
+	return errs
+}
+
+// storedScheme is what an app keeps of a requested scheme: nil for
+// Standard Webhooks.
+func storedScheme(sig *hook.SignatureScheme) *hook.SignatureScheme {
+	if sig == nil || sig.Scheme == hook.SchemeStandard {
+		return nil
+	}
+	return sig
 }
 
 // normApp returns a copy of a for an answer, with {} rather than null.
@@ -73,6 +109,12 @@ func normApp(a *hook.App) *hook.App {
 	c := *a
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}
+	}
+	if c.Profile == "" {
+		c.Profile = hook.ProfileHookd
+	}
+	if c.Signature == nil {
+		c.Signature = &hook.SignatureScheme{Scheme: hook.SchemeStandard}
 	}
 	return &c
 }
@@ -85,6 +127,7 @@ func (s *server) registerApps() {
 			errs = collect(errs, hook.ValidateName("name", b.Name), "body", "name", b.Name)
 			errs = collect(errs, hook.ValidateUID("uid", b.UID), "body", "uid", b.UID)
 			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
+			errs = validateAppSettings(errs, &b.Profile, &b.Envelope, &b.APIVersion, b.Signature)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -92,8 +135,11 @@ func (s *server) registerApps() {
 			if md == nil {
 				md = map[string]string{}
 			}
+			live := b.Livemode == nil || *b.Livemode
 			a, err := s.store.CreateApp(ctx, &store.CreateAppParams{
-				ID: hook.NewID("app"), UID: b.UID, Name: b.Name, Metadata: md, Now: s.now().UTC(),
+				ID: hook.NewID("app"), UID: b.UID, Name: b.Name, Metadata: md,
+				Profile: b.Profile, Envelope: b.Envelope, APIVersion: b.APIVersion, Livemode: live,
+				Signature: storedScheme(b.Signature), Now: s.now().UTC(),
 			})
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
@@ -141,6 +187,7 @@ func (s *server) registerApps() {
 				}
 				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
 			}
+			errs = validateAppSettings(errs, b.Profile, b.Envelope, b.APIVersion, b.Signature)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -148,13 +195,24 @@ func (s *server) registerApps() {
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
-			a, err := s.store.UpdateApp(ctx, &store.UpdateAppParams{
-				AppID: cur.ID, Name: b.Name, UID: b.UID, Metadata: b.Metadata, Now: s.now().UTC(),
-			})
+			p := &store.UpdateAppParams{
+				AppID: cur.ID, Name: b.Name, UID: b.UID, Metadata: b.Metadata,
+				Profile: b.Profile, Envelope: b.Envelope, APIVersion: b.APIVersion, Livemode: b.Livemode,
+				Now: s.now().UTC(),
+			}
+			if b.Signature != nil {
+				sig := storedScheme(b.Signature)
+				if err := s.checkSecretsFit(ctx, cur.ID, sig); err != nil {
+					return nil, err
+				}
+				p.Signature = &sig
+			}
+			a, err := s.store.UpdateApp(ctx, p)
 			s.apps.clear()
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
 			}
+			s.disp.AppChanged(a)
 			return &appOutput{Body: normApp(a)}, nil
 		})
 
@@ -190,4 +248,39 @@ func (s *server) registerApps() {
 			}
 			return nil, nil
 		})
+}
+
+// checkSecretsFit refuses a signature scheme that cannot sign with the
+// secrets the app's endpoints have: a scheme keyed by whsec_ secrets
+// (Standard Webhooks, or hmac with key "whsec") when some endpoint keeps a
+// provider's own secret.
+func (s *server) checkSecretsFit(ctx context.Context, appID string, sig *hook.SignatureScheme) error {
+	if sig != nil && sig.Key == hook.KeySecretBytes {
+		return nil // any secret's bytes are a key
+	}
+	var misfits []string
+	lp := store.ListEndpointsParams{AppID: appID, ListParams: store.ListParams{Limit: store.MaxLimit}}
+	for {
+		p, err := s.store.ListEndpoints(ctx, &lp)
+		if err != nil {
+			return s.fail(ctx, err, "")
+		}
+		for _, ep := range p.Data {
+			for _, sec := range ep.SigningSecrets(s.now()) {
+				if hook.ValidateSecret("secret", sec) != nil {
+					misfits = append(misfits, ep.ID)
+					break
+				}
+			}
+		}
+		if p.NextCursor == "" || len(misfits) >= 10 {
+			break
+		}
+		lp.Cursor = p.NextCursor
+	}
+	if len(misfits) == 0 {
+		return nil
+	}
+	return invalid("body.signature", "needs whsec_ secrets, and these endpoints have their own: "+
+		strings.Join(misfits, ", ")+"; rotate their secrets first (POST .../secret/rotate)", nil)
 }

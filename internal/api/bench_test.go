@@ -22,10 +22,11 @@ import (
 // measures the API alone (HTTP, auth, parsing, checks, the answer).
 type nopPublisher struct{}
 
-func (nopPublisher) Publish(_ context.Context, ev *hook.Event) (*store.InsertEventResult, error) {
+func (nopPublisher) Publish(_ context.Context, _ *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
 	return &store.InsertEventResult{Event: ev, Created: true}, nil
 }
 func (nopPublisher) EndpointChanged(*hook.Endpoint) {}
+func (nopPublisher) AppChanged(*hook.App)           {}
 func (nopPublisher) EndpointDeleted(string)         {}
 func (nopPublisher) Wake()                          {}
 

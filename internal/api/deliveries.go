@@ -51,8 +51,12 @@ func (s *server) registerDeliveries() {
 			Endpoint string `query:"endpoint" doc:"Only deliveries to this endpoint (its id)."`
 			Event    string `query:"event" doc:"Only deliveries of this event (its id)."`
 			Since    string `query:"since" format:"date-time" doc:"Only deliveries created at or after this time (RFC 3339)."`
+			Livemode string `query:"livemode" enum:"true,false" doc:"true: deliveries of live events only; false: of test events only; absent: both."`
 		}) (*listOutput[*hook.Delivery], error) {
-			p := &store.ListDeliveriesParams{ListParams: in.ListQuery.params(), Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event}
+			p := &store.ListDeliveriesParams{
+				ListParams: in.ListQuery.params(), Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event,
+				Livemode: livemodeFilter(in.Livemode),
+			}
 			var err error
 			if p.Since, err = parseTime(in.Since); err != nil {
 				return nil, invalid("query.since", err.Error(), in.Since)

@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -31,7 +33,11 @@ type endpointCreateRequest struct {
 	Disabled    bool              `json:"disabled,omitempty" doc:"A disabled endpoint receives nothing."`
 	Headers     map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery."`
 	Metadata    map[string]string `json:"metadata,omitempty"`
-	Secret      string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent."`
+	Secret      string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent. An app with an hmac signature scheme keyed by the secret's bytes also takes a provider's existing secret: 16 to 256 printable characters."`
+	UID         string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; envelopes see it."`
+	Profile     string            `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice" doc:"The body shape for this endpoint; empty uses the app's."`
+	Envelope    string            `json:"envelope,omitempty" maxLength:"16384" doc:"A jq program rendering this endpoint's bodies; wins over every profile and the app's envelope."`
+	Filter      string            `json:"filter,omitempty" maxLength:"4096" doc:"A jq expression over the event (the envelope input); events for which it is false or null get no delivery here. E.g. .type == \"order.updated\" and .data.payment_status == \"paid\""`
 }
 
 type endpointPatchRequest struct {
@@ -41,6 +47,39 @@ type endpointPatchRequest struct {
 	Disabled    *bool              `json:"disabled,omitempty"`
 	Headers     *map[string]string `json:"headers,omitempty" doc:"Replaces the headers."`
 	Metadata    *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
+	UID         *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
+	Profile     *string            `json:"profile,omitempty" doc:"hookd, reflow, opentiendas, flo or flexprice; an empty string goes back to the app's."`
+	Envelope    *string            `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
+	Filter      *string            `json:"filter,omitempty" maxLength:"4096" doc:"An empty string removes the filter."`
+}
+
+// validateEndpointSettings checks the uid, profile, envelope and filter an
+// endpoint request sets.
+func validateEndpointSettings(errs []*huma.ErrorDetail, uid, profile, env, filter *string) []*huma.ErrorDetail {
+	if uid != nil {
+		errs = collect(errs, hook.ValidateUID("uid", *uid), "body", "uid", *uid)
+	}
+	if profile != nil {
+		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
+	}
+	if env != nil {
+		errs = collect(errs, envelope.ValidateEnvelope("envelope", *env), "body", "envelope", nil)
+	}
+	if filter != nil {
+		errs = collect(errs, envelope.ValidateFilter("filter", *filter), "body", "filter", nil)
+	}
+	return errs
+}
+
+// checkSecret checks a secret given for one of app's endpoints: whsec_ and
+// base64, or, when the app signs with the secret's own bytes, a provider's
+// existing secret.
+func checkSecret(app *hook.App, secret string) error {
+	if !strings.HasPrefix(secret, hook.SecretPrefix) && app.Signature != nil &&
+		app.Signature.Scheme == hook.SchemeHMAC && app.Signature.Key == hook.KeySecretBytes {
+		return check(hook.ValidateProviderSecret("secret", secret), "body", "secret", nil)
+	}
+	return check(hook.ValidateSecret("secret", secret), "body", "secret", nil)
 }
 
 type secretBody struct {
@@ -112,22 +151,26 @@ func (s *server) registerEndpoints() {
 			errs = collect(errs, hook.ValidateEventTypePatterns("event_types", b.EventTypes), "body", "event_types", nil)
 			errs = collect(errs, hook.ValidateHeaders("headers", b.Headers), "body", "headers", nil)
 			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
-			secret := b.Secret
-			if secret != "" {
-				errs = collect(errs, hook.ValidateSecret("secret", secret), "body", "secret", nil)
-			} else {
-				secret = hook.NewSecret()
-			}
+			errs = validateEndpointSettings(errs, &b.UID, &b.Profile, &b.Envelope, &b.Filter)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
-			appID, err := s.appID(ctx, in.App)
+			app, err := s.cachedApp(ctx, in.App)
 			if err != nil {
-				return nil, err
+				return nil, s.fail(ctx, err, "path")
+			}
+			secret := b.Secret
+			if secret != "" {
+				if err := checkSecret(app, secret); err != nil {
+					return nil, err
+				}
+			} else {
+				secret = hook.NewSecret()
 			}
 			p := &store.CreateEndpointParams{
-				ID: hook.NewID("ep"), AppID: appID, URL: b.URL, Description: b.Description,
+				ID: hook.NewID("ep"), AppID: app.ID, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
+				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
 				Secret: secret, Now: s.now().UTC(),
 			}
 			if p.EventTypes == nil {
@@ -208,6 +251,7 @@ func (s *server) registerEndpoints() {
 				}
 				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
 			}
+			errs = validateEndpointSettings(errs, b.UID, b.Profile, b.Envelope, b.Filter)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -218,6 +262,7 @@ func (s *server) registerEndpoints() {
 			ep, err := s.store.UpdateEndpoint(ctx, &store.UpdateEndpointParams{
 				AppID: appID, EndpointID: in.Endpoint, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
+				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
 				Now: s.now().UTC(),
 			})
 			if err != nil {
@@ -260,20 +305,20 @@ func (s *server) registerEndpoints() {
 			if in.Body != nil {
 				secret = in.Body.Secret
 			}
+			app, err := s.cachedApp(ctx, in.App)
+			if err != nil {
+				return nil, s.fail(ctx, err, "path")
+			}
 			if secret != "" {
-				if err := check(hook.ValidateSecret("secret", secret), "body", "secret", nil); err != nil {
+				if err := checkSecret(app, secret); err != nil {
 					return nil, err
 				}
 			} else {
 				secret = hook.NewSecret()
 			}
-			appID, err := s.appID(ctx, in.App)
-			if err != nil {
-				return nil, err
-			}
 			now := s.now().UTC()
 			ep, err := s.store.RotateEndpointSecret(ctx, &store.RotateEndpointSecretParams{
-				AppID: appID, EndpointID: in.Endpoint, Secret: secret,
+				AppID: app.ID, EndpointID: in.Endpoint, Secret: secret,
 				PreviousExpiresAt: now.Add(SecretGracePeriod), Now: now,
 			})
 			if err != nil {

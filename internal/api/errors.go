@@ -166,7 +166,10 @@ func (s *server) fail(ctx context.Context, err error, prefix string) error {
 		return huma.Error404NotFound(he.Message)
 	case hook.EConflict:
 		errors.As(err, &he)
-		return huma.Error409Conflict(he.Message)
+		if he.Field == "" {
+			return huma.Error409Conflict(he.Message)
+		}
+		return huma.Error409Conflict(he.Message, &huma.ErrorDetail{Location: joinLoc(prefix, he.Field), Message: he.Message})
 	}
 	level := slog.LevelError
 	if ctx.Err() != nil {

@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -24,9 +27,13 @@ const eventsPath = "/v1/apps/{app}/events"
 // route parses the body itself (see parseEventBody): once, keeping data's
 // bytes as they came (compacted).
 type eventCreateRequest struct {
-	Type string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema." example:"order.created"`
-	Data json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent."`
-	ID   string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header)." example:"ord_1234_created"`
+	Type               string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema." example:"order.created"`
+	Data               json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent."`
+	ID                 string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header), in the format of the app's profile (evt_ and 40 hex digits for reflow, a UUID v4 for opentiendas)." example:"ord_1234_created"`
+	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty" doc:"For *.updated events: the old values of what changed (an object)."`
+	Livemode           *bool           `json:"livemode,omitempty" doc:"false marks a test event; default: the app's livemode (true unless it is a test app)."`
+	RequestID          string          `json:"request_id,omitempty" maxLength:"255" doc:"The id of your API request that caused the event."`
+	APIVersion         string          `json:"api_version,omitempty" maxLength:"64" doc:"The version of your API the data is shaped by; default: the app's api_version."`
 }
 
 type eventCreateInput struct {
@@ -49,9 +56,13 @@ type eventOutput struct {
 // eventBody is what parseEventBody decodes into: pointers tell absent
 // fields from empty ones.
 type eventBody struct {
-	Type *string         `json:"type"`
-	Data json.RawMessage `json:"data"`
-	ID   *string         `json:"id"`
+	Type               *string         `json:"type"`
+	Data               json.RawMessage `json:"data"`
+	ID                 *string         `json:"id"`
+	PreviousAttributes json.RawMessage `json:"previous_attributes"`
+	Livemode           *bool           `json:"livemode"`
+	RequestID          *string         `json:"request_id"`
+	APIVersion         *string         `json:"api_version"`
 }
 
 // parseEventBody decodes the body of an event once: malformed JSON is a 400,
@@ -114,11 +125,12 @@ func (s *server) registerEvents() {
 		func(ctx context.Context, in *struct {
 			AppParam
 			ListQuery
-			Type  string `query:"type" doc:"Only events of this type."`
-			Since string `query:"since" format:"date-time" doc:"Only events created at or after this time (RFC 3339)."`
-			Until string `query:"until" format:"date-time" doc:"Only events created before this time (RFC 3339)."`
+			Type     string `query:"type" doc:"Only events of this type."`
+			Since    string `query:"since" format:"date-time" doc:"Only events created at or after this time (RFC 3339)."`
+			Until    string `query:"until" format:"date-time" doc:"Only events created before this time (RFC 3339)."`
+			Livemode string `query:"livemode" enum:"true,false" doc:"true: live events only; false: test events only; absent: both."`
 		}) (*listOutput[*hook.Event], error) {
-			p := &store.ListEventsParams{ListParams: in.ListQuery.params(), Type: in.Type}
+			p := &store.ListEventsParams{ListParams: in.ListQuery.params(), Type: in.Type, Livemode: livemodeFilter(in.Livemode)}
 			var errs []*huma.ErrorDetail
 			var err error
 			if in.Type != "" {
@@ -212,15 +224,50 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 		}
 		id = *b.ID
 	}
+	var prev []byte
+	if b.PreviousAttributes != nil && string(b.PreviousAttributes) != "null" {
+		if b.PreviousAttributes[0] != '{' {
+			errs = append(errs, &huma.ErrorDetail{Location: "body.previous_attributes", Message: "must be a JSON object"})
+		} else {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, b.PreviousAttributes); err != nil {
+				errs = append(errs, &huma.ErrorDetail{Location: "body.previous_attributes", Message: "is not valid JSON"})
+			}
+			prev = buf.Bytes()
+		}
+	}
+	requestID, apiVersion := "", ""
+	if b.RequestID != nil {
+		requestID = *b.RequestID
+		if len(requestID) > hook.MaxEventIDLen || strings.ContainsAny(requestID, "\r\n\x00") {
+			errs = append(errs, &huma.ErrorDetail{Location: "body.request_id", Message: "must be at most 255 characters on one line", Value: requestID})
+		}
+	}
+	if b.APIVersion != nil {
+		apiVersion = *b.APIVersion
+		if len(apiVersion) > 64 || strings.ContainsAny(apiVersion, "\r\n\x00") {
+			errs = append(errs, &huma.ErrorDetail{Location: "body.api_version", Message: "must be at most 64 characters on one line", Value: apiVersion})
+		}
+	}
 	if len(errs) > 0 {
 		return nil, invalidAll(errs)
-	}
-	if id == "" {
-		id = hook.NewID("evt")
 	}
 	app, err := s.cachedApp(ctx, in.App)
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
+	}
+	if id == "" {
+		id = envelope.NewEventID(app.Profile)
+	}
+	if apiVersion == "" {
+		apiVersion = app.APIVersion
+	}
+	if requestID == "" && app.Profile == hook.ProfileReflow {
+		requestID = newRequestID()
+	}
+	live := app.Livemode
+	if b.Livemode != nil {
+		live = *b.Livemode
 	}
 	var data bytes.Buffer
 	data.Grow(len(b.Data))
@@ -242,8 +289,13 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 		Type:      typ,
 		Data:      data.Bytes(),
 		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+
+		PreviousAttributes: prev,
+		Livemode:           live,
+		RequestID:          requestID,
+		APIVersion:         apiVersion,
 	}
-	res, err := s.disp.Publish(ctx, ev)
+	res, err := s.disp.Publish(ctx, app, ev)
 	if err != nil {
 		return nil, s.fail(ctx, err, "body")
 	}
@@ -273,6 +325,24 @@ func isJSON(ct string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// newRequestID returns a request id in Reflow's format, "req_" and 40 hex
+// digits, for events of reflow apps that come without one.
+func newRequestID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// livemodeFilter reads the livemode query parameter of the lists (huma
+// has checked it is "true", "false" or absent).
+func livemodeFilter(v string) *bool {
+	if v == "" {
+		return nil
+	}
+	live := v == "true"
+	return &live
 }
 
 // parseTime reads an optional RFC 3339 time.

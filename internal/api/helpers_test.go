@@ -39,7 +39,7 @@ type testPublisher struct {
 	wakes   int
 }
 
-func (p *testPublisher) Publish(ctx context.Context, ev *hook.Event) (*store.InsertEventResult, error) {
+func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
 	eps, err := p.st.ListEnabledEndpoints(ctx, ev.AppID)
 	if err != nil {
 		return nil, err
@@ -66,6 +66,8 @@ func (p *testPublisher) EndpointChanged(ep *hook.Endpoint) {
 		_, _, _ = len(ep.Headers), len(ep.Metadata), ep.URL+ep.Secret
 	}()
 }
+
+func (p *testPublisher) AppChanged(*hook.App) {}
 
 func (p *testPublisher) EndpointDeleted(id string) {
 	p.mu.Lock()
@@ -243,6 +245,14 @@ func (p problem) locations() []string {
 	var out []string
 	for _, e := range p.Errors {
 		out = append(out, e.Location)
+	}
+	return out
+}
+
+func (p problem) messages() []string {
+	var out []string
+	for _, e := range p.Errors {
+		out = append(out, e.Message)
 	}
 	return out
 }

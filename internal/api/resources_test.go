@@ -190,7 +190,7 @@ func TestEvents(t *testing.T) {
 	}
 	var rawEv map[string]json.RawMessage
 	_ = json.Unmarshal(r.Body, &rawEv)
-	if len(rawEv) != 5 {
+	if len(rawEv) != 6 || string(rawEv["livemode"]) != "true" {
 		t.Errorf("event JSON fields: %s", r.Body)
 	}
 	stored, err := e.store.GetEvent(context.Background(), a.ID, ev.ID)
