@@ -10,8 +10,9 @@ import (
 // slotLoop keeps this process's share of each endpoint's concurrency limit
 // when several processes share the store (store.SlotLeaser).
 //
-// An endpoint with work asks for the whole limit; what other processes
-// hold is not granted. When other processes wait for slots of an endpoint,
+// An endpoint with work asks for as many slots as it has deliveries queued
+// or in flight (up to the limit), keeping those it holds while it stays
+// busy; what other processes hold is not granted. When other processes wait for slots of an endpoint,
 // each holder shrinks towards a fair share (the limit divided among the
 // processes that want it), never below what it has in flight, so the
 // waiting ones get theirs at their next review. An endpoint without work
@@ -55,7 +56,11 @@ func (d *Dispatcher) reviewSlots(ctx context.Context) {
 		switch {
 		case busy > 0:
 			q.idleSince = time.Time{}
-			want = limit
+			// Ask for what the work needs now, keeping what is held:
+			// a steady trickle holds a few slots and leaves the rest
+			// free for other processes, so none of them waits for a
+			// review to get one; a backlog grows to the limit.
+			want = min(limit, max(busy, q.slots))
 			if q.waiting > 0 {
 				fair := (limit + q.waiting) / (q.waiting + 1) // rounded up
 				want = max(q.inFlight, min(want, fair))
