@@ -47,9 +47,9 @@ func uidConflict(uid string) error {
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := ms(p.Now)
 	app := &hook.App{
-		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata),
+		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: store.CopyMap(p.Metadata),
 		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
-		Signature: copySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
+		Signature: store.CopySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.tx(ctx, "create app", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
@@ -106,16 +106,7 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		if err != nil {
 			return notFound(err, "app", p.AppID, "update app")
 		}
-		if p.UID != nil {
-			a.UID = *p.UID
-		}
-		if p.Name != nil {
-			a.Name = *p.Name
-		}
-		if p.Metadata != nil {
-			a.Metadata = copyMap(*p.Metadata)
-		}
-		applyAppSettings(a, p)
+		p.Apply(a)
 		a.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE apps SET uid = $1, name = $2, metadata = $3, profile = $4, envelope = $5, api_version = $6,
@@ -150,34 +141,6 @@ func (s *Store) DeleteApp(ctx context.Context, appID string) error {
 		}
 		return nil
 	})
-}
-
-// applyAppSettings sets the delivery settings of p that are not nil on a.
-// A Signature pointing to nil goes back to Standard Webhooks.
-func applyAppSettings(a *hook.App, p *store.UpdateAppParams) {
-	if p.Profile != nil {
-		a.Profile = *p.Profile
-	}
-	if p.Envelope != nil {
-		a.Envelope = *p.Envelope
-	}
-	if p.APIVersion != nil {
-		a.APIVersion = *p.APIVersion
-	}
-	if p.Livemode != nil {
-		a.Livemode = *p.Livemode
-	}
-	if p.Signature != nil {
-		a.Signature = copySignature(*p.Signature)
-	}
-}
-
-func copySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
-	if s == nil {
-		return nil
-	}
-	c := *s
-	return &c
 }
 
 // marshalSignature renders a scheme for the jsonb column: NULL for none.

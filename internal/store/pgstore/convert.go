@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -217,20 +216,6 @@ func cloneRaw(raw []byte) []byte {
 		return nil
 	}
 	return slices.Clone(raw)
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
-}
-
-func copyList(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return slices.Clone(l)
 }
 
 // notFound maps pgx.ErrNoRows to a NotFound error and wraps anything else.

@@ -49,8 +49,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	now := ms(p.Now)
 	e := &hook.Endpoint{
 		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
-		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
-		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		EventTypes: store.CopyList(p.EventTypes), Disabled: p.Disabled,
+		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
@@ -68,7 +68,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		case foreignKeyViolation(err, "endpoints_app_id_fkey"):
 			return hook.NotFound("app", e.AppID)
 		case uniqueViolation(err, "endpoints_app_uid"):
-			return endpointUIDConflict(e.UID)
+			return store.EndpointUIDConflict(e.UID)
 		case uniqueViolation(err, "endpoints_id_key"):
 			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
 		}
@@ -136,25 +136,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 			return err
 		}
 		wasDisabled := e.Disabled
-		if p.URL != nil {
-			e.URL = *p.URL
-		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = copyList(*p.EventTypes)
-		}
-		if p.Disabled != nil {
-			e.Disabled = *p.Disabled
-		}
-		if p.Headers != nil {
-			e.Headers = copyMap(*p.Headers)
-		}
-		if p.Metadata != nil {
-			e.Metadata = copyMap(*p.Metadata)
-		}
-		applyEndpointSettings(e, p)
+		p.Apply(e)
 		e.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE endpoints SET url = $1, description = $2, event_types = $3, disabled = $4, headers = $5,
@@ -162,7 +144,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(e.Headers),
 			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.UpdatedAt, e.ID)
 		if uniqueViolation(err, "endpoints_app_uid") {
-			return endpointUIDConflict(e.UID)
+			return store.EndpointUIDConflict(e.UID)
 		}
 		if err != nil {
 			return dbErr("update endpoint", err)
@@ -221,25 +203,4 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		return nil, err
 	}
 	return out, nil
-}
-
-func endpointUIDConflict(uid string) error {
-	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
-}
-
-// applyEndpointSettings sets the uid, profile, envelope and filter of p
-// that are not nil on e.
-func applyEndpointSettings(e *hook.Endpoint, p *store.UpdateEndpointParams) {
-	if p.UID != nil {
-		e.UID = *p.UID
-	}
-	if p.Profile != nil {
-		e.Profile = *p.Profile
-	}
-	if p.Envelope != nil {
-		e.Envelope = *p.Envelope
-	}
-	if p.Filter != nil {
-		e.Filter = *p.Filter
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"maps"
 	"strings"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -44,13 +43,6 @@ func scanApp(sc scanner) (*hook.App, int64, error) {
 	return &a, seq, nil
 }
 
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
-}
-
 func uidConflict(uid string) error {
 	return hook.Errorf(hook.EConflict, "uid", "an app with uid %q exists", uid)
 }
@@ -59,9 +51,9 @@ func uidConflict(uid string) error {
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := msTime(p.Now)
 	app := &hook.App{
-		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: copyMap(p.Metadata),
+		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: store.CopyMap(p.Metadata),
 		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
-		Signature: copySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
+		Signature: store.CopySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
@@ -118,16 +110,7 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		if err != nil {
 			return notFound(err, "app", p.AppID, "update app")
 		}
-		if p.UID != nil {
-			a.UID = *p.UID
-		}
-		if p.Name != nil {
-			a.Name = *p.Name
-		}
-		if p.Metadata != nil {
-			a.Metadata = copyMap(*p.Metadata)
-		}
-		applyAppSettings(a, p)
+		p.Apply(a)
 		a.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE apps SET uid = ?, name = ?, metadata = ?, profile = ?, envelope = ?, api_version = ?,
@@ -162,33 +145,6 @@ func (s *Store) DeleteApp(ctx context.Context, appID string) error {
 		}
 		return nil
 	})
-}
-
-// applyAppSettings sets the delivery settings of p that are not nil on a.
-func applyAppSettings(a *hook.App, p *store.UpdateAppParams) {
-	if p.Profile != nil {
-		a.Profile = *p.Profile
-	}
-	if p.Envelope != nil {
-		a.Envelope = *p.Envelope
-	}
-	if p.APIVersion != nil {
-		a.APIVersion = *p.APIVersion
-	}
-	if p.Livemode != nil {
-		a.Livemode = *p.Livemode
-	}
-	if p.Signature != nil {
-		a.Signature = copySignature(*p.Signature)
-	}
-}
-
-func copySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
-	if s == nil {
-		return nil
-	}
-	c := *s
-	return &c
 }
 
 func marshalSignature(s *hook.SignatureScheme) sql.NullString {

@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"slices"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -43,20 +42,13 @@ func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
 	return &e, seq, nil
 }
 
-func copyList(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return slices.Clone(l)
-}
-
 // CreateEndpoint stores a new endpoint of an existing app.
 func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParams) (*hook.Endpoint, error) {
 	now := msTime(p.Now)
 	e := &hook.Endpoint{
 		ID: p.ID, AppID: p.AppID, URL: p.URL, Description: p.Description,
-		EventTypes: copyList(p.EventTypes), Disabled: p.Disabled,
-		Headers: copyMap(p.Headers), Metadata: copyMap(p.Metadata),
+		EventTypes: store.CopyList(p.EventTypes), Disabled: p.Disabled,
+		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
@@ -74,7 +66,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		case isForeignKeyViolation(err):
 			return hook.NotFound("app", e.AppID)
 		case uniqueViolation(err, "endpoints.uid"):
-			return endpointUIDConflict(e.UID)
+			return store.EndpointUIDConflict(e.UID)
 		case uniqueViolation(err, "endpoints.id"):
 			return hook.Errorf(hook.EConflict, "id", "an endpoint with id %q exists", e.ID)
 		}
@@ -137,25 +129,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		if err != nil {
 			return err
 		}
-		if p.URL != nil {
-			e.URL = *p.URL
-		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = copyList(*p.EventTypes)
-		}
-		if p.Disabled != nil {
-			e.Disabled = *p.Disabled
-		}
-		if p.Headers != nil {
-			e.Headers = copyMap(*p.Headers)
-		}
-		if p.Metadata != nil {
-			e.Metadata = copyMap(*p.Metadata)
-		}
-		applyEndpointSettings(e, p)
+		p.Apply(e)
 		e.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE endpoints SET url = ?, description = ?, event_types = ?, disabled = ?, headers = ?,
@@ -163,7 +137,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(e.Headers),
 			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, ms(e.UpdatedAt), e.ID)
 		if uniqueViolation(err, "endpoints.uid") {
-			return endpointUIDConflict(e.UID)
+			return store.EndpointUIDConflict(e.UID)
 		}
 		if err != nil {
 			return dbErr("update endpoint", err)
@@ -216,25 +190,4 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		return nil, err
 	}
 	return out, nil
-}
-
-func endpointUIDConflict(uid string) error {
-	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
-}
-
-// applyEndpointSettings sets the uid, profile, envelope and filter of p
-// that are not nil on e.
-func applyEndpointSettings(e *hook.Endpoint, p *store.UpdateEndpointParams) {
-	if p.UID != nil {
-		e.UID = *p.UID
-	}
-	if p.Profile != nil {
-		e.Profile = *p.Profile
-	}
-	if p.Envelope != nil {
-		e.Envelope = *p.Envelope
-	}
-	if p.Filter != nil {
-		e.Filter = *p.Filter
-	}
 }

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// Apply sets the fields of p that are not nil on a (copies, so a keeps
+// nothing of p's). Backends call it on the stored app before writing it
+// back.
+func (p *UpdateAppParams) Apply(a *hook.App) {
+	if p.UID != nil {
+		a.UID = *p.UID
+	}
+	if p.Name != nil {
+		a.Name = *p.Name
+	}
+	if p.Metadata != nil {
+		a.Metadata = CopyMap(*p.Metadata)
+	}
+	if p.Profile != nil {
+		a.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		a.Envelope = *p.Envelope
+	}
+	if p.APIVersion != nil {
+		a.APIVersion = *p.APIVersion
+	}
+	if p.Livemode != nil {
+		a.Livemode = *p.Livemode
+	}
+	if p.Signature != nil {
+		a.Signature = CopySignature(*p.Signature)
+	}
+}
+
+// Apply sets the fields of p that are not nil on e (copies, so e keeps
+// nothing of p's). Backends call it on the stored endpoint before writing
+// it back.
+func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) {
+	if p.URL != nil {
+		e.URL = *p.URL
+	}
+	if p.Description != nil {
+		e.Description = *p.Description
+	}
+	if p.EventTypes != nil {
+		e.EventTypes = CopyList(*p.EventTypes)
+	}
+	if p.Disabled != nil {
+		e.Disabled = *p.Disabled
+	}
+	if p.Headers != nil {
+		e.Headers = CopyMap(*p.Headers)
+	}
+	if p.Metadata != nil {
+		e.Metadata = CopyMap(*p.Metadata)
+	}
+	if p.UID != nil {
+		e.UID = *p.UID
+	}
+	if p.Profile != nil {
+		e.Profile = *p.Profile
+	}
+	if p.Envelope != nil {
+		e.Envelope = *p.Envelope
+	}
+	if p.Filter != nil {
+		e.Filter = *p.Filter
+	}
+}
+
+// CopyMap returns a copy of m, empty (not nil) for nil.
+func CopyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
+}
+
+// CopyList returns a copy of l, empty (not nil) for nil.
+func CopyList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return slices.Clone(l)
+}
+
+// CopySignature returns a copy of s (nil for nil).
+func CopySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+// EndpointUIDConflict is the error of a uid already taken in the app.
+func EndpointUIDConflict(uid string) error {
+	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
+}
