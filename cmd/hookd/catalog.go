@@ -82,7 +82,9 @@ func newCatalogCmd() *cobra.Command {
 				if json.Unmarshal(out, &p) == nil && p.Detail != "" {
 					msg := p.Detail
 					for _, e := range p.Errors {
-						msg += "; " + e.Location + ": " + e.Message
+						if e.Message != p.Detail {
+							msg += "; " + e.Location + ": " + e.Message
+						}
 					}
 					return fmt.Errorf("import %s: %s (HTTP %d)", args[0], msg, resp.StatusCode)
 				}
