@@ -102,13 +102,15 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 		Error:          errMsg,
 	}
 	d.metrics.observe(outcome, elapsed)
+	// An attempt cut short because hookd is stopping is not the
+	// receiver's failure: it is not recorded, and its lease is released.
+	cut := outcome.ErrorKind != "" && d.attemptCtx.Err() != nil
 	d.mu.Lock()
+	disable := d.noteHealthLocked(q, outcome, cut)
 	d.sentLocked(q)
 	d.mu.Unlock()
 
-	// An attempt cut short because hookd is stopping is not the
-	// receiver's failure: it is not recorded, and its lease is released.
-	if cut := outcome.ErrorKind != "" && d.attemptCtx.Err() != nil; !cut {
+	if !cut {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err = d.st.RecordAttempt(ctx, &store.RecordAttemptParams{
 			Owner:             d.owner,
@@ -140,6 +142,9 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	}
 	d.mu.Unlock()
 	d.release(released)
+	if disable && !decision.DisableEndpoint {
+		d.disableFailing(q, ep)
+	}
 	if decision.Status == hook.DeliveryPending {
 		d.noteDue(decision.NextAttemptAt)
 	}

@@ -92,6 +92,16 @@ type Config struct {
 	// SlotIdle is how long an endpoint's slots are kept once it has no
 	// work, when nobody else waits for them (default 1s).
 	SlotIdle time.Duration
+	// BreakerThreshold is how many failures in a row open an endpoint's
+	// circuit (default 5); BreakerCooldown the first wait before a probe
+	// (default 10s), doubling after each failed probe up to
+	// BreakerMaxCooldown (default 5m).
+	BreakerThreshold   int
+	BreakerCooldown    time.Duration
+	BreakerMaxCooldown time.Duration
+	// DisableAfter disables an endpoint that has failed this long with no
+	// success (default 5 days as hookd configures it; 0 never).
+	DisableAfter time.Duration
 	// EnvelopeTimeout bounds one run of a jq envelope or payload filter
 	// (default: the envelope package's, 100ms).
 	EnvelopeTimeout time.Duration
@@ -146,6 +156,15 @@ func (c *Config) setDefaults() {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 20 * time.Second
 	}
+	if c.BreakerThreshold <= 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = 10 * time.Second
+	}
+	if c.BreakerMaxCooldown < c.BreakerCooldown {
+		c.BreakerMaxCooldown = max(5*time.Minute, c.BreakerCooldown)
+	}
 	if c.SlotLease <= 0 {
 		c.SlotLease = 10 * time.Second
 	}
@@ -183,7 +202,9 @@ type Dispatcher struct {
 	// heldIDs holds the ids of the deliveries in memory, so that a claim
 	// that returns one of them again (its lease ran out while it waited
 	// here, and this process claimed it anew) does not run it twice.
-	heldIDs  map[string]struct{}
+	heldIDs map[string]struct{}
+	// health holds the endpoints that are failing (see breaker.go).
+	health   map[string]*endpointHealth
 	inFlight int
 	// backlog is set when the store holds due work that is not in memory
 	// because memory was full; freeing room then wakes the poller.
@@ -262,6 +283,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		owner:     hook.NewID("node"),
 		endpoints: make(map[string]*endpointQueue),
 		heldIDs:   make(map[string]struct{}),
+		health:    make(map[string]*endpointHealth),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
@@ -391,6 +413,11 @@ func (d *Dispatcher) Wake() {
 // wait until it is enabled again.
 func (d *Dispatcher) EndpointChanged(ep *hook.Endpoint) {
 	d.mu.Lock()
+	if !ep.Disabled {
+		// Enabled again, or changed (a new URL, say): a fresh start
+		// for its circuit and its time of failing.
+		delete(d.health, ep.ID)
+	}
 	q, ok := d.endpoints[ep.ID]
 	if ok {
 		d.setEndpoint(q, ep)
@@ -497,12 +524,18 @@ func (d *Dispatcher) enqueueLocked(q *endpointQueue, j *store.Job) {
 	d.needSlotsLocked(q)
 }
 
-// limitLocked is how many attempts may run to q's endpoint at once here.
+// limitLocked is how many attempts may run to q's endpoint at once here:
+// its concurrency (or, with several processes, the slots this one holds),
+// capped by its circuit breaker.
 func (d *Dispatcher) limitLocked(q *endpointQueue) int {
-	if d.slots == nil {
-		return d.cfg.EndpointConcurrency
+	limit := d.cfg.EndpointConcurrency
+	if d.slots != nil {
+		limit = q.slots
 	}
-	return q.slots
+	if len(d.health) == 0 || q.ep == nil {
+		return limit
+	}
+	return d.breakerLimitLocked(q.ep.ID, limit)
 }
 
 // needSlotsLocked asks the slot loop for slots at once when q has work
@@ -532,6 +565,9 @@ func (d *Dispatcher) scheduleLocked() {
 		j := q.pop()
 		q.inFlight++
 		d.inFlight++
+		if len(d.health) > 0 {
+			d.startedLocked(q.ep.ID)
+		}
 		if q.queued() > 0 && q.inFlight < d.limitLocked(q) {
 			q.inReady = true
 			d.ready = append(d.ready, q)

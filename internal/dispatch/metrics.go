@@ -15,6 +15,7 @@ type metrics struct {
 	deliveriesCreated prometheus.Counter
 	filtered          prometheus.Counter
 	filterErrors      prometheus.Counter
+	circuitsOpened    prometheus.Counter
 	attempts          *prometheus.CounterVec
 	attemptDuration   prometheus.Histogram
 	pending           prometheus.GaugeFunc
@@ -39,6 +40,10 @@ func newMetrics(d *Dispatcher) *metrics {
 		filterErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_filter_errors_total",
 			Help: "Payload filter runs that failed (runtime error or time limit); the endpoint got no delivery.",
+		}),
+		circuitsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_endpoint_circuits_opened_total",
+			Help: "Times an endpoint's circuit breaker opened (or stayed open after a failed probe).",
 		}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookd_attempts_total",
@@ -81,7 +86,7 @@ func newMetrics(d *Dispatcher) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.circuitsOpened, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
