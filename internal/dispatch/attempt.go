@@ -142,6 +142,7 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	}
 	d.mu.Unlock()
 	d.release(released)
+	d.emitAttemptOps(ep, j, att, outcome, decision)
 	if disable && !decision.DisableEndpoint {
 		d.disableFailing(q, ep)
 	}

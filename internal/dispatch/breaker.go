@@ -131,5 +131,6 @@ func (d *Dispatcher) disableFailing(q *endpointQueue, ep *hook.Endpoint) {
 	}
 	d.log.Warn("endpoint disabled: it failed for longer than the limit with no success",
 		"endpoint", ep.ID, "limit", d.cfg.DisableAfter)
+	d.Emit(ep.AppID, OpEndpointDisabled, EndpointOp{EndpointID: ep.ID, AppID: ep.AppID, URL: ep.URL, Reason: "failing"})
 	d.EndpointChanged(up)
 }

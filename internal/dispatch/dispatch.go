@@ -102,6 +102,9 @@ type Config struct {
 	// DisableAfter disables an endpoint that has failed this long with no
 	// success (default 5 days as hookd configures it; 0 never).
 	DisableAfter time.Duration
+	// OperatorApp (id or uid) receives hookd's operational events
+	// (endpoint.disabled, delivery.failing, ...); "" sends none.
+	OperatorApp string
 	// EnvelopeTimeout bounds one run of a jq envelope or payload filter
 	// (default: the envelope package's, 100ms).
 	EnvelopeTimeout time.Duration
@@ -204,7 +207,9 @@ type Dispatcher struct {
 	// here, and this process claimed it anew) does not run it twice.
 	heldIDs map[string]struct{}
 	// health holds the endpoints that are failing (see breaker.go).
-	health   map[string]*endpointHealth
+	health map[string]*endpointHealth
+	// ops queues operational events for opsLoop.
+	ops      chan opEvent
 	inFlight int
 	// backlog is set when the store holds due work that is not in memory
 	// because memory was full; freeing room then wakes the poller.
@@ -284,6 +289,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		endpoints: make(map[string]*endpointQueue),
 		heldIDs:   make(map[string]struct{}),
 		health:    make(map[string]*endpointHealth),
+		ops:       make(chan opEvent, 1024),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
@@ -328,6 +334,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if d.slots != nil {
 		d.loops.Add(1)
 		go d.slotLoop(loopCtx)
+	}
+	if d.cfg.OperatorApp != "" {
+		d.loops.Add(1)
+		go d.opsLoop(loopCtx)
 	}
 	if d.due != nil {
 		d.loops.Add(1)

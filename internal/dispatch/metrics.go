@@ -16,6 +16,7 @@ type metrics struct {
 	filtered          prometheus.Counter
 	filterErrors      prometheus.Counter
 	circuitsOpened    prometheus.Counter
+	opsDropped        prometheus.Counter
 	attempts          *prometheus.CounterVec
 	attemptDuration   prometheus.Histogram
 	pending           prometheus.GaugeFunc
@@ -44,6 +45,10 @@ func newMetrics(d *Dispatcher) *metrics {
 		circuitsOpened: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_endpoint_circuits_opened_total",
 			Help: "Times an endpoint's circuit breaker opened (or stayed open after a failed probe).",
+		}),
+		opsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_operational_events_dropped_total",
+			Help: "Operational events not published: the queue was full, or the operator app does not exist.",
 		}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookd_attempts_total",
@@ -86,7 +91,7 @@ func newMetrics(d *Dispatcher) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.circuitsOpened, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.circuitsOpened, m.opsDropped, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -1,0 +1,91 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// opsReceived decodes the operational events the operator's endpoint got.
+func opsReceived(rc *receiver) []struct {
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
+} {
+	var out []struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	for i := range rc.count() {
+		var ev struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}
+		_ = json.Unmarshal(rc.get(i).body, &ev)
+		out = append(out, ev)
+	}
+	return out
+}
+
+func TestOperationalEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) {
+		c.OperatorApp = "ops"
+		c.Schedule = hook.RetrySchedule{5 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}
+		c.BreakerThreshold = 100
+	})
+	ops, err := e.st.CreateApp(context.Background(), &store.CreateAppParams{ID: hook.NewID("app"), UID: "ops", Name: "Operator", Livemode: true, Now: e.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsRC := newReceiver(t, nil)
+	if _, err := e.st.CreateEndpoint(context.Background(), &store.CreateEndpointParams{
+		ID: hook.NewID("ep"), AppID: ops.ID, URL: opsRC.URL, Secret: hook.NewSecret(), Now: e.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	failing := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	e.endpoint(failing.URL, func(p *store.CreateEndpointParams) { p.EventTypes = []string{"order.created"} })
+	flaky := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	e.endpoint(flaky.URL, func(p *store.CreateEndpointParams) { p.EventTypes = []string{"order.updated"} })
+	gone := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) })
+	goneEP := e.endpoint(gone.URL, func(p *store.CreateEndpointParams) { p.EventTypes = []string{"order.deleted"} })
+
+	res := e.publish("order.created", `{}`)
+	e.publish("order.updated", `{}`)
+	e.publish("order.deleted", `{}`)
+	for n := 1; n <= 5; n++ {
+		waitFor(t, "attempt to the failing endpoint", func() bool { return failing.count() == n })
+		if n < 5 {
+			e.clock.Advance(5 * time.Second)
+		}
+	}
+	waitFor(t, "the flaky endpoint to recover", func() bool { return flaky.count() == 2 })
+	waitFor(t, "four operational events", func() bool { return opsRC.count() == 4 })
+
+	seen := map[string]map[string]any{}
+	for _, ev := range opsReceived(opsRC) {
+		seen[ev.Type] = ev.Data
+	}
+	if d := seen[OpDeliveryFailing]; d == nil || d["delivery_id"] != res.Deliveries[0].ID || d["attempts"] != float64(FailingAfterAttempts) {
+		t.Errorf("delivery.failing = %v", d)
+	}
+	if d := seen[OpDeliveryExhausted]; d == nil || d["delivery_id"] != res.Deliveries[0].ID || d["attempts"] != float64(5) || d["last_response_status"] != float64(500) {
+		t.Errorf("delivery.exhausted = %v", d)
+	}
+	if d := seen[OpDeliveryRecovered]; d == nil || d["attempts"] != float64(2) {
+		t.Errorf("delivery.recovered = %v", d)
+	}
+	if d := seen[OpEndpointDisabled]; d == nil || d["endpoint_id"] != goneEP.ID || d["reason"] != "gone" {
+		t.Errorf("endpoint.disabled = %v", d)
+	}
+}
