@@ -43,6 +43,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/internal/server"
 )
 
@@ -367,13 +368,16 @@ func startInProcess(o options) ([]string, func(), error) {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var bases []string
+	secretKey := secrets.EncodeKey(secrets.GenerateKey()) // the same on every node
 	for range max(o.nodes, 1) {
 		cfg := config.Default()
 		cfg.Addr = "127.0.0.1:0"
 		cfg.DB = db
 		cfg.APIKey = o.key
+		cfg.SecretKey = secretKey
 		cfg.AllowPrivateNetworks = true
 		cfg.LogLevel = "warn"
+		cfg.APIRate = 0 // the bench is the one client: measure hookd, not its guard
 		ctx, cancel := context.WithCancel(context.Background())
 		ready := make(chan string, 1)
 		done := make(chan error, 1)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -137,7 +138,8 @@ func TestClusterOfThreeSurvivesSIGKILL(t *testing.T) {
 	}
 	dsn := testPostgres(t)
 	const limit = 6
-	env := []string{"HOOKD_LEASE_DURATION=10s", fmt.Sprintf("HOOKD_ENDPOINT_CONCURRENCY=%d", limit)}
+	env := []string{"HOOKD_LEASE_DURATION=10s", fmt.Sprintf("HOOKD_ENDPOINT_CONCURRENCY=%d", limit),
+		"HOOKD_SECRET_KEY=" + secrets.EncodeKey(secrets.GenerateKey())} // one key for the cluster
 
 	// Started together: the migrations run under a lock.
 	nodes := make([]*hookdProc, 3)

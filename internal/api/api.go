@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,10 @@ type Dispatcher interface {
 	Publish(ctx context.Context, app *hook.App, ev *hook.Event) (*store.InsertEventResult, error)
 	// AppChanged is called after an app is updated.
 	AppChanged(app *hook.App)
+	// Emit publishes one of hookd's operational events about appID's
+	// resources (endpoint.enabled, event.rejected, ...) to the operator's
+	// app; it never blocks.
+	Emit(appID, typ string, data any)
 	// EndpointChanged is called after an endpoint is created, updated or
 	// has its secret rotated.
 	EndpointChanged(ep *hook.Endpoint)
@@ -51,6 +56,25 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB); a larger body
 	// is answered 413.
 	MaxBodyBytes int64
+	// KeyRate limits each API key's requests on this node, in requests
+	// per second (a token bucket per key, of KeyBurst tokens); over the
+	// limit a request is answered 429 with Retry-After. 0 means no limit.
+	KeyRate float64
+	// KeyBurst is the size of each key's bucket: how many requests a key
+	// may make at once. 0 means max(1, KeyRate).
+	KeyBurst int
+	// AuthFailureRate bounds the failed authentications (a key that is
+	// not valid) per client IP address (IPv6: per /64), per second, with
+	// a burst of twice as many. While an address is over it, its
+	// requests are answered 429 before their key is looked at, so that
+	// keys cannot be guessed quickly. 0 means no limit.
+	AuthFailureRate float64
+	// MaxEndpointsPerApp bounds an app's endpoints (default 100): one
+	// more is answered 409.
+	MaxEndpointsPerApp int
+	// MaxEventTypes bounds the catalog, archived types included (default
+	// 1000): one more is answered 409.
+	MaxEventTypes int
 	// Version is hookd's version, shown in the OpenAPI info.
 	Version string
 }
@@ -64,6 +88,12 @@ func init() {
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
+
+// Defaults of the count limits, when Config leaves them 0.
+const (
+	DefaultMaxEndpointsPerApp = 100
+	DefaultMaxEventTypes      = 1000
+)
 
 // Paths of the OpenAPI document.
 const (
@@ -86,7 +116,13 @@ type server struct {
 	api      huma.API
 	mux      *http.ServeMux
 
-	keys  keyCache
+	// keyLimit and authFails are nil when there is no limit.
+	keyLimit     *limiter // per key id
+	authFails    *limiter // per client address
+	maxEndpoints int
+	maxTypes     int
+
+	keys  *keyCache
 	apps  *ttlCache[*hook.App]
 	types *typeCache
 }
@@ -102,6 +138,14 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes)
 	}
+	if !(cfg.KeyRate >= 0) || cfg.KeyBurst < 0 || !(cfg.AuthFailureRate >= 0) {
+		return nil, fmt.Errorf("api: negative rate limit (KeyRate %v, KeyBurst %d, AuthFailureRate %v)",
+			cfg.KeyRate, cfg.KeyBurst, cfg.AuthFailureRate)
+	}
+	if cfg.MaxEndpointsPerApp < 0 || cfg.MaxEventTypes < 0 {
+		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
+			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
+	}
 	s := &server{
 		store:    cfg.Store,
 		disp:     cfg.Dispatcher,
@@ -110,6 +154,9 @@ func New(cfg Config) (http.Handler, error) {
 		log:      cfg.Logger,
 		maxBody:  cfg.MaxBodyBytes,
 		mux:      http.NewServeMux(),
+
+		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
+		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -120,6 +167,17 @@ func New(cfg Config) (http.Handler, error) {
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	if cfg.KeyRate > 0 {
+		burst := float64(cfg.KeyBurst)
+		if burst == 0 {
+			burst = max(1, cfg.KeyRate)
+		}
+		s.keyLimit = newLimiter(cfg.KeyRate, burst, s.now)
+	}
+	if cfg.AuthFailureRate > 0 {
+		s.authFails = newLimiter(cfg.AuthFailureRate, max(1, 2*cfg.AuthFailureRate), s.now)
+	}
+	s.keys = newKeyCache(keyCacheTTL)
 	s.apps = newTTLCache[*hook.App](cacheTTL)
 	s.types = newTypeCache(s.store, cacheTTL, s.log)
 
@@ -150,6 +208,7 @@ func New(cfg Config) (http.Handler, error) {
 		{Name: "Endpoints", Description: "URLs that receive an app's events."},
 		{Name: "Events", Description: "Publish events and read them back."},
 		{Name: "Deliveries", Description: "One event on its way to one endpoint, with its attempts."},
+		{Name: "API keys", Description: "Keys for this API: admin keys, and keys bound to one app."},
 		{Name: "Health"},
 	}
 
@@ -163,6 +222,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerAPIKeys()
 
 	s.mux.HandleFunc("/", s.unmatched)
 	return s.mux, nil
@@ -181,7 +241,7 @@ const scopeKey = "hookd.scope"
 
 // operation returns an authenticated operation with the common settings.
 func (s *server) operation(sc scope, method, path, id, tag, summary string, status int) huma.Operation {
-	errs := []int{http.StatusUnauthorized}
+	errs := []int{http.StatusUnauthorized, http.StatusTooManyRequests}
 	if sc != scopeAny {
 		errs = append(errs, http.StatusForbidden)
 	}

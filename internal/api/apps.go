@@ -243,6 +243,8 @@ func (s *server) registerApps() {
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
+			// The app's keys went with it (ON DELETE CASCADE).
+			s.keys.forget(func(k *store.APIKey) bool { return k.AppID == a.ID })
 			for _, id := range eps {
 				s.disp.EndpointDeleted(id)
 			}

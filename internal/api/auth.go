@@ -17,15 +17,33 @@ import (
 // and a key bound to an app reaches only that app's routes and the
 // event-type reads (403 otherwise). It also refuses a declared body larger
 // than the limit before reading it (413).
+//
+// Rate limits come first (429 with Retry-After): a client address over its
+// budget of failed authentications is refused before its key is looked at
+// (otherwise a guesser would still learn which keys are valid), and a key
+// over its request rate is refused before anything else is checked. A
+// refused request is counted against neither.
 func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if len(op.Security) == 0 {
 		next(ctx)
 		return
 	}
+	if s.authFails != nil {
+		if wait := s.authFails.wait(clientAddr(ctx.RemoteAddr())); wait > 0 {
+			s.tooManyRequests(ctx, wait, "too many requests with a key that is not valid came from this address")
+			return
+		}
+	}
 	key, ok := s.authenticate(ctx)
 	if !ok {
 		return
+	}
+	if s.keyLimit != nil {
+		if wait, ok := s.keyLimit.take(key.ID); !ok {
+			s.tooManyRequests(ctx, wait, "this API key is over its request rate limit")
+			return
+		}
 	}
 	if key.AppID != "" && !s.authorize(ctx, key) {
 		return
@@ -52,9 +70,15 @@ func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
 	if k, ok := s.keys.get(sum[:]); ok {
 		return k, true
 	}
+	epoch := s.keys.current()
 	k, err := s.store.GetAPIKeyByHash(ctx.Context(), sum[:])
 	if err != nil {
 		if hook.ErrorCode(err) == hook.ENotFound {
+			// Only a key that is not valid counts as a failure: a
+			// missing header costs nothing and guesses nothing.
+			if s.authFails != nil {
+				s.authFails.take(clientAddr(ctx.RemoteAddr()))
+			}
 			ctx.SetHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
 			s.writeErr(ctx, http.StatusUnauthorized, "the API key is not valid")
 			return nil, false
@@ -62,7 +86,7 @@ func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
 		s.writeError(ctx, s.fail(ctx.Context(), err, ""))
 		return nil, false
 	}
-	s.keys.put(sum[:], k)
+	s.keys.putIfCurrent(sum[:], k, epoch)
 	return k, true
 }
 

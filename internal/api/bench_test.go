@@ -27,6 +27,7 @@ func (nopPublisher) Publish(_ context.Context, _ *hook.App, ev *hook.Event) (*st
 }
 func (nopPublisher) EndpointChanged(*hook.Endpoint) {}
 func (nopPublisher) AppChanged(*hook.App)           {}
+func (nopPublisher) Emit(string, string, any)       {}
 func (nopPublisher) EndpointDeleted(string)         {}
 func (nopPublisher) Wake()                          {}
 

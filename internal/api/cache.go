@@ -69,22 +69,73 @@ func (c *ttlCache[V]) clear() {
 	c.mu.Unlock()
 }
 
-// keyCache remembers API keys found by hash. Keys cannot be deleted through
-// the store contract, so hits are kept for the life of the process; misses
-// are not cached (a flood of wrong keys must not grow memory).
+// keyCacheTTL is how long this node trusts an API key it read. A key
+// deleted through this node stops working here at once; on other nodes it
+// works until their entry expires, for up to keyCacheTTL.
+const keyCacheTTL = 30 * time.Second
+
+// keyCache remembers API keys found by hash, for keyCacheTTL. Misses are not
+// cached (a flood of wrong keys must not grow memory). Expiry uses the real
+// clock, like ttlCache.
+//
+// A deletion bumps epoch under the lock, and a key read from the store is
+// put only if no deletion happened since the read began (putIfCurrent):
+// otherwise a request that read a key just before its deletion could put
+// it back after the deletion emptied its entry.
 type keyCache struct {
-	m sync.Map // string(hash) → *store.APIKey
+	ttl   time.Duration
+	mu    sync.RWMutex
+	epoch uint64
+	m     map[string]ttlEntry[*store.APIKey] // by string(hash)
+}
+
+func newKeyCache(ttl time.Duration) *keyCache {
+	return &keyCache{ttl: ttl, m: make(map[string]ttlEntry[*store.APIKey])}
 }
 
 func (c *keyCache) get(hash []byte) (*store.APIKey, bool) {
-	v, ok := c.m.Load(string(hash))
-	if !ok {
+	c.mu.RLock()
+	e, ok := c.m[string(hash)]
+	c.mu.RUnlock()
+	if !ok || time.Now().After(e.exp) {
 		return nil, false
 	}
-	return v.(*store.APIKey), true
+	return e.v, true
 }
 
-func (c *keyCache) put(hash []byte, k *store.APIKey) { c.m.Store(string(hash), k) }
+// current returns the epoch to pass to putIfCurrent: read it before
+// reading the store.
+func (c *keyCache) current() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+// putIfCurrent caches k unless a key was forgotten since epoch.
+func (c *keyCache) putIfCurrent(hash []byte, k *store.APIKey, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
+	if len(c.m) >= maxCacheEntries {
+		clear(c.m)
+	}
+	c.m[string(hash)] = ttlEntry[*store.APIKey]{v: k, exp: time.Now().Add(c.ttl)}
+}
+
+// forget drops the keys for which drop is true; call it once they are
+// deleted from the store.
+func (c *keyCache) forget(drop func(*store.APIKey) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for h, e := range c.m {
+		if drop(e.v) {
+			delete(c.m, h)
+		}
+	}
+}
 
 // cachedApp resolves {app} (id or uid) through the app cache. Only "not
 // found" is not cached, so a new app is seen at once.

@@ -25,6 +25,9 @@ func (s *server) registerCatalog() {
 		"Types the catalog defines differently are a 409 unless replace is true. All or nothing."
 	op.Errors = append(op.Errors, http.StatusConflict)
 	huma.Register(s.api, op, func(ctx context.Context, in *struct{ Body catalogImportRequest }) (*catalogImportOutput, error) {
+		if err := s.checkImportLimit(ctx, in.Body.Pack); err != nil {
+			return nil, err
+		}
 		res, err := catalog.Import(ctx, s.store, in.Body.Pack, in.Body.Replace, s.now().UTC())
 		if err != nil {
 			return nil, s.fail(ctx, err, "body")

@@ -27,30 +27,36 @@ type endpointOutput struct {
 }
 
 type endpointCreateRequest struct {
-	URL         string            `json:"url" doc:"Where to deliver: an absolute http or https URL." example:"https://example.com/webhooks"`
-	Description string            `json:"description,omitempty" maxLength:"4096"`
-	EventTypes  []string          `json:"event_types,omitempty" doc:"Event types to receive: names, or patterns such as order.* or *. Empty receives every type."`
-	Disabled    bool              `json:"disabled,omitempty" doc:"A disabled endpoint receives nothing."`
-	Headers     map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery."`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	Secret      string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent. An app with an hmac signature scheme keyed by the secret's bytes also takes a provider's existing secret: 16 to 256 printable characters."`
-	UID         string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; envelopes see it."`
-	Profile     string            `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice" doc:"The body shape for this endpoint; empty uses the app's."`
-	Envelope    string            `json:"envelope,omitempty" maxLength:"16384" doc:"A jq program rendering this endpoint's bodies; wins over every profile and the app's envelope."`
-	Filter      string            `json:"filter,omitempty" maxLength:"4096" doc:"A jq expression over the event (the envelope input); events for which it is false or null get no delivery here. E.g. .type == \"order.updated\" and .data.payment_status == \"paid\""`
+	URL            string            `json:"url" doc:"Where to deliver: an absolute http or https URL." example:"https://example.com/webhooks"`
+	Description    string            `json:"description,omitempty" maxLength:"4096"`
+	EventTypes     []string          `json:"event_types,omitempty" doc:"Event types to receive: names, or patterns such as order.* or *. Empty receives every type."`
+	Disabled       bool              `json:"disabled,omitempty" doc:"A disabled endpoint receives nothing."`
+	Headers        map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery."`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	Secret         string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent. An app with an hmac signature scheme keyed by the secret's bytes also takes a provider's existing secret: 16 to 256 printable characters."`
+	UID            string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; envelopes see it."`
+	Profile        string            `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice" doc:"The body shape for this endpoint; empty uses the app's."`
+	Envelope       string            `json:"envelope,omitempty" maxLength:"16384" doc:"A jq program rendering this endpoint's bodies; wins over every profile and the app's envelope."`
+	Filter         string            `json:"filter,omitempty" maxLength:"4096" doc:"A jq expression over the event (the envelope input); events for which it is false or null get no delivery here. E.g. .type == \"order.updated\" and .data.payment_status == \"paid\""`
+	MaxConcurrency int               `json:"max_concurrency,omitempty" minimum:"0" doc:"Attempts in flight to this endpoint at once, across all nodes; 0 (the default) is the deployment's HOOKD_ENDPOINT_CONCURRENCY, which it cannot exceed."`
+	RateLimit      float64           `json:"rate_limit,omitempty" minimum:"0" maximum:"100000" doc:"Deliveries per second to this endpoint, across all nodes; 0 (the default) is no limit."`
+	Ordering       string            `json:"ordering,omitempty" enum:"fifo" doc:"fifo: deliveries go out one at a time in event order, each waiting until the one before succeeded or finally failed. Absent: in parallel, no order."`
 }
 
 type endpointPatchRequest struct {
-	URL         *string            `json:"url,omitempty"`
-	Description *string            `json:"description,omitempty" maxLength:"4096"`
-	EventTypes  *[]string          `json:"event_types,omitempty" doc:"Replaces the list; [] receives every type."`
-	Disabled    *bool              `json:"disabled,omitempty"`
-	Headers     *map[string]string `json:"headers,omitempty" doc:"Replaces the headers."`
-	Metadata    *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
-	UID         *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
-	Profile     *string            `json:"profile,omitempty" doc:"hookd, reflow, opentiendas, flo or flexprice; an empty string goes back to the app's."`
-	Envelope    *string            `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
-	Filter      *string            `json:"filter,omitempty" maxLength:"4096" doc:"An empty string removes the filter."`
+	URL            *string            `json:"url,omitempty"`
+	Description    *string            `json:"description,omitempty" maxLength:"4096"`
+	EventTypes     *[]string          `json:"event_types,omitempty" doc:"Replaces the list; [] receives every type."`
+	Disabled       *bool              `json:"disabled,omitempty"`
+	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces the headers."`
+	Metadata       *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
+	UID            *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
+	Profile        *string            `json:"profile,omitempty" doc:"hookd, reflow, opentiendas, flo or flexprice; an empty string goes back to the app's."`
+	Envelope       *string            `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
+	Filter         *string            `json:"filter,omitempty" maxLength:"4096" doc:"An empty string removes the filter."`
+	MaxConcurrency *int               `json:"max_concurrency,omitempty" minimum:"0" doc:"0 goes back to the deployment's limit."`
+	RateLimit      *float64           `json:"rate_limit,omitempty" minimum:"0" maximum:"100000" doc:"0 removes the limit."`
+	Ordering       *string            `json:"ordering,omitempty" doc:"fifo, or an empty string for parallel."`
 }
 
 // validateEndpointSettings checks the uid, profile, envelope and filter an
@@ -159,6 +165,9 @@ func (s *server) registerEndpoints() {
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
+			if err := s.checkEndpointLimit(ctx, app.ID); err != nil {
+				return nil, err
+			}
 			secret := b.Secret
 			if secret != "" {
 				if err := checkSecret(app, secret); err != nil {
@@ -171,6 +180,7 @@ func (s *server) registerEndpoints() {
 				ID: hook.NewID("ep"), AppID: app.ID, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
 				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
+				MaxConcurrency: b.MaxConcurrency, RateLimit: b.RateLimit, Ordering: b.Ordering,
 				Secret: secret, Now: s.now().UTC(),
 			}
 			if p.EventTypes == nil {
@@ -252,6 +262,9 @@ func (s *server) registerEndpoints() {
 				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
 			}
 			errs = validateEndpointSettings(errs, b.UID, b.Profile, b.Envelope, b.Filter)
+			if b.Ordering != nil && *b.Ordering != "" && *b.Ordering != hook.OrderingFIFO {
+				errs = append(errs, &huma.ErrorDetail{Location: "body.ordering", Message: `must be "fifo" or empty`, Value: *b.Ordering})
+			}
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -259,16 +272,32 @@ func (s *server) registerEndpoints() {
 			if err != nil {
 				return nil, err
 			}
+			wasDisabled := false
+			if b.Disabled != nil {
+				cur, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
+				if err != nil {
+					return nil, s.fail(ctx, err, "path")
+				}
+				wasDisabled = cur.Disabled
+			}
 			ep, err := s.store.UpdateEndpoint(ctx, &store.UpdateEndpointParams{
 				AppID: appID, EndpointID: in.Endpoint, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
 				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
+				MaxConcurrency: b.MaxConcurrency, RateLimit: b.RateLimit, Ordering: b.Ordering,
 				Now: s.now().UTC(),
 			})
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
 			}
 			s.disp.EndpointChanged(ep)
+			if b.Disabled != nil && *b.Disabled != wasDisabled {
+				typ, data := "endpoint.enabled", map[string]string{"endpoint_id": ep.ID, "app_id": appID, "url": ep.URL}
+				if ep.Disabled {
+					typ, data["reason"] = "endpoint.disabled", "api"
+				}
+				s.disp.Emit(appID, typ, data)
+			}
 			return &endpointOutput{Body: normEndpoint(ep)}, nil
 		})
 

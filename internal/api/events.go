@@ -155,6 +155,8 @@ func (s *server) registerEvents() {
 			return &listOutput[*hook.Event]{Body: newList(page)}, nil
 		})
 
+	s.registerExpunge()
+
 	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, eventsPath+"/{id}", "get-event", "Events", "Get an event", http.StatusOK),
 		func(ctx context.Context, in *struct {
 			AppParam
@@ -170,6 +172,28 @@ func (s *server) registerEvents() {
 			}
 			return &eventOutput{Body: ev}, nil
 		})
+}
+
+// registerExpunge adds POST .../events/{id}/expunge.
+func (s *server) registerExpunge() {
+	op := s.operation(scopeApp, http.MethodPost, eventsPath+"/{id}/expunge", "expunge-event", "Events", "Remove an event's payload", http.StatusOK)
+	op.Description = "Replaces the event's data with {} and drops its previous_attributes, for a customer's request " +
+		"to erase what it held. The event, its deliveries and their attempts stay (with expunged_at set); " +
+		"deliveries sent afterwards carry the empty data."
+	huma.Register(s.api, op, func(ctx context.Context, in *struct {
+		AppParam
+		ID string `path:"id" doc:"The event's id."`
+	}) (*eventOutput, error) {
+		appID, err := s.appID(ctx, in.App)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := s.store.ExpungeEvent(ctx, &store.ExpungeEventParams{AppID: appID, EventID: in.ID, Now: s.now().UTC()})
+		if err != nil {
+			return nil, s.fail(ctx, err, "path")
+		}
+		return &eventOutput{Body: ev}, nil
+	})
 }
 
 // documentEventBody puts the request body of create-event in the OpenAPI
@@ -280,6 +304,7 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 	}
 	if ti.schema != nil {
 		if ds := validateJSON(ti.schema, data.Bytes(), "body.data"); len(ds) > 0 {
+			s.disp.Emit(app.ID, "event.rejected", rejectedEvent(app.ID, id, typ, ds))
 			return nil, huma.Error422UnprocessableEntity("data does not match the schema of event type "+typ, detailErrs(ds)...)
 		}
 	}
@@ -325,6 +350,28 @@ func isJSON(ct string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// rejectedOp is the data of the event.rejected operational event, as
+// Flexprice's events.errors tells of events that failed validation.
+type rejectedOp struct {
+	AppID     string          `json:"app_id"`
+	EventID   string          `json:"event_id"`
+	EventType string          `json:"event_type"`
+	Errors    []rejectedError `json:"errors"`
+}
+
+type rejectedError struct {
+	Location string `json:"location"`
+	Message  string `json:"message"`
+}
+
+func rejectedEvent(appID, eventID, typ string, ds []*huma.ErrorDetail) rejectedOp {
+	op := rejectedOp{AppID: appID, EventID: eventID, EventType: typ}
+	for _, d := range ds {
+		op.Errors = append(op.Errors, rejectedError{Location: d.Location, Message: d.Message})
+	}
+	return op
 }
 
 // newRequestID returns a request id in Reflow's format, "req_" and 40 hex

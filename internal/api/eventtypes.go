@@ -83,6 +83,9 @@ func (s *server) registerEventTypes() {
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
+			if err := s.checkEventTypeLimit(ctx, b.Name); err != nil {
+				return nil, err
+			}
 			et, err := s.store.CreateEventType(ctx, p)
 			s.types.invalidate(b.Name)
 			if err != nil {

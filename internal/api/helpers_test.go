@@ -36,6 +36,7 @@ type testPublisher struct {
 	mu      sync.Mutex
 	changed []string
 	deleted []string
+	emitted []string
 	wakes   int
 }
 
@@ -68,6 +69,12 @@ func (p *testPublisher) EndpointChanged(ep *hook.Endpoint) {
 }
 
 func (p *testPublisher) AppChanged(*hook.App) {}
+
+func (p *testPublisher) Emit(appID, typ string, _ any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.emitted = append(p.emitted, typ)
+}
 
 func (p *testPublisher) EndpointDeleted(id string) {
 	p.mu.Lock()
@@ -103,6 +110,15 @@ const blockedHost = "blocked.example"
 
 type envOpts struct {
 	maxBody int64
+	// The abuse limits (api.Config); zero leaves them off (rates) or at
+	// their defaults (counts).
+	keyRate         float64
+	keyBurst        int
+	authFailureRate float64
+	maxEndpoints    int
+	maxEventTypes   int
+	// now, if set, is the API's clock (rate limits included).
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -118,6 +134,9 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	e := &env{t: t, store: st, pub: &testPublisher{st: st}, now: time.Now}
+	if o.now != nil {
+		e.now = o.now
+	}
 	h, err := api.New(api.Config{
 		Store:      st,
 		Dispatcher: e.pub,
@@ -127,10 +146,15 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 			}
 			return nil
 		},
-		Now:          func() time.Time { return e.now() },
-		Logger:       slog.New(slog.DiscardHandler),
-		MaxBodyBytes: o.maxBody,
-		Version:      "1.2.3-test",
+		Now:                func() time.Time { return e.now() },
+		Logger:             slog.New(slog.DiscardHandler),
+		MaxBodyBytes:       o.maxBody,
+		KeyRate:            o.keyRate,
+		KeyBurst:           o.keyBurst,
+		AuthFailureRate:    o.authFailureRate,
+		MaxEndpointsPerApp: o.maxEndpoints,
+		MaxEventTypes:      o.maxEventTypes,
+		Version:            "1.2.3-test",
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
@@ -311,6 +335,18 @@ func (e *env) mkEndpoint(appID string, body map[string]any) map[string]any {
 		body["url"] = "https://example.com/hook"
 	}
 	return want[map[string]any](e.t, e.call("POST", "/v1/apps/"+appID+"/endpoints", body), http.StatusCreated)
+}
+
+// mkEndpointInStore creates an endpoint through the store, skipping the API
+// (and its limits).
+func (e *env) mkEndpointInStore(appID, url string) {
+	e.t.Helper()
+	if _, err := e.store.CreateEndpoint(context.Background(), &store.CreateEndpointParams{
+		ID: hook.NewID("ep"), AppID: appID, URL: url, EventTypes: []string{},
+		Headers: map[string]string{}, Metadata: map[string]string{}, Secret: hook.NewSecret(), Now: nowUTC(),
+	}); err != nil {
+		e.t.Fatalf("create endpoint: %v", err)
+	}
 }
 
 // count returns how many objects a list route answers (first page, 250).

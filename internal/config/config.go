@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/secrets"
 )
 
 // Config is everything `hookd serve` can be told.
@@ -31,6 +32,15 @@ type Config struct {
 	// APIKey is the bootstrap admin key (HOOKD_API_KEY). When empty and
 	// the database has no key, one is generated and printed once.
 	APIKey string
+	// SecretKey is the base64 of the 32-byte key that seals endpoint
+	// secrets at rest (HOOKD_SECRET_KEY). When empty, the key is read
+	// from SecretKeyFile; see server.LoadKeyring.
+	SecretKey string
+	// SecretKeyFile is the file that holds SecretKey when it is not set
+	// (HOOKD_SECRET_KEY_FILE). With SQLite it defaults to the database
+	// path + ".secret-key", generated on first start; with PostgreSQL it
+	// has no default and must exist.
+	SecretKeyFile string
 	// AllowPrivateNetworks lets endpoints reach loopback, private and
 	// link-local addresses (HOOKD_ALLOW_PRIVATE_NETWORKS).
 	AllowPrivateNetworks bool
@@ -40,6 +50,31 @@ type Config struct {
 	AttemptTimeout time.Duration
 	// MaxBodyBytes bounds an API request body (HOOKD_MAX_BODY_BYTES).
 	MaxBodyBytes int64
+	// APIRate is each API key's request rate limit on this node, in
+	// requests per second; 0 means no limit (HOOKD_API_RATE).
+	APIRate float64
+	// APIBurst is how many requests a key may make at once above
+	// APIRate (HOOKD_API_BURST).
+	APIBurst int
+	// AuthFailureRate bounds failed authentications per client IP on
+	// this node, per second (burst: twice as many); 0 means no limit
+	// (HOOKD_API_AUTH_FAILURE_RATE).
+	AuthFailureRate float64
+	// MaxEndpointsPerApp bounds the endpoints of one app
+	// (HOOKD_MAX_ENDPOINTS_PER_APP).
+	MaxEndpointsPerApp int
+	// MaxEventTypes bounds the event types of the catalog, archived ones
+	// included (HOOKD_MAX_EVENT_TYPES).
+	MaxEventTypes int
+	// ReadTimeout bounds reading one request, body included
+	// (HOOKD_READ_TIMEOUT).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the
+	// end of the answer (HOOKD_WRITE_TIMEOUT).
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for the
+	// next request (HOOKD_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
 	// MaxInFlight bounds attempts running at once (HOOKD_MAX_IN_FLIGHT).
 	MaxInFlight int
 	// EndpointConcurrency bounds attempts running at once to one endpoint
@@ -51,6 +86,15 @@ type Config struct {
 	MaxHeldBytes int64
 	// ShutdownTimeout bounds the drain on SIGTERM (HOOKD_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// OperatorApp is the app (id or uid) that receives hookd's own
+	// operational events; "" sends none (HOOKD_OPERATOR_APP).
+	OperatorApp string
+	// DisableFailingAfter disables an endpoint that has failed this long
+	// with no success; 0 never does (HOOKD_DISABLE_FAILING_AFTER).
+	DisableFailingAfter time.Duration
+	// Retention is how long events, their deliveries and attempts are
+	// kept; 0 keeps them forever (HOOKD_RETENTION).
+	Retention time.Duration
 	// LogLevel is debug, info, warn or error (HOOKD_LOG_LEVEL).
 	LogLevel string
 	// LogFormat is text or json (HOOKD_LOG_FORMAT).
@@ -67,11 +111,21 @@ func Default() Config {
 		RetrySchedule:       hook.DefaultRetrySchedule,
 		AttemptTimeout:      15 * time.Second,
 		MaxBodyBytes:        1 << 20,
+		APIRate:             10000,
+		APIBurst:            20000,
+		AuthFailureRate:     20,
+		MaxEndpointsPerApp:  100,
+		MaxEventTypes:       1000,
+		ReadTimeout:         30 * time.Second,
+		WriteTimeout:        30 * time.Second,
+		IdleTimeout:         120 * time.Second,
 		MaxInFlight:         1024,
 		EndpointConcurrency: 64,
 		MaxHeld:             20000,
 		MaxHeldBytes:        128 << 20,
 		ShutdownTimeout:     20 * time.Second,
+		Retention:           30 * 24 * time.Hour,
+		DisableFailingAfter: 5 * 24 * time.Hour,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -92,6 +146,13 @@ func (c *Config) Validate() error {
 	if c.APIKey != "" && len(c.APIKey) < 16 {
 		bad("HOOKD_API_KEY", "must be at least 16 characters")
 	}
+	if c.SecretKey != "" {
+		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
+			bad("HOOKD_SECRET_KEY", "%v", err)
+		}
+	} else if c.SecretKeyFile == "" && c.IsPostgres() {
+		bad("HOOKD_SECRET_KEY", "must be set with PostgreSQL, the same on every node (e.g. `openssl rand -base64 32`), or HOOKD_SECRET_KEY_FILE must name a file that holds it")
+	}
 	if len(c.RetrySchedule) > 50 {
 		bad("HOOKD_RETRY_SCHEDULE", "has more than 50 entries")
 	}
@@ -100,6 +161,37 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		bad("HOOKD_MAX_BODY_BYTES", "must be between 1024 and 67108864")
+	}
+	// !(x >= 0) also refuses NaN.
+	if !(c.APIRate >= 0) || c.APIRate > 1e6 {
+		bad("HOOKD_API_RATE", "must be between 0 (no limit) and 1000000 requests per second, not %v", c.APIRate)
+	}
+	if c.APIRate > 0 && (c.APIBurst < 1 || c.APIBurst > 1e6) {
+		bad("HOOKD_API_BURST", "must be between 1 and 1000000, not %d", c.APIBurst)
+	}
+	if !(c.AuthFailureRate >= 0) || c.AuthFailureRate > 1e6 {
+		bad("HOOKD_API_AUTH_FAILURE_RATE", "must be between 0 (no limit) and 1000000 per second, not %v", c.AuthFailureRate)
+	}
+	if c.MaxEndpointsPerApp < 1 || c.MaxEndpointsPerApp > 100000 {
+		bad("HOOKD_MAX_ENDPOINTS_PER_APP", "must be between 1 and 100000, not %d", c.MaxEndpointsPerApp)
+	}
+	if c.MaxEventTypes < 1 || c.MaxEventTypes > 100000 {
+		bad("HOOKD_MAX_EVENT_TYPES", "must be between 1 and 100000, not %d", c.MaxEventTypes)
+	}
+	if c.ReadTimeout < time.Second || c.ReadTimeout > time.Hour {
+		bad("HOOKD_READ_TIMEOUT", "must be between 1s and 1h, not %s", c.ReadTimeout)
+	}
+	if c.WriteTimeout < time.Second || c.WriteTimeout > time.Hour {
+		bad("HOOKD_WRITE_TIMEOUT", "must be between 1s and 1h, not %s", c.WriteTimeout)
+	}
+	if c.IdleTimeout < time.Second || c.IdleTimeout > time.Hour {
+		bad("HOOKD_IDLE_TIMEOUT", "must be between 1s and 1h, not %s", c.IdleTimeout)
+	}
+	if c.DisableFailingAfter < 0 {
+		bad("HOOKD_DISABLE_FAILING_AFTER", "must be 0 (never) or a duration such as 120h")
+	}
+	if c.Retention != 0 && c.Retention < time.Hour {
+		bad("HOOKD_RETENTION", "must be 0 (keep forever) or at least 1h, not %s", c.Retention)
 	}
 	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
 		bad("HOOKD_DB_MAX_CONNS", "must be between 0 and 1000")

@@ -107,11 +107,13 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 	})
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
 	ep := e.endpoint(rc.URL, nil)
-	e.publish("order.created", `{}`)
-	waitFor(t, "the first failure", func() bool { return rc.count() == 1 })
+	// Waiting for the attempt to be recorded, so that its failure is
+	// counted before the clock moves.
+	first := e.publish("order.created", `{}`).Deliveries[0].ID
+	waitFor(t, "the first failure", func() bool { return e.delivery(first).AttemptCount == 1 })
 	e.clock.Advance(59 * time.Minute)
-	e.publish("order.created", `{}`)
-	waitFor(t, "the second failure", func() bool { return rc.count() == 2 })
+	second := e.publish("order.created", `{}`).Deliveries[0].ID
+	waitFor(t, "the second failure", func() bool { return e.delivery(second).AttemptCount == 1 })
 	got, err := e.st.GetEndpoint(context.Background(), e.app.ID, ep.ID)
 	if err != nil || got.Disabled {
 		t.Fatalf("endpoint disabled after 59 minutes of failing (%v)", err)

@@ -209,7 +209,9 @@ type Dispatcher struct {
 	// health holds the endpoints that are failing (see breaker.go).
 	health map[string]*endpointHealth
 	// ops queues operational events for opsLoop.
-	ops      chan opEvent
+	ops chan opEvent
+	// buckets holds the rate limits' token buckets, by endpoint.
+	buckets  map[string]*bucket
 	inFlight int
 	// backlog is set when the store holds due work that is not in memory
 	// because memory was full; freeing room then wakes the poller.
@@ -254,6 +256,9 @@ type endpointQueue struct {
 	short     bool
 	waiting   int
 	idleSince time.Time
+	// others counts the other processes holding slots of the endpoint,
+	// which share its rate limit.
+	others int
 }
 
 func (q *endpointQueue) queued() int { return len(q.jobs) - q.head }
@@ -290,6 +295,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		heldIDs:   make(map[string]struct{}),
 		health:    make(map[string]*endpointHealth),
 		ops:       make(chan opEvent, 1024),
+		buckets:   make(map[string]*bucket),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
@@ -538,7 +544,7 @@ func (d *Dispatcher) enqueueLocked(q *endpointQueue, j *store.Job) {
 // its concurrency (or, with several processes, the slots this one holds),
 // capped by its circuit breaker.
 func (d *Dispatcher) limitLocked(q *endpointQueue) int {
-	limit := d.cfg.EndpointConcurrency
+	limit := d.concurrencyOf(q)
 	if d.slots != nil {
 		limit = q.slots
 	}
@@ -552,7 +558,7 @@ func (d *Dispatcher) limitLocked(q *endpointQueue) int {
 // but no slot to run it on, unless an earlier request came up short (the
 // loop's next tick asks again).
 func (d *Dispatcher) needSlotsLocked(q *endpointQueue) {
-	if d.slots == nil || q.short || q.inFlight < q.slots || q.slots >= d.cfg.EndpointConcurrency {
+	if d.slots == nil || q.short || q.inFlight < q.slots || q.slots >= d.concurrencyOf(q) {
 		return
 	}
 	select {
@@ -570,6 +576,9 @@ func (d *Dispatcher) scheduleLocked() {
 		d.ready = d.ready[1:]
 		q.inReady = false
 		if q.queued() == 0 || q.inFlight >= d.limitLocked(q) {
+			continue
+		}
+		if q.ep != nil && q.ep.RateLimit > 0 && !d.takeTokenLocked(q) {
 			continue
 		}
 		j := q.pop()

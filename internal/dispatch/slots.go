@@ -41,7 +41,6 @@ func (d *Dispatcher) slotLoop(ctx context.Context) {
 // reviewSlots makes one round of slot requests for every endpoint that has
 // work or holds slots, in one call to the store.
 func (d *Dispatcher) reviewSlots(ctx context.Context) {
-	limit := d.cfg.EndpointConcurrency
 	now := d.clock.Now()
 
 	d.mu.Lock()
@@ -51,6 +50,7 @@ func (d *Dispatcher) reviewSlots(ctx context.Context) {
 	}
 	var reqs []store.SlotRequest
 	for id, q := range d.endpoints {
+		limit := d.concurrencyOf(q)
 		busy := q.queued() + q.inFlight
 		want := 0
 		switch {
@@ -111,6 +111,7 @@ func (d *Dispatcher) reviewSlots(ctx context.Context) {
 		q.slots = g.Granted
 		q.short = g.Granted < r.Want
 		q.waiting = g.Waiting
+		q.others = g.Others
 		if q.queued() > 0 && !q.inReady && q.inFlight < q.slots {
 			q.inReady = true
 			d.ready = append(d.ready, q)

@@ -28,6 +28,10 @@ type App struct {
 	UpdatedAt time.Time        `json:"updated_at"`
 }
 
+// OrderingFIFO is the Ordering of an endpoint whose deliveries go out one
+// at a time, in event order.
+const OrderingFIFO = "fifo"
+
 // Profiles: the built-in body shapes.
 const (
 	ProfileHookd       = "hookd"
@@ -109,7 +113,16 @@ type Endpoint struct {
 	Envelope string `json:"envelope,omitempty"`
 	// Filter is a jq expression over the event (the envelope input); an
 	// event for which it is false or null gets no delivery here.
-	Filter    string    `json:"filter,omitempty"`
+	Filter string `json:"filter,omitempty"`
+	// MaxConcurrency caps attempts in flight to this endpoint, across all
+	// nodes; 0 is the deployment's limit (HOOKD_ENDPOINT_CONCURRENCY),
+	// which it cannot exceed.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// RateLimit caps deliveries per second to this endpoint; 0 is none.
+	RateLimit float64 `json:"rate_limit,omitempty"`
+	// Ordering OrderingFIFO sends this endpoint's deliveries one at a
+	// time in event order; "" sends them in parallel, in no set order.
+	Ordering  string    `json:"ordering,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
@@ -150,8 +163,11 @@ type Event struct {
 	// RequestID is the provider's request that caused the event.
 	RequestID string `json:"request_id,omitempty"`
 	// APIVersion is the provider API version the data is shaped by.
-	APIVersion string    `json:"api_version,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	APIVersion string `json:"api_version,omitempty"`
+	// ExpungedAt is when the payload was removed on request; nil while
+	// it is kept.
+	ExpungedAt *time.Time `json:"expunged_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
 }
 
 // Delivery statuses.

@@ -25,6 +25,7 @@ import (
 	"github.com/hookd/hookd/internal/dispatch"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/netguard"
+	"github.com/hookd/hookd/internal/retention"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/pgstore"
 	"github.com/hookd/hookd/internal/store/sqlitestore"
@@ -78,6 +79,8 @@ func Run(ctx context.Context, o Options) error {
 		MaxHeld:              cfg.MaxHeld,
 		MaxHeldBytes:         cfg.MaxHeldBytes,
 		DrainTimeout:         cfg.ShutdownTimeout,
+		DisableAfter:         cfg.DisableFailingAfter,
+		OperatorApp:          cfg.OperatorApp,
 		LeaseDuration:        cfg.LeaseDuration,
 		ReleaseAllOnStart:    singleProcess,
 		Registerer:           reg,
@@ -88,6 +91,20 @@ func Run(ctx context.Context, o Options) error {
 	if err := disp.Start(ctx); err != nil {
 		return err
 	}
+	// The purge stops (deferred here, so before the store closes).
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	purgeDone := make(chan struct{})
+	defer func() { stopPurge(); <-purgeDone }()
+	if cfg.Retention > 0 {
+		purger, err := retention.New(retention.Config{Store: st, MaxAge: cfg.Retention, Logger: log, Registerer: reg})
+		if err != nil {
+			close(purgeDone)
+			return err
+		}
+		go func() { defer close(purgeDone); purger.Run(purgeCtx) }()
+	} else {
+		close(purgeDone)
+	}
 
 	allowPrivate := cfg.AllowPrivateNetworks
 	apiHandler, err := api.New(api.Config{
@@ -96,9 +113,14 @@ func Run(ctx context.Context, o Options) error {
 		CheckURL: func(u *url.URL) error {
 			return netguard.CheckHost(u.Hostname(), allowPrivate)
 		},
-		Logger:       log,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Version:      o.Version,
+		Logger:             log,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		KeyRate:            cfg.APIRate,
+		KeyBurst:           cfg.APIBurst,
+		AuthFailureRate:    cfg.AuthFailureRate,
+		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
+		MaxEventTypes:      cfg.MaxEventTypes,
+		Version:            o.Version,
 	})
 	if err != nil {
 		return err
@@ -110,9 +132,9 @@ func Run(ctx context.Context, o Options) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -152,18 +174,35 @@ func Run(ctx context.Context, o Options) error {
 // SQLite file. It applies pending migrations unless cfg.Migrate is off.
 // singleProcess reports that the store is used by this process alone (so
 // leases left by a crash can be taken back at once).
+//
+// Endpoint secrets are sealed at rest with the key of HOOKD_SECRET_KEY or
+// its key file (generated on first start with SQLite): OpenStore checks
+// that the key opens the secrets already sealed, refusing to start if it
+// does not, and seals those still stored in plaintext.
 func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (st store.Store, singleProcess bool, err error) {
+	key, err := loadSecretKey(cfg, log)
+	if err != nil {
+		return nil, false, err
+	}
 	if cfg.IsPostgres() {
 		s, err := pgstore.Open(ctx, cfg.DB, &pgstore.Options{
-			Logger: log, MaxConns: int32(cfg.DBMaxConns), SkipMigrate: !cfg.Migrate,
+			Logger: log, MaxConns: int32(cfg.DBMaxConns), SkipMigrate: !cfg.Migrate, Keyring: key.ring,
 		})
 		if err != nil {
 			return nil, false, err
 		}
+		if err := key.sealSecrets(ctx, s, log); err != nil {
+			_ = s.Close()
+			return nil, false, err
+		}
 		return s, false, nil
 	}
-	s, err := sqlitestore.Open(ctx, cfg.DB, &sqlitestore.Options{Logger: log, SkipMigrate: !cfg.Migrate})
+	s, err := sqlitestore.Open(ctx, cfg.DB, &sqlitestore.Options{Logger: log, SkipMigrate: !cfg.Migrate, Keyring: key.ring})
 	if err != nil {
+		return nil, false, err
+	}
+	if err := key.sealSecrets(ctx, s, log); err != nil {
+		_ = s.Close()
 		return nil, false, err
 	}
 	return s, true, nil

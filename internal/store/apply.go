@@ -71,6 +71,15 @@ func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) {
 	if p.Filter != nil {
 		e.Filter = *p.Filter
 	}
+	if p.MaxConcurrency != nil {
+		e.MaxConcurrency = *p.MaxConcurrency
+	}
+	if p.RateLimit != nil {
+		e.RateLimit = *p.RateLimit
+	}
+	if p.Ordering != nil {
+		e.Ordering = *p.Ordering
+	}
 }
 
 // CopyMap returns a copy of m, empty (not nil) for nil.

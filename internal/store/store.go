@@ -65,6 +65,17 @@ type Store interface {
 	// the stored event is returned with Created false.
 	InsertEvent(ctx context.Context, p *InsertEventParams) (*InsertEventResult, error)
 	GetEvent(ctx context.Context, appID, eventID string) (*hook.Event, error)
+	// ExpungeEvent replaces an event's data with {} and drops its
+	// previous attributes, keeping the event, its deliveries and their
+	// attempts; ExpungedAt is set. Deliveries sent afterwards carry the
+	// empty data.
+	ExpungeEvent(ctx context.Context, p *ExpungeEventParams) (*hook.Event, error)
+	// PurgeEvents deletes, oldest first, up to Limit events created before
+	// Before of which no delivery is pending, with their deliveries and
+	// attempts, in one short transaction. It scans from Cursor ("" from
+	// the start) and says where to go on; Done is set once it reached an
+	// event created at or after Before, or the end.
+	PurgeEvents(ctx context.Context, p *PurgeEventsParams) (*PurgeEventsResult, error)
 	ListEvents(ctx context.Context, p *ListEventsParams) (*Page[*hook.Event], error)
 
 	// GetDelivery returns the delivery with its attempts, oldest first.
@@ -110,6 +121,12 @@ type Store interface {
 	// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	CountAPIKeys(ctx context.Context) (int64, error)
+	// ListAPIKeys lists the keys, newest first.
+	ListAPIKeys(ctx context.Context, p *ListAPIKeysParams) (*Page[*APIKey], error)
+	// DeleteAPIKey removes a key. Removing the last admin key (AppID "")
+	// is a conflict, decided in the deleting transaction, so that two
+	// concurrent deletes cannot remove the last two.
+	DeleteAPIKey(ctx context.Context, id string) error
 }
 
 // Page is one page of a list, newest first. NextCursor is "" on the last page.
@@ -228,8 +245,12 @@ type CreateEndpointParams struct {
 	Profile  string
 	Envelope string
 	Filter   string
-	Secret   string
-	Now      time.Time
+	// MaxConcurrency, RateLimit and Ordering as in hook.Endpoint.
+	MaxConcurrency int
+	RateLimit      float64
+	Ordering       string
+	Secret         string
+	Now            time.Time
 }
 
 // ListEndpointsParams lists an app's endpoints.
@@ -252,7 +273,11 @@ type UpdateEndpointParams struct {
 	Profile     *string
 	Envelope    *string
 	Filter      *string
-	Now         time.Time
+	// MaxConcurrency, RateLimit and Ordering as in hook.Endpoint.
+	MaxConcurrency *int
+	RateLimit      *float64
+	Ordering       *string
+	Now            time.Time
 }
 
 // RotateEndpointSecretParams replaces an endpoint's secret.
@@ -289,6 +314,29 @@ type InsertEventResult struct {
 	Event      *hook.Event
 	Created    bool
 	Deliveries []*hook.Delivery
+}
+
+// ExpungeEventParams names the event whose payload goes.
+type ExpungeEventParams struct {
+	AppID   string
+	EventID string
+	Now     time.Time
+}
+
+// PurgeEventsParams is one batch of the retention purge.
+type PurgeEventsParams struct {
+	Before time.Time
+	Limit  int
+	Cursor string
+}
+
+// PurgeEventsResult says what one batch did.
+type PurgeEventsResult struct {
+	Deleted int
+	// Cursor is where the next batch starts; Done, that there is nothing
+	// older than Before left to look at (pending ones were kept).
+	Cursor string
+	Done   bool
 }
 
 // ListEventsParams lists an app's events, newest first, with optional
@@ -398,6 +446,11 @@ type APIKey struct {
 	CreatedAt time.Time
 }
 
+// ListAPIKeysParams lists API keys.
+type ListAPIKeysParams struct {
+	ListParams
+}
+
 // CreateAPIKeyParams stores a key. A Hash that exists is a conflict.
 type CreateAPIKeyParams struct {
 	ID    string
@@ -466,6 +519,10 @@ type SlotGrant struct {
 	// what they hold: a holder with Waiting > 0 should shrink towards a
 	// fair share.
 	Waiting int
+	// Others counts the other owners (unexpired) that hold slots of the
+	// endpoint: the processes sending to it besides this one, which share
+	// its rate limit.
+	Others int
 }
 
 // MigrationState is one schema migration and whether it is applied.

@@ -40,22 +40,87 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
-func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+const apiKeyCols = `seq, id, name, hash, app_id, created_at`
+
+func scanAPIKey(row pgx.Row) (*store.APIKey, int64, error) {
 	var (
 		k     store.APIKey
+		seq   int64
 		appID pgtype.Text
 	)
-	err := s.pool.QueryRow(ctx, `SELECT id, name, hash, app_id, created_at FROM api_keys WHERE hash = $1`, hash).
-		Scan(&k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt)
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt); err != nil {
+		return nil, 0, err
+	}
+	k.AppID, k.CreatedAt = appID.String, utc(k.CreatedAt)
+	return &k, seq, nil
+}
+
+// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
+func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+	k, _, err := scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, hook.Errorf(hook.ENotFound, "", "API key not found")
 	}
 	if err != nil {
 		return nil, dbErr("get API key", err)
 	}
-	k.AppID, k.CreatedAt = appID.String, utc(k.CreatedAt)
-	return &k, nil
+	return k, nil
+}
+
+// ListAPIKeys lists the keys, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*store.Page[*store.APIKey], error) {
+	return listSeq(ctx, s.pool, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
+}
+
+// DeleteAPIKey removes a key; the last admin key stays (a conflict).
+// Deleting an admin key first locks every admin key row, so that
+// concurrent deletes of the last two are serialized and the second sees
+// that only one is left.
+func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	return s.tx(ctx, "delete API key", func(tx pgx.Tx) error {
+		var appID pgtype.Text
+		err := tx.QueryRow(ctx, `SELECT app_id FROM api_keys WHERE id = $1`, id).Scan(&appID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return hook.NotFound("API key", id)
+		}
+		if err != nil {
+			return dbErr("delete API key", err)
+		}
+		if !appID.Valid {
+			rows, err := tx.Query(ctx, `SELECT id FROM api_keys WHERE app_id IS NULL ORDER BY id FOR UPDATE`)
+			if err != nil {
+				return dbErr("delete API key", err)
+			}
+			admins, found := 0, false
+			for rows.Next() {
+				var kid string
+				if err := rows.Scan(&kid); err != nil {
+					rows.Close()
+					return dbErr("delete API key", err)
+				}
+				admins++
+				found = found || kid == id
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return dbErr("delete API key", err)
+			}
+			if !found {
+				return hook.NotFound("API key", id) // deleted meanwhile
+			}
+			if admins <= 1 {
+				return hook.Errorf(hook.EConflict, "", "%s is the last admin key; create another admin key before deleting it", id)
+			}
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM api_keys WHERE id = $1`, id)
+		if err != nil {
+			return dbErr("delete API key", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return hook.NotFound("API key", id)
+		}
+		return nil
+	})
 }
 
 // CountAPIKeys counts the stored keys.

@@ -201,7 +201,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			return dbErr("claim deliveries: endpoints", err)
 		}
 		for prows.Next() {
-			e, _, err := scanEndpoint(prows)
+			e, _, err := s.scanEndpoint(prows)
 			if err != nil {
 				prows.Close()
 				return dbErr("claim deliveries: endpoints", err)

@@ -11,9 +11,23 @@ import (
 )
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
-	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, created_at, updated_at`
+	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
+	created_at, updated_at`
 
-func scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
+// scanEndpoint reads an endpoint row and opens its secrets.
+func (s *Store) scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
+	e, seq, err := scanEndpointRow(row)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := store.OpenEndpointSecrets(s.keyring, e); err != nil {
+		return nil, 0, err
+	}
+	return e, seq, nil
+}
+
+// scanEndpointRow reads an endpoint row as stored: secrets sealed.
+func scanEndpointRow(row pgx.Row) (*hook.Endpoint, int64, error) {
 	var (
 		e                hook.Endpoint
 		seq              int64
@@ -23,7 +37,7 @@ func scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
 	)
 	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.CreatedAt, &e.UpdatedAt); err != nil {
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt); err != nil {
 		return nil, 0, err
 	}
 	e.UID = uid.String
@@ -52,16 +66,18 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		EventTypes: store.CopyList(p.EventTypes), Disabled: p.Disabled,
 		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
+		MaxConcurrency: p.MaxConcurrency, RateLimit: p.RateLimit, Ordering: p.Ordering,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
+	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	err := s.tx(ctx, "create endpoint", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, uid, profile, envelope, filter, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), e.Disabled,
-			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, nullString(e.UID), e.Profile, e.Envelope,
-			e.Filter, now)
+			marshalMap(e.Headers), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
+			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, now)
 		switch {
 		case err == nil:
 			return nil
@@ -80,12 +96,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	return e, nil
 }
 
-func getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock bool) (*hook.Endpoint, error) {
+func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock bool) (*hook.Endpoint, error) {
 	sql := `SELECT ` + endpointCols + ` FROM endpoints WHERE id = $1 AND app_id = $2`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	e, _, err := scanEndpoint(q.QueryRow(ctx, sql, endpointID, appID))
+	e, _, err := s.scanEndpoint(q.QueryRow(ctx, sql, endpointID, appID))
 	if err != nil {
 		return nil, notFound(err, "endpoint", endpointID, "get endpoint")
 	}
@@ -94,13 +110,13 @@ func getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock 
 
 // GetEndpoint returns one of the app's endpoints.
 func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
-	return getEndpoint(ctx, s.pool, appID, endpointID, false)
+	return s.getEndpoint(ctx, s.pool, appID, endpointID, false)
 }
 
 // ListEndpoints lists the app's endpoints, newest first.
 func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams) (*store.Page[*hook.Endpoint], error) {
 	return listSeq(ctx, s.pool, "list endpoints", p.ListParams, `SELECT `+endpointCols+` FROM endpoints`,
-		[]string{"app_id = $1"}, []any{p.AppID}, scanEndpoint)
+		[]string{"app_id = $1"}, []any{p.AppID}, s.scanEndpoint)
 }
 
 // ListEnabledEndpoints returns the app's endpoints that are not disabled,
@@ -114,7 +130,7 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 	defer rows.Close()
 	out := []*hook.Endpoint{}
 	for rows.Next() {
-		e, _, err := scanEndpoint(rows)
+		e, _, err := s.scanEndpoint(rows)
 		if err != nil {
 			return nil, dbErr("list enabled endpoints", err)
 		}
@@ -131,7 +147,7 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	err := s.tx(ctx, "update endpoint", func(tx pgx.Tx) error {
-		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
+		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
 		if err != nil {
 			return err
 		}
@@ -140,9 +156,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		e.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE endpoints SET url = $1, description = $2, event_types = $3, disabled = $4, headers = $5,
-				metadata = $6, uid = $7, profile = $8, envelope = $9, filter = $10, updated_at = $11 WHERE id = $12`,
+				metadata = $6, uid = $7, profile = $8, envelope = $9, filter = $10, max_concurrency = $11,
+				rate_limit = $12, ordering = $13, updated_at = $14 WHERE id = $15`,
 			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(e.Headers),
-			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.UpdatedAt, e.ID)
+			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit,
+			e.Ordering, e.UpdatedAt, e.ID)
 		if uniqueViolation(err, "endpoints_app_uid") {
 			return store.EndpointUIDConflict(e.UID)
 		}
@@ -183,7 +201,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	err := s.tx(ctx, "rotate endpoint secret", func(tx pgx.Tx) error {
-		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
+		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
 		if err != nil {
 			return err
 		}
@@ -192,7 +210,8 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		e.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE endpoints SET secret = $1, prev_secret = $2, prev_secret_expires_at = $3, updated_at = $4 WHERE id = $5`,
-			e.Secret, e.PreviousSecret, nullTime(e.PreviousSecretExpiresAt), e.UpdatedAt, e.ID)
+			store.SealSecret(s.keyring, e.ID, e.Secret), store.SealSecret(s.keyring, e.ID, e.PreviousSecret),
+			nullTime(e.PreviousSecretExpiresAt), e.UpdatedAt, e.ID)
 		if err != nil {
 			return dbErr("rotate endpoint secret", err)
 		}

@@ -15,18 +15,20 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at`
 
 func scanEvent(row pgx.Row) (*hook.Event, int64, error) {
 	var (
 		e    hook.Event
 		seq  int64
 		prev []byte
+		exp  pgtype.Timestamptz
 	)
 	if err := row.Scan(&seq, &e.AppID, &e.ID, &e.Type, &e.Data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
-		&e.CreatedAt); err != nil {
+		&exp, &e.CreatedAt); err != nil {
 		return nil, 0, err
 	}
+	e.ExpungedAt = timePtr(exp)
 	e.PreviousAttributes = rawJSON(prev)
 	e.CreatedAt = utc(e.CreatedAt)
 	return &e, seq, nil
@@ -411,4 +413,99 @@ func readInsertEvents(br pgx.BatchResults, ops []*insertEventOp) error {
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// ExpungeEvent replaces the event's data with {} and drops its previous
+// attributes.
+func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (*hook.Event, error) {
+	var out *hook.Event
+	err := s.tx(ctx, "expunge event", func(tx pgx.Tx) error {
+		e, _, err := scanEvent(tx.QueryRow(ctx,
+			`UPDATE events SET data = '{}', previous_attributes = NULL, expunged_at = COALESCE(expunged_at, $1)
+			 WHERE app_id = $2 AND id = $3 RETURNING `+eventCols, ms(p.Now), p.AppID, p.EventID))
+		if err != nil {
+			return notFound(err, "event", p.EventID, "expunge event")
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PurgeEvents deletes a batch of old events none of whose deliveries is
+// pending, scanning in insertion order (seq) and stopping at the first
+// event created at or after p.Before. Rows another node is deleting at the
+// same moment are skipped, not waited for.
+func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
+	var after int64
+	if p.Cursor != "" {
+		var err error
+		if after, err = decodeSeqCursor(p.Cursor); err != nil {
+			return nil, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
+		}
+	}
+	limit := max(p.Limit, 1)
+	before := ms(p.Before)
+	res := &store.PurgeEventsResult{Cursor: p.Cursor}
+	err := s.tx(ctx, "purge events", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx,
+			`SELECT e.seq, e.created_at,
+			        EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
+			 FROM events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, after, limit)
+		if err != nil {
+			return dbErr("purge events", err)
+		}
+		var doomed []int64
+		last, n, done := after, 0, false
+		for rows.Next() {
+			var seq int64
+			var created time.Time
+			var pending bool
+			if err := rows.Scan(&seq, &created, &pending); err != nil {
+				rows.Close()
+				return dbErr("purge events", err)
+			}
+			if !created.Before(before) {
+				done = true
+				break
+			}
+			n++
+			last = seq
+			if !pending {
+				doomed = append(doomed, seq)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr("purge events", err)
+		}
+		if n < limit {
+			done = true
+		}
+		deleted := 0
+		if len(doomed) > 0 {
+			// Checked again: a delivery may have become pending (a
+			// manual retry) since the scan.
+			tag, err := tx.Exec(ctx, `DELETE FROM events WHERE seq IN (
+				SELECT e.seq FROM events e WHERE e.seq = ANY ($1)
+				  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
+				FOR UPDATE SKIP LOCKED)`, doomed)
+			if err != nil {
+				return dbErr("purge events", err)
+			}
+			deleted = int(tag.RowsAffected())
+		}
+		res.Deleted, res.Done, res.Cursor = deleted, done, ""
+		if last > 0 {
+			res.Cursor = encodeSeqCursor(last)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }

@@ -56,6 +56,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/internal/store"
 )
 
@@ -82,6 +83,9 @@ type Options struct {
 	// pending, Open then fails with an error that says to run
 	// `hookd migrate up`.
 	SkipMigrate bool
+	// Keyring seals endpoint secrets at rest (see store.SecretSealer);
+	// nil stores them in plaintext.
+	Keyring *secrets.Keyring
 }
 
 // ErrClosed is returned by writes after Close.
@@ -94,6 +98,8 @@ type Store struct {
 	log        *slog.Logger
 	pool       *pgxpool.Pool
 	connConfig *pgx.ConnConfig // for ListenDue's own connections
+	// keyring seals endpoint secrets; nil: no encryption.
+	keyring *secrets.Keyring
 
 	maxBatch int
 	ops      chan groupOp
@@ -207,6 +213,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		log:        log,
 		pool:       pool,
 		connConfig: cfg.ConnConfig.Copy(),
+		keyring:    opts.Keyring,
 		maxBatch:   defaultMaxBatch,
 		ops:        make(chan groupOp, defaultMaxBatch*defaultWriters),
 		quit:       make(chan struct{}),

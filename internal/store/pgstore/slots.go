@@ -19,10 +19,11 @@ import (
 // endpoint does not exist, nothing is stored and nothing is granted.
 const sqlLeaseSlot = `WITH cur AS (
 		SELECT coalesce(sum(slots) FILTER (WHERE owner <> $2 AND lease_until > $3), 0)::int AS held,
-			count(*) FILTER (WHERE owner <> $2 AND lease_until > $3 AND want > slots)::int AS waiting
+			count(*) FILTER (WHERE owner <> $2 AND lease_until > $3 AND want > slots)::int AS waiting,
+			count(*) FILTER (WHERE owner <> $2 AND lease_until > $3 AND slots > 0)::int AS others
 		FROM endpoint_slots WHERE endpoint_id = $1
 	), g AS (
-		SELECT greatest(0, least($4::int, $5::int - held)) AS granted, waiting FROM cur
+		SELECT greatest(0, least($4::int, $5::int - held)) AS granted, waiting, others FROM cur
 	), up AS (
 		INSERT INTO endpoint_slots (endpoint_id, owner, slots, want, lease_until)
 		SELECT $1, $2, g.granted, $4::int, $6 FROM g
@@ -34,7 +35,7 @@ const sqlLeaseSlot = `WITH cur AS (
 		DELETE FROM endpoint_slots
 		WHERE endpoint_id = $1 AND ((owner <> $2 AND lease_until <= $3) OR (owner = $2 AND $4::int <= 0))
 	)
-	SELECT CASE WHEN EXISTS (SELECT 1 FROM up) THEN g.granted ELSE 0 END, g.waiting FROM g`
+	SELECT CASE WHEN EXISTS (SELECT 1 FROM up) THEN g.granted ELSE 0 END, g.waiting, g.others FROM g`
 
 // LeaseSlots sets, for each request, how many of the endpoint's slots
 // p.Owner holds until p.Until, in one transaction. The endpoints are taken
@@ -72,7 +73,7 @@ func (s *Store) LeaseSlots(ctx context.Context, p *store.LeaseSlotsParams) (map[
 				return dbErr("lease slots: lock", err)
 			}
 			var g store.SlotGrant
-			if err := br.QueryRow().Scan(&g.Granted, &g.Waiting); err != nil {
+			if err := br.QueryRow().Scan(&g.Granted, &g.Waiting, &g.Others); err != nil {
 				return dbErr("lease slots", err)
 			}
 			out[r.EndpointID] = g

@@ -38,23 +38,65 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
-func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+const apiKeyCols = `seq, id, name, hash, app_id, created_at`
+
+func scanAPIKey(row scanner) (*store.APIKey, int64, error) {
 	var (
 		k     store.APIKey
+		seq   int64
 		appID sql.NullString
 		cre   int64
 	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, hash, app_id, created_at FROM api_keys WHERE hash = ?`, hash).
-		Scan(&k.ID, &k.Name, &k.Hash, &appID, &cre)
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &cre); err != nil {
+		return nil, 0, err
+	}
+	k.AppID, k.CreatedAt = appID.String, fromMS(cre)
+	return &k, seq, nil
+}
+
+// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
+func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+	k, _, err := scanAPIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hook.Errorf(hook.ENotFound, "", "API key not found")
 	}
 	if err != nil {
 		return nil, dbErr("get API key", err)
 	}
-	k.AppID, k.CreatedAt = appID.String, fromMS(cre)
-	return &k, nil
+	return k, nil
+}
+
+// ListAPIKeys lists the keys, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*store.Page[*store.APIKey], error) {
+	return listSeq(ctx, s.rdb, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
+}
+
+// DeleteAPIKey removes a key; the last admin key stays (a conflict). The
+// writer is the only one, so the count and the delete see the same rows.
+func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var appID sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT app_id FROM api_keys WHERE id = ?`, id).Scan(&appID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hook.NotFound("API key", id)
+		}
+		if err != nil {
+			return dbErr("delete API key", err)
+		}
+		if !appID.Valid {
+			var admins int64
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE app_id IS NULL`).Scan(&admins); err != nil {
+				return dbErr("delete API key", err)
+			}
+			if admins <= 1 {
+				return hook.Errorf(hook.EConflict, "", "%s is the last admin key; create another admin key before deleting it", id)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ?`, id); err != nil {
+			return dbErr("delete API key", err)
+		}
+		return nil
+	})
 }
 
 // CountAPIKeys counts the stored keys.

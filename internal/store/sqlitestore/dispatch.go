@@ -153,7 +153,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		}
 		defer erows.Close()
 		for erows.Next() {
-			e, _, err := scanEndpoint(erows)
+			e, _, err := s.scanEndpoint(erows)
 			if err != nil {
 				return dbErr("claim deliveries: endpoints", err)
 			}

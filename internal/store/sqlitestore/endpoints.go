@@ -9,9 +9,23 @@ import (
 )
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
-	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, created_at, updated_at`
+	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
+	created_at, updated_at`
 
-func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
+// scanEndpoint reads an endpoint row and opens its secrets.
+func (s *Store) scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
+	e, seq, err := scanEndpointRow(sc)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := store.OpenEndpointSecrets(s.keyring, e); err != nil {
+		return nil, 0, err
+	}
+	return e, seq, nil
+}
+
+// scanEndpointRow reads an endpoint row as stored: secrets sealed.
+func scanEndpointRow(sc scanner) (*hook.Endpoint, int64, error) {
 	var (
 		e                hook.Endpoint
 		seq              int64
@@ -21,7 +35,8 @@ func scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
 		cre, upd         int64
 	)
 	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
-		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter, &cre, &upd); err != nil {
+		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd); err != nil {
 		return nil, 0, err
 	}
 	e.UID = uid.String
@@ -50,16 +65,18 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		EventTypes: store.CopyList(p.EventTypes), Disabled: p.Disabled,
 		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
+		MaxConcurrency: p.MaxConcurrency, RateLimit: p.RateLimit, Ordering: p.Ordering,
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
+	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, uid, profile, envelope, filter, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled),
-			marshalMap(e.Headers), marshalMap(e.Metadata), e.Secret, nullString(e.UID), e.Profile, e.Envelope,
-			e.Filter, ms(now), ms(now))
+			marshalMap(e.Headers), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
+			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, ms(now), ms(now))
 		switch {
 		case err == nil:
 			return nil
@@ -78,8 +95,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	return e, nil
 }
 
-func getEndpoint(ctx context.Context, q querier, appID, endpointID string) (*hook.Endpoint, error) {
-	e, _, err := scanEndpoint(q.QueryRowContext(ctx,
+func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID string) (*hook.Endpoint, error) {
+	e, _, err := s.scanEndpoint(q.QueryRowContext(ctx,
 		`SELECT `+endpointCols+` FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID))
 	if err != nil {
 		return nil, notFound(err, "endpoint", endpointID, "get endpoint")
@@ -89,13 +106,13 @@ func getEndpoint(ctx context.Context, q querier, appID, endpointID string) (*hoo
 
 // GetEndpoint returns one of the app's endpoints.
 func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
-	return getEndpoint(ctx, s.rdb, appID, endpointID)
+	return s.getEndpoint(ctx, s.rdb, appID, endpointID)
 }
 
 // ListEndpoints lists the app's endpoints, newest first.
 func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams) (*store.Page[*hook.Endpoint], error) {
 	return listSeq(ctx, s.rdb, "list endpoints", p.ListParams, `SELECT `+endpointCols+` FROM endpoints`,
-		[]string{"app_id = ?"}, []any{p.AppID}, scanEndpoint)
+		[]string{"app_id = ?"}, []any{p.AppID}, s.scanEndpoint)
 }
 
 // ListEnabledEndpoints returns the app's endpoints that are not disabled,
@@ -109,7 +126,7 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 	defer rows.Close()
 	out := []*hook.Endpoint{}
 	for rows.Next() {
-		e, _, err := scanEndpoint(rows)
+		e, _, err := s.scanEndpoint(rows)
 		if err != nil {
 			return nil, dbErr("list enabled endpoints", err)
 		}
@@ -125,7 +142,7 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID)
+		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID)
 		if err != nil {
 			return err
 		}
@@ -133,9 +150,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		e.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE endpoints SET url = ?, description = ?, event_types = ?, disabled = ?, headers = ?,
-				metadata = ?, uid = ?, profile = ?, envelope = ?, filter = ?, updated_at = ? WHERE id = ?`,
+				metadata = ?, uid = ?, profile = ?, envelope = ?, filter = ?, max_concurrency = ?, rate_limit = ?,
+				ordering = ?, updated_at = ? WHERE id = ?`,
 			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(e.Headers),
-			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, ms(e.UpdatedAt), e.ID)
+			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit,
+			e.Ordering, ms(e.UpdatedAt), e.ID)
 		if uniqueViolation(err, "endpoints.uid") {
 			return store.EndpointUIDConflict(e.UID)
 		}
@@ -170,7 +189,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		e, err := getEndpoint(ctx, tx, p.AppID, p.EndpointID)
+		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID)
 		if err != nil {
 			return err
 		}
@@ -179,7 +198,8 @@ func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpoin
 		e.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE endpoints SET secret = ?, prev_secret = ?, prev_secret_expires_at = ?, updated_at = ? WHERE id = ?`,
-			e.Secret, e.PreviousSecret, nullMS(e.PreviousSecretExpiresAt), ms(e.UpdatedAt), e.ID)
+			store.SealSecret(s.keyring, e.ID, e.Secret), store.SealSecret(s.keyring, e.ID, e.PreviousSecret),
+			nullMS(e.PreviousSecretExpiresAt), ms(e.UpdatedAt), e.ID)
 		if err != nil {
 			return dbErr("rotate endpoint secret", err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at`
 
 func scanEvent(sc scanner) (*hook.Event, int64, error) {
 	var (
@@ -19,12 +19,14 @@ func scanEvent(sc scanner) (*hook.Event, int64, error) {
 		seq  int64
 		data string
 		prev sql.NullString
+		exp  sql.NullInt64
 		cre  int64
 	)
 	if err := sc.Scan(&seq, &e.AppID, &e.ID, &e.Type, &data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
-		&cre); err != nil {
+		&exp, &cre); err != nil {
 		return nil, 0, err
 	}
+	e.ExpungedAt = timePtr(exp)
 	e.Data = []byte(data)
 	if prev.Valid {
 		e.PreviousAttributes = []byte(prev.String)
@@ -136,4 +138,100 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
 	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
+}
+
+// ExpungeEvent replaces the event's data with {} and drops its previous
+// attributes.
+func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (*hook.Event, error) {
+	var out *hook.Event
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		e, _, err := scanEvent(tx.QueryRowContext(ctx,
+			`UPDATE events SET data = '{}', previous_attributes = NULL, expunged_at = COALESCE(expunged_at, ?)
+			 WHERE app_id = ? AND id = ? RETURNING `+eventCols, ms(msTime(p.Now)), p.AppID, p.EventID))
+		if err != nil {
+			return notFound(err, "event", p.EventID, "expunge event")
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PurgeEvents deletes a batch of old events none of whose deliveries is
+// pending. Events are scanned in insertion order (seq), which is the order
+// of their created_at up to the few milliseconds concurrent requests can
+// overlap by, so the scan stops at the first event created at or after
+// p.Before.
+func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
+	after, err := decodePurgeCursor(p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	limit := max(p.Limit, 1)
+	before := ms(msTime(p.Before))
+	res := &store.PurgeEventsResult{Cursor: p.Cursor}
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT e.seq, e.created_at,
+			        EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
+			 FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, after, limit)
+		if err != nil {
+			return dbErr("purge events", err)
+		}
+		var doomed []int64
+		last, n := after, 0
+		done := false
+		for rows.Next() {
+			var seq, created int64
+			var pending bool
+			if err := rows.Scan(&seq, &created, &pending); err != nil {
+				rows.Close()
+				return dbErr("purge events", err)
+			}
+			if created >= before {
+				done = true
+				break
+			}
+			n++
+			last = seq
+			if !pending {
+				doomed = append(doomed, seq)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr("purge events", err)
+		}
+		if n < limit {
+			done = true
+		}
+		if len(doomed) > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))`, jsonInts(doomed)); err != nil {
+				return dbErr("purge events", err)
+			}
+		}
+		res.Deleted, res.Done, res.Cursor = len(doomed), done, encodeSeqCursor(last)
+		if last == 0 {
+			res.Cursor = ""
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func decodePurgeCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	seq, err := decodeSeqCursor(c)
+	if err != nil {
+		return 0, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
+	}
+	return seq, nil
 }

@@ -54,6 +54,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/internal/store"
 )
 
@@ -73,6 +74,9 @@ type Options struct {
 	// SkipMigrate leaves the schema as it is; Open fails if migrations
 	// are pending, saying to run `hookd migrate up`.
 	SkipMigrate bool
+	// Keyring seals endpoint secrets at rest (see store.SecretSealer);
+	// nil stores them in plaintext.
+	Keyring *secrets.Keyring
 }
 
 // ErrClosed is returned by writes after Close.
@@ -85,6 +89,7 @@ type Store struct {
 	maxBatch int
 	skipMig  bool
 	lock     *os.File
+	keyring  *secrets.Keyring // nil: no encryption
 
 	wdb *sql.DB // one connection, used only by the writer goroutine
 	rdb *sql.DB // read-only pool
@@ -150,6 +155,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		maxBatch:   maxBatch,
 		skipMig:    opts.SkipMigrate,
 		lock:       lock,
+		keyring:    opts.Keyring,
 		ops:        make(chan *writeOp, maxBatch),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),

@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,5 +272,103 @@ func testAPIKeys(t *testing.T, open Opener) {
 		n, err = h.s.CountAPIKeys(h.ctx)
 		must(t, err, "CountAPIKeys")
 		eq(t, n, 2, "count")
+	})
+
+	t.Run("ListDelete", func(t *testing.T) {
+		h := setup(t, open)
+		key := func(name, appID string) *store.APIKey {
+			t.Helper()
+			k, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+				ID: hook.NewID("key"), Name: name, Hash: hashOf(name), AppID: appID, Now: h.now})
+			must(t, err, "CreateAPIKey "+name)
+			return k
+		}
+		app, gone := h.app("keep"), h.app("gone")
+		admin1, scoped, admin2 := key("admin1", ""), key("scoped", app.ID), key("admin2", "")
+		key("of-gone", gone.ID)
+
+		// Newest first, in pages, with every field.
+		var ids []string
+		lp := store.ListAPIKeysParams{ListParams: store.ListParams{Limit: 3}}
+		for range maxPages {
+			p, err := h.s.ListAPIKeys(h.ctx, &lp)
+			must(t, err, "ListAPIKeys")
+			for _, k := range p.Data {
+				ids = append(ids, k.ID)
+				if k.ID == scoped.ID {
+					eq(t, k.Name, "scoped", "Name")
+					eq(t, k.AppID, app.ID, "AppID")
+					wantTime(t, k.CreatedAt, h.now, "CreatedAt")
+					if !bytesEq(k.Hash, hashOf("scoped")) {
+						t.Fatalf("Hash: got %x", k.Hash)
+					}
+				}
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			lp.Cursor = p.NextCursor
+		}
+		eq(t, len(ids), 4, "keys listed")
+		deepEq(t, ids[1:], []string{admin2.ID, scoped.ID, admin1.ID}, "keys newest first (after of-gone)")
+		_, err := h.s.ListAPIKeys(h.ctx, &store.ListAPIKeysParams{ListParams: store.ListParams{Cursor: "x!"}})
+		wantErr(t, err, hook.EInvalid, "cursor", "ListAPIKeys with a bad cursor")
+
+		// An app's keys go with it.
+		must(t, h.s.DeleteApp(h.ctx, gone.ID), "DeleteApp")
+		_, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("of-gone"))
+		wantErr(t, err, hook.ENotFound, "-", "key of a deleted app")
+
+		must(t, h.s.DeleteAPIKey(h.ctx, scoped.ID), "DeleteAPIKey scoped")
+		_, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("scoped"))
+		wantErr(t, err, hook.ENotFound, "-", "deleted key")
+		wantErr(t, h.s.DeleteAPIKey(h.ctx, scoped.ID), hook.ENotFound, "-", "DeleteAPIKey twice")
+		wantErr(t, h.s.DeleteAPIKey(h.ctx, "key_nope"), hook.ENotFound, "-", "DeleteAPIKey unknown")
+
+		must(t, h.s.DeleteAPIKey(h.ctx, admin1.ID), "DeleteAPIKey admin1")
+		wantErr(t, h.s.DeleteAPIKey(h.ctx, admin2.ID), hook.EConflict, "-", "DeleteAPIKey of the last admin key")
+		got, err := h.s.GetAPIKeyByHash(h.ctx, hashOf("admin2"))
+		must(t, err, "the last admin key is kept")
+		eq(t, got.ID, admin2.ID, "ID")
+		n, err := h.s.CountAPIKeys(h.ctx)
+		must(t, err, "CountAPIKeys")
+		eq(t, n, 1, "count")
+		// A scoped key may go while one admin key is left.
+		s2 := key("scoped2", app.ID)
+		must(t, h.s.DeleteAPIKey(h.ctx, s2.ID), "DeleteAPIKey scoped with one admin key left")
+	})
+
+	t.Run("DeleteLastAdminConcurrently", func(t *testing.T) {
+		h := setup(t, open)
+		var ids []string
+		for _, name := range []string{"a", "b"} {
+			k, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+				ID: hook.NewID("key"), Name: name, Hash: hashOf(name), Now: h.now})
+			must(t, err, "CreateAPIKey")
+			ids = append(ids, k.ID)
+		}
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = h.s.DeleteAPIKey(h.ctx, id) })
+		}
+		wg.Wait()
+		ok, conflicts := 0, 0
+		for _, err := range errs {
+			switch hook.ErrorCode(err) {
+			case "":
+				ok++
+			case hook.EConflict:
+				conflicts++
+			default:
+				t.Fatalf("DeleteAPIKey: %v", err)
+			}
+		}
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("two concurrent deletes of the two admin keys: %d succeeded, %d conflicts; want 1 and 1", ok, conflicts)
+		}
+		n, err := h.s.CountAPIKeys(h.ctx)
+		must(t, err, "CountAPIKeys")
+		eq(t, n, 1, "admin keys left")
 	})
 }

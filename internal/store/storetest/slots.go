@@ -41,17 +41,17 @@ func testSlots(t *testing.T, open Opener) {
 	t.Run("Exact", func(t *testing.T) {
 		h, l, ep := slots(t)
 		deepEq(t, lease(h, l, "A", ep, 3, 4, h.now, time.Minute), store.SlotGrant{Granted: 3}, "A wants 3 of 4")
-		deepEq(t, lease(h, l, "B", ep, 3, 4, h.now, time.Minute), store.SlotGrant{Granted: 1}, "B wants 3: 1 is left")
-		deepEq(t, lease(h, l, "A", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 3, Waiting: 1},
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.now, time.Minute), store.SlotGrant{Granted: 1, Others: 1}, "B wants 3: 1 is left")
+		deepEq(t, lease(h, l, "A", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 3, Waiting: 1, Others: 1},
 			"A again: B waits for more")
-		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 1}, "B again")
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(time.Second), time.Minute), store.SlotGrant{Granted: 1, Others: 1}, "B again")
 		// A gives back: B gets more.
-		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1},
+		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1, Others: 1},
 			"A shrinks to 1")
-		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 3}, "B gets 3")
-		deepEq(t, lease(h, l, "C", ep, 2, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 0},
+		deepEq(t, lease(h, l, "B", ep, 3, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 3, Others: 1}, "B gets 3")
+		deepEq(t, lease(h, l, "C", ep, 2, 4, h.at(2*time.Second), time.Minute), store.SlotGrant{Granted: 0, Others: 2},
 			"C: none left")
-		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(3*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1},
+		deepEq(t, lease(h, l, "A", ep, 1, 4, h.at(3*time.Second), time.Minute), store.SlotGrant{Granted: 1, Waiting: 1, Others: 1},
 			"A sees C waiting")
 
 		// Several endpoints in one call, each on its own.
@@ -60,7 +60,7 @@ func testSlots(t *testing.T, open Opener) {
 		g, err := l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: "D", Now: h.at(3 * time.Second), Until: h.at(time.Minute),
 			Requests: []store.SlotRequest{{EndpointID: other, Want: 2, Limit: 2}, {EndpointID: ep, Want: 5, Limit: 4}}})
 		must(t, err, "LeaseSlots of two endpoints")
-		deepEq(t, g, map[string]store.SlotGrant{other: {Granted: 2}, ep: {Granted: 0, Waiting: 1}}, "grants of two endpoints")
+		deepEq(t, g, map[string]store.SlotGrant{other: {Granted: 2}, ep: {Granted: 0, Waiting: 1, Others: 2}}, "grants of two endpoints")
 		g, err = l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: "D", Now: h.now, Until: h.at(time.Minute)})
 		must(t, err, "LeaseSlots of nothing")
 		eq(t, len(g), 0, "grants of no request")
@@ -70,11 +70,11 @@ func testSlots(t *testing.T, open Opener) {
 		h, l, ep := slots(t)
 		deepEq(t, lease(h, l, "A", ep, 4, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 4}, "A takes all")
 		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(10*time.Second-time.Millisecond), time.Minute),
-			store.SlotGrant{Granted: 0}, "B while A's lease holds")
+			store.SlotGrant{Granted: 0, Others: 1}, "B while A's lease holds")
 		// At Until, A's lease has run out: its slots are free.
 		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(10*time.Second), time.Minute), store.SlotGrant{Granted: 4},
 			"B once A's lease ran out")
-		deepEq(t, lease(h, l, "A", ep, 4, 4, h.at(11*time.Second), time.Minute), store.SlotGrant{Granted: 0},
+		deepEq(t, lease(h, l, "A", ep, 4, 4, h.at(11*time.Second), time.Minute), store.SlotGrant{Granted: 0, Others: 1},
 			"A after its lease ran out")
 		deepEq(t, lease(h, l, "B", ep, 4, 4, h.at(12*time.Second), time.Minute), store.SlotGrant{Granted: 4, Waiting: 1},
 			"B sees A waiting")
@@ -86,19 +86,19 @@ func testSlots(t *testing.T, open Opener) {
 	t.Run("WantZero", func(t *testing.T) {
 		h, l, ep := slots(t)
 		deepEq(t, lease(h, l, "A", ep, 3, 3, h.now, time.Hour), store.SlotGrant{Granted: 3}, "A takes all")
-		deepEq(t, lease(h, l, "B", ep, 2, 3, h.now, time.Hour), store.SlotGrant{Granted: 0}, "B gets none")
+		deepEq(t, lease(h, l, "B", ep, 2, 3, h.now, time.Hour), store.SlotGrant{Granted: 0, Others: 1}, "B gets none")
 		deepEq(t, lease(h, l, "A", ep, 0, 3, h.now, time.Hour), store.SlotGrant{Granted: 0, Waiting: 1}, "A gives all back")
 		deepEq(t, lease(h, l, "B", ep, 2, 3, h.now, time.Hour), store.SlotGrant{Granted: 2}, "B after A's release")
-		deepEq(t, lease(h, l, "C", ep, 3, 3, h.now, time.Hour), store.SlotGrant{Granted: 1}, "C: what B left")
+		deepEq(t, lease(h, l, "C", ep, 3, 3, h.now, time.Hour), store.SlotGrant{Granted: 1, Others: 1}, "C: what B left")
 	})
 
 	t.Run("Renew", func(t *testing.T) {
 		h, l, ep := slots(t)
 		deepEq(t, lease(h, l, "A", ep, 2, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 2}, "A")
-		deepEq(t, lease(h, l, "B", ep, 2, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 2}, "B")
+		deepEq(t, lease(h, l, "B", ep, 2, 4, h.now, 10*time.Second), store.SlotGrant{Granted: 2, Others: 1}, "B")
 		must(t, h.s.RenewLeases(h.ctx, &store.RenewLeasesParams{Owner: "A", Until: h.at(time.Hour)}), "RenewLeases")
 		// B's lease ran out, A's was renewed.
-		deepEq(t, lease(h, l, "C", ep, 4, 4, h.at(30*time.Second), time.Minute), store.SlotGrant{Granted: 2},
+		deepEq(t, lease(h, l, "C", ep, 4, 4, h.at(30*time.Second), time.Minute), store.SlotGrant{Granted: 2, Others: 1},
 			"C after B's lease ran out and A's was renewed")
 		deepEq(t, lease(h, l, "C", ep, 4, 4, h.at(time.Hour), time.Minute), store.SlotGrant{Granted: 4},
 			"C after A's renewed lease ran out")

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
 	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, o) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if c.APIRate != 10000 || c.APIBurst != 20000 || c.MaxEndpointsPerApp != 100 || c.MaxEventTypes != 1000 ||
+		c.ReadTimeout != 30*time.Second || c.WriteTimeout != 30*time.Second || c.IdleTimeout != 120*time.Second {
+		t.Errorf("defaults %+v", c)
+	}
+}
+
+func TestValidateAbuseLimits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		set  func(*Config)
+		bad  string // the variable named, "" for valid
+	}{
+		{"no rate limit", func(c *Config) { c.APIRate = 0; c.APIBurst = 0 }, ""},
+		{"fractional rate", func(c *Config) { c.APIRate = 0.5; c.APIBurst = 1 }, ""},
+		{"negative rate", func(c *Config) { c.APIRate = -1 }, "HOOKD_API_RATE"},
+		{"NaN rate", func(c *Config) { c.APIRate = math.NaN() }, "HOOKD_API_RATE"},
+		{"burst 0 with a rate", func(c *Config) { c.APIBurst = 0 }, "HOOKD_API_BURST"},
+		{"no auth failure limit", func(c *Config) { c.AuthFailureRate = 0 }, ""},
+		{"negative auth failure rate", func(c *Config) { c.AuthFailureRate = -2 }, "HOOKD_API_AUTH_FAILURE_RATE"},
+		{"no endpoints", func(c *Config) { c.MaxEndpointsPerApp = 0 }, "HOOKD_MAX_ENDPOINTS_PER_APP"},
+		{"no event types", func(c *Config) { c.MaxEventTypes = 0 }, "HOOKD_MAX_EVENT_TYPES"},
+		{"read timeout 0", func(c *Config) { c.ReadTimeout = 0 }, "HOOKD_READ_TIMEOUT"},
+		{"write timeout 0", func(c *Config) { c.WriteTimeout = 0 }, "HOOKD_WRITE_TIMEOUT"},
+		{"idle timeout too long", func(c *Config) { c.IdleTimeout = 2 * time.Hour }, "HOOKD_IDLE_TIMEOUT"},
+		{"short timeouts", func(c *Config) { c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = time.Second, time.Second, time.Second }, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := Default()
+			c.set(&cfg)
+			err := cfg.Validate()
+			switch {
+			case c.bad == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)):
+				t.Errorf("error %v, want one naming %s", err, c.bad)
+			}
+		})
+	}
+}

@@ -1,0 +1,7 @@
+-- Retention: events whose payload was expunged on request (issue 5).
+
+-- +goose Up
+ALTER TABLE events ADD COLUMN expunged_at timestamptz;
+
+-- +goose Down
+ALTER TABLE events DROP COLUMN expunged_at;

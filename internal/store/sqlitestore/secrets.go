@@ -1,0 +1,99 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/hookd/hookd/internal/secrets"
+	"github.com/hookd/hookd/internal/store"
+)
+
+var _ store.SecretSealer = (*Store)(nil)
+
+// SealPlaintextSecrets checks that the keyring opens the sealed endpoint
+// secrets (one per key id and column), then seals those still stored in
+// plaintext, store.SealBatchSize endpoints per transaction, and returns
+// how many values it sealed. A value is replaced only if it is still the
+// plaintext that was read, so a concurrent rotation wins. With a nil
+// keyring it does nothing.
+func (s *Store) SealPlaintextSecrets(ctx context.Context) (int, error) {
+	if s.keyring == nil {
+		return 0, nil
+	}
+	if err := s.checkSealed(ctx); err != nil {
+		return 0, err
+	}
+	type row struct {
+		id, secret, prev string
+	}
+	total := 0
+	var after int64
+	for {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT seq, id, secret, prev_secret FROM endpoints
+			WHERE seq > ? AND `+store.SQLPlaintextWhere+` ORDER BY seq LIMIT ?`, after, store.SealBatchSize)
+		if err != nil {
+			return total, dbErr("seal plaintext secrets", err)
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&after, &r.id, &r.secret, &r.prev); err != nil {
+				rows.Close()
+				return total, dbErr("seal plaintext secrets", err)
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, dbErr("seal plaintext secrets", err)
+		}
+		if len(batch) == 0 {
+			return total, nil
+		}
+		var n int
+		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			n = 0
+			for _, r := range batch {
+				for _, c := range []struct{ col, v string }{{"secret", r.secret}, {"prev_secret", r.prev}} {
+					if c.v == "" || secrets.IsSealed(c.v) {
+						continue
+					}
+					res, err := tx.ExecContext(ctx, `UPDATE endpoints SET `+c.col+` = ? WHERE id = ? AND `+c.col+` = ?`,
+						store.SealSecret(s.keyring, r.id, c.v), r.id, c.v)
+					if err != nil {
+						return dbErr("seal plaintext secrets", err)
+					}
+					k, _ := res.RowsAffected()
+					n += int(k)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+}
+
+// checkSealed opens one stored secret per column and key id.
+func (s *Store) checkSealed(ctx context.Context) error {
+	rows, err := s.rdb.QueryContext(ctx, store.SQLSealedSamples)
+	if err != nil {
+		return dbErr("check sealed secrets", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, what, v string
+		if err := rows.Scan(&id, &what, &v); err != nil {
+			return dbErr("check sealed secrets", err)
+		}
+		if _, err := store.OpenSecret(s.keyring, id, what, v); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return dbErr("check sealed secrets", err)
+	}
+	return nil
+}
