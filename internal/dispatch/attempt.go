@@ -148,6 +148,8 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	}
 	if decision.Status == hook.DeliveryPending {
 		d.noteDue(decision.NextAttemptAt)
+	} else if ep.Ordering == hook.OrderingFIFO {
+		d.Wake() // the next of a FIFO endpoint can go now
 	}
 }
 

@@ -42,12 +42,14 @@ func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event)
 	for i, ep := range matched {
 		news[i] = store.NewDelivery{ID: ids[i], EndpointID: ep.ID}
 		q := d.endpoints[ep.ID]
-		if d.hasRoomLocked(q, size) {
+		// A FIFO endpoint's deliveries are claimed one at a time, in
+		// order, from the store (see ClaimDeliveries): never here.
+		if ep.Ordering != hook.OrderingFIFO && d.hasRoomLocked(q, size) {
 			news[i].Claimed = true
 			claimed++
 			d.held++
 			d.heldBytes += int64(size)
-		} else {
+		} else if ep.Ordering != hook.OrderingFIFO {
 			if q != nil {
 				q.overflowed = true
 			} else {

@@ -9,6 +9,9 @@ import (
 // concurrencyOf is the endpoint's concurrency limit: its own MaxConcurrency
 // when set, never more than the deployment's EndpointConcurrency.
 func (d *Dispatcher) concurrencyOf(q *endpointQueue) int {
+	if q.ep != nil && q.ep.Ordering == hook.OrderingFIFO {
+		return 1
+	}
 	if q.ep != nil && q.ep.MaxConcurrency > 0 {
 		return min(q.ep.MaxConcurrency, d.cfg.EndpointConcurrency)
 	}

@@ -42,7 +42,7 @@ const sqlClaim = `WITH eps AS (
 					SELECT 1 FROM deliveries d
 					WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at <= $3
 					ORDER BY d.available_at LIMIT $5) x) c
-			 WHERE NOT e.disabled AND e.seq > $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
+			 WHERE NOT e.disabled AND e.ordering <> 'fifo' AND e.seq > $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
 			 ORDER BY e.seq LIMIT $4)
 			UNION ALL
 			(SELECT 1 AS part, e.seq, e.id, c.n
@@ -51,7 +51,7 @@ const sqlClaim = `WITH eps AS (
 					SELECT 1 FROM deliveries d
 					WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at <= $3
 					ORDER BY d.available_at LIMIT $5) x) c
-			 WHERE NOT e.disabled AND e.seq <= $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
+			 WHERE NOT e.disabled AND e.ordering <> 'fifo' AND e.seq <= $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
 			 ORDER BY e.seq LIMIT $4)
 		) u
 		ORDER BY part, seq LIMIT $4
@@ -73,6 +73,32 @@ const sqlClaim = `WITH eps AS (
 	FROM picked p
 	WHERE d.seq = ANY (ARRAY (SELECT seq FROM picked)) AND d.seq = p.seq
 	RETURNING p.part, p.ep_seq, p.ep_id, p.available_at, d.id, d.event_seq, d.attempt_count,
+		d.scheduled_attempts, d.manual`
+
+// sqlClaimFIFO leases, of each enabled FIFO endpoint (not in $1), its
+// oldest pending delivery if that one is claimable (due at $2, and not in
+// flight), at most $3 in all, to $4 until $5: while the oldest waits for a retry or is in
+// flight, the ones after it wait too. A head row that a concurrent claim
+// holds is skipped, never passed over for the next one: that endpoint
+// gives nothing this time. Rows come back shaped as sqlClaim's, in part 2.
+const sqlClaimFIFO = `WITH heads AS (
+		SELECT e.seq AS ep_seq, e.id AS ep_id,
+			(SELECT d.seq FROM deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending'
+			 ORDER BY d.seq LIMIT 1) AS head
+		FROM endpoints e
+		WHERE NOT e.disabled AND e.ordering = 'fifo' AND e.id <> ALL ($1::text[])
+	), picked AS MATERIALIZED (
+		SELECT h.ep_seq, h.ep_id, d.seq, d.available_at
+		FROM heads h JOIN deliveries d ON d.seq = h.head
+		WHERE d.status = 'pending' AND d.available_at <= $2
+		ORDER BY h.ep_seq
+		LIMIT $3
+		FOR UPDATE OF d SKIP LOCKED
+	)
+	UPDATE deliveries d SET lease_owner = $4, available_at = $5
+	FROM picked p
+	WHERE d.seq = p.seq
+	RETURNING 2, p.ep_seq, p.ep_id, p.available_at, d.id, d.event_seq, d.attempt_count,
 		d.scheduled_attempts, d.manual`
 
 // claimRow is a delivery leased by sqlClaim.
@@ -122,23 +148,30 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		clear(res.Endpoints)
 		clear(res.Apps)
 		lastSeq = 0
-		rows, err := tx.Query(ctx, sqlClaim, after, exclude, now, limit, per, p.Owner, until)
-		if err != nil {
-			return dbErr("claim deliveries", err)
-		}
 		var picked []claimRow
-		for rows.Next() {
-			var r claimRow
-			if err := rows.Scan(&r.part, &r.epSeq, &r.epID, &r.due, &r.id, &r.eventSeq, &r.attempts,
-				&r.sched, &r.manual); err != nil {
-				rows.Close()
-				return dbErr("claim deliveries", err)
+		read := func(sql string, args ...any) error {
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				return err
 			}
-			picked = append(picked, r)
+			defer rows.Close()
+			for rows.Next() {
+				var r claimRow
+				if err := rows.Scan(&r.part, &r.epSeq, &r.epID, &r.due, &r.id, &r.eventSeq, &r.attempts,
+					&r.sched, &r.manual); err != nil {
+					return err
+				}
+				picked = append(picked, r)
+			}
+			return rows.Err()
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := read(sqlClaim, after, exclude, now, limit, per, p.Owner, until); err != nil {
 			return dbErr("claim deliveries", err)
+		}
+		if len(picked) < limit {
+			if err := read(sqlClaimFIFO, exclude, now, limit-len(picked), p.Owner, until); err != nil {
+				return dbErr("claim deliveries: fifo", err)
+			}
 		}
 		if len(picked) == 0 {
 			return nil

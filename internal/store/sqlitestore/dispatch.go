@@ -45,8 +45,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		clear(res.Endpoints)
 
 		type epRef struct {
-			seq int64
-			id  string
+			seq  int64
+			id   string
+			fifo bool
 		}
 		var eps []epRef
 		find := func(stmt *sql.Stmt, n int) error {
@@ -57,7 +58,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			defer rows.Close()
 			for rows.Next() {
 				var e epRef
-				if err := rows.Scan(&e.seq, &e.id); err != nil {
+				if err := rows.Scan(&e.seq, &e.id, &e.fifo); err != nil {
 					return err
 				}
 				eps = append(eps, e)
@@ -76,6 +77,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		}
 
 		sel := tx.StmtContext(ctx, s.stmts.claimSelect)
+		selFIFO := tx.StmtContext(ctx, s.stmts.claimSelectFIFO)
 		upd := tx.StmtContext(ctx, s.stmts.claimUpdate)
 		byEvent := map[int64][]*store.Job{}
 		var served []string
@@ -86,7 +88,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 				break
 			}
 			picked = picked[:0]
-			rows, err := sel.QueryContext(ctx, ep.id, now, min(per, limit-len(res.Jobs)))
+			var rows *sql.Rows
+			var err error
+			if ep.fifo {
+				rows, err = selFIFO.QueryContext(ctx, ep.id, now)
+			} else {
+				rows, err = sel.QueryContext(ctx, ep.id, now, min(per, limit-len(res.Jobs)))
+			}
 			if err != nil {
 				return dbErr("claim deliveries", err)
 			}

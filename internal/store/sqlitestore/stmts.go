@@ -16,6 +16,7 @@ type stmts struct {
 	claimEndpointsAfter *sql.Stmt
 	claimEndpointsUpTo  *sql.Stmt
 	claimSelect         *sql.Stmt
+	claimSelectFIFO     *sql.Stmt
 	claimUpdate         *sql.Stmt
 	loadEvents          *sql.Stmt
 	loadEndpoints       *sql.Stmt
@@ -47,7 +48,7 @@ const (
 	// Enabled endpoints with a claimable delivery: one probe of
 	// deliveries_claim each. %s is > (after the last one served) or <=
 	// (wrapping around).
-	sqlClaimEndpoints = `SELECT e.seq, e.id FROM endpoints e
+	sqlClaimEndpoints = `SELECT e.seq, e.id, e.ordering = 'fifo' FROM endpoints e
 		WHERE e.disabled = 0 AND e.seq %s ?1
 		  AND e.id NOT IN (SELECT value FROM json_each(?2))
 		  AND EXISTS (SELECT 1 FROM deliveries d
@@ -58,6 +59,14 @@ const (
 		FROM deliveries
 		WHERE endpoint_id = ?1 AND status = 'pending' AND available_at <= ?2
 		ORDER BY available_at LIMIT ?3`
+
+	// A FIFO endpoint gives only its oldest pending delivery, and only
+	// when that one is claimable: while it waits for a retry or is in
+	// flight, the ones after it wait too.
+	sqlClaimSelectFIFO = `SELECT seq, id, event_seq, attempt_count, scheduled_attempts, manual FROM (
+			SELECT seq, id, event_seq, attempt_count, scheduled_attempts, manual, available_at
+			FROM deliveries WHERE endpoint_id = ?1 AND status = 'pending' ORDER BY seq LIMIT 1)
+		WHERE available_at <= ?2`
 
 	sqlClaimUpdate = `UPDATE deliveries SET lease_owner = ?1, available_at = ?2 WHERE seq = ?3`
 
@@ -118,6 +127,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	st.claimEndpointsAfter = prep(fmt.Sprintf(sqlClaimEndpoints, ">"))
 	st.claimEndpointsUpTo = prep(fmt.Sprintf(sqlClaimEndpoints, "<="))
 	st.claimSelect = prep(sqlClaimSelect)
+	st.claimSelectFIFO = prep(sqlClaimSelectFIFO)
 	st.claimUpdate = prep(sqlClaimUpdate)
 	st.loadEvents = prep(sqlLoadEvents)
 	st.loadEndpoints = prep(sqlLoadEndpoints)

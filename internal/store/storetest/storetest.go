@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, o) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, o) })
+	t.Run("FIFO", func(t *testing.T) { testFIFO(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends
