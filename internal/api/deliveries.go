@@ -47,7 +47,7 @@ func (s *server) registerDeliveries() {
 		func(ctx context.Context, in *struct {
 			AppParam
 			ListQuery
-			Status   string `query:"status" enum:"pending,succeeded,failed" doc:"Only deliveries with this status."`
+			Status   string `query:"status" enum:"pending,paused,succeeded,failed" doc:"Only deliveries with this status (paused: pending, of a disabled endpoint)."`
 			Endpoint string `query:"endpoint" doc:"Only deliveries to this endpoint (its id)."`
 			Event    string `query:"event" doc:"Only deliveries of this event (its id)."`
 			Since    string `query:"since" format:"date-time" doc:"Only deliveries created at or after this time (RFC 3339)."`

@@ -498,22 +498,32 @@ func TestBacklogBeyondMemoryLimitIsDelivered(t *testing.T) {
 	}
 }
 
-func TestDisabledEndpointGetsNothingUntilEnabled(t *testing.T) {
+func TestDisabledEndpointKeepsItsDeliveriesUntilEnabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	rc := newReceiver(t, nil)
 	ep := e.endpoint(rc.URL, func(p *store.CreateEndpointParams) { p.Disabled = true })
-	if res := e.publish("order.created", `{}`); len(res.Deliveries) != 0 {
-		t.Fatalf("a disabled endpoint got %d deliveries", len(res.Deliveries))
+	res := e.publish("order.created", `{}`)
+	if len(res.Deliveries) != 1 {
+		t.Fatalf("a disabled endpoint got %d deliveries, want 1 kept for later", len(res.Deliveries))
 	}
+	paused := res.Deliveries[0].ID
+	if s := e.delivery(paused).Status; s != hook.DeliveryPaused {
+		t.Fatalf("delivery of a disabled endpoint is %s, want paused", s)
+	}
+	e.d.Wake() // a poll finds nothing to send
 	enabled := false
 	up, err := e.st.UpdateEndpoint(context.Background(), &store.UpdateEndpointParams{AppID: e.app.ID, EndpointID: ep.ID, Disabled: &enabled, Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rc.count() != 0 {
+		t.Fatalf("a disabled endpoint was sent %d requests", rc.count())
+	}
 	e.d.EndpointChanged(up)
+	waitFor(t, "the kept delivery after enabling", func() bool { return e.delivery(paused).Status == hook.DeliverySucceeded })
 	id := e.publish("order.created", `{}`).Deliveries[0].ID
-	waitFor(t, "delivery after enabling", func() bool { return e.delivery(id).Status == hook.DeliverySucceeded })
+	waitFor(t, "a new delivery after enabling", func() bool { return e.delivery(id).Status == hook.DeliverySucceeded })
 }
 
 func TestStopReleasesQueuedDeliveriesForTheNextProcess(t *testing.T) {

@@ -16,7 +16,10 @@ import (
 // On an idempotent replay (an event with this id exists) nothing is
 // written and the result's Created is false.
 func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
-	eps, err := d.st.ListEnabledEndpoints(ctx, ev.AppID)
+	// Disabled endpoints get their deliveries too, left in the store
+	// (paused) until the endpoint is enabled again: disabled is not
+	// dropped.
+	eps, err := d.st.ListFanoutEndpoints(ctx, ev.AppID)
 	if err != nil {
 		return nil, err
 	}
@@ -44,12 +47,12 @@ func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event)
 		q := d.endpoints[ep.ID]
 		// A FIFO endpoint's deliveries are claimed one at a time, in
 		// order, from the store (see ClaimDeliveries): never here.
-		if ep.Ordering != hook.OrderingFIFO && d.hasRoomLocked(q, size) {
+		if ep.Ordering != hook.OrderingFIFO && !ep.Disabled && d.hasRoomLocked(q, size) {
 			news[i].Claimed = true
 			claimed++
 			d.held++
 			d.heldBytes += int64(size)
-		} else if ep.Ordering != hook.OrderingFIFO {
+		} else if ep.Ordering != hook.OrderingFIFO && !ep.Disabled {
 			if q != nil {
 				q.overflowed = true
 			} else {

@@ -175,6 +175,9 @@ const (
 	DeliveryPending   = "pending"
 	DeliverySucceeded = "succeeded"
 	DeliveryFailed    = "failed"
+	// DeliveryPaused is how a pending delivery of a disabled endpoint
+	// reads: kept, and sent once the endpoint is enabled again.
+	DeliveryPaused = "paused"
 )
 
 // Delivery is one event on its way to one endpoint, with every attempt made.

@@ -53,6 +53,10 @@ type Store interface {
 	// ListEnabledEndpoints returns every endpoint of the app that is not
 	// disabled, for fan-out.
 	ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error)
+	// ListFanoutEndpoints returns every endpoint of the app, disabled ones
+	// too (their deliveries are kept, paused, until they are enabled),
+	// oldest first.
+	ListFanoutEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error)
 	UpdateEndpoint(ctx context.Context, p *UpdateEndpointParams) (*hook.Endpoint, error)
 	// DeleteEndpoint removes the endpoint with its deliveries and attempts.
 	DeleteEndpoint(ctx context.Context, appID, endpointID string) error

@@ -11,7 +11,12 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
+// deliveryCols reads status as paused for a pending delivery of a
+// disabled endpoint.
+const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id,
+	CASE WHEN status = 'pending' AND EXISTS (
+		SELECT 1 FROM endpoints e WHERE e.id = deliveries.endpoint_id AND e.disabled) THEN 'paused' ELSE status END,
+	attempt_count,
 	next_attempt_at, last_attempt_at, last_response_status, livemode, created_at, updated_at`
 
 func scanDelivery(row pgx.Row) (*hook.Delivery, int64, error) {
@@ -105,7 +110,13 @@ func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hoo
 func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParams) (*store.Page[*hook.Delivery], error) {
 	var args []any
 	conds := []string{cond("app_id = $", &args, p.AppID)}
-	if p.Status != "" {
+	switch p.Status {
+	case "":
+	case hook.DeliveryPaused:
+		conds = append(conds, "status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled)")
+	case hook.DeliveryPending:
+		conds = append(conds, "status = 'pending' AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled)")
+	default:
 		conds = append(conds, cond("status = $", &args, p.Status))
 	}
 	if p.EndpointID != "" {

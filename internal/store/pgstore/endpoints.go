@@ -122,8 +122,17 @@ func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams)
 // ListEnabledEndpoints returns the app's endpoints that are not disabled,
 // oldest first.
 func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
-	rows, err := s.pool.Query(ctx,
-		`SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 AND NOT disabled ORDER BY seq`, appID)
+	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 AND NOT disabled ORDER BY seq`, appID)
+}
+
+// ListFanoutEndpoints returns all the app's endpoints, disabled ones too,
+// oldest first.
+func (s *Store) ListFanoutEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
+	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 ORDER BY seq`, appID)
+}
+
+func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*hook.Endpoint, error) {
+	rows, err := s.pool.Query(ctx, query, appID)
 	if err != nil {
 		return nil, dbErr("list enabled endpoints", err)
 	}

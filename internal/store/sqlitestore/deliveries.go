@@ -9,7 +9,12 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id, status, attempt_count,
+// deliveryCols reads status as paused for a pending delivery of a
+// disabled endpoint.
+const deliveryCols = `seq, id, app_id, event_id, event_type, endpoint_id,
+	CASE WHEN status = 'pending' AND EXISTS (
+		SELECT 1 FROM endpoints e WHERE e.id = deliveries.endpoint_id AND e.disabled = 1) THEN 'paused' ELSE status END,
+	attempt_count,
 	next_attempt_at, last_attempt_at, last_response_status, livemode, created_at, updated_at`
 
 func scanDelivery(sc scanner) (*hook.Delivery, int64, error) {
@@ -89,7 +94,13 @@ func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hoo
 // ListDeliveries lists the app's deliveries, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParams) (*store.Page[*hook.Delivery], error) {
 	conds, args := []string{"app_id = ?"}, []any{p.AppID}
-	if p.Status != "" {
+	switch p.Status {
+	case "":
+	case hook.DeliveryPaused:
+		conds = append(conds, "status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled = 1)")
+	case hook.DeliveryPending:
+		conds = append(conds, "status = 'pending' AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled = 1)")
+	default:
 		conds, args = append(conds, "status = ?"), append(args, p.Status)
 	}
 	if p.EndpointID != "" {

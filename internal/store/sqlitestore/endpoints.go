@@ -118,8 +118,17 @@ func (s *Store) ListEndpoints(ctx context.Context, p *store.ListEndpointsParams)
 // ListEnabledEndpoints returns the app's endpoints that are not disabled,
 // oldest first.
 func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
-	rows, err := s.rdb.QueryContext(ctx,
-		`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? AND disabled = 0 ORDER BY seq`, appID)
+	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? AND disabled = 0 ORDER BY seq`, appID)
+}
+
+// ListFanoutEndpoints returns all the app's endpoints, disabled ones too,
+// oldest first.
+func (s *Store) ListFanoutEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
+	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? ORDER BY seq`, appID)
+}
+
+func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*hook.Endpoint, error) {
+	rows, err := s.rdb.QueryContext(ctx, query, appID)
 	if err != nil {
 		return nil, dbErr("list enabled endpoints", err)
 	}

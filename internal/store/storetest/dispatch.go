@@ -347,7 +347,7 @@ func testRecordAttempt(t *testing.T, open Opener) {
 		_, ok, err := h.s.NextDue(h.ctx)
 		must(t, err, "NextDue")
 		eq(t, ok, false, "NextDue ok")
-		eq(t, h.delivery(app.ID, waiting[0]).Status, hook.DeliveryPending, "other delivery stays pending")
+		eq(t, h.delivery(app.ID, waiting[0]).Status, hook.DeliveryPaused, "other delivery is kept, paused")
 	})
 
 	t.Run("LeaseLost", func(t *testing.T) {

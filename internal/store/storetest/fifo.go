@@ -55,3 +55,47 @@ func testFIFO(t *testing.T, open Opener) {
 	eq(t, len(res.Jobs), 1, "claim after the second failed for good")
 	eq(t, res.Jobs[0].DeliveryID, ids[2], "the third")
 }
+
+// testPaused covers deliveries of a disabled endpoint: kept, read as
+// paused, not claimable, and pending again once it is enabled.
+func testPaused(t *testing.T, open Opener) {
+	h := setup(t, open)
+	app := h.app("a")
+	off := h.endpoint(app.ID, disabled)
+	on := h.endpoint(app.ID)
+	all, err := h.s.ListFanoutEndpoints(h.ctx, app.ID)
+	must(t, err, "ListFanoutEndpoints")
+	eq(t, len(all), 2, "fan-out endpoints, the disabled one too")
+	eq(t, all[0].ID, off.ID, "oldest first")
+	res := h.insert(app.ID, ev{endpoints: []string{off.ID, on.ID}})
+	var paused string
+	for _, d := range res.Deliveries {
+		if d.EndpointID == off.ID {
+			paused = d.ID
+		}
+	}
+	eq(t, h.delivery(app.ID, paused).Status, hook.DeliveryPaused, "a disabled endpoint's delivery")
+	list := func(status string) int {
+		t.Helper()
+		p, err := h.s.ListDeliveries(h.ctx, &store.ListDeliveriesParams{AppID: app.ID, Status: status})
+		must(t, err, "ListDeliveries "+status)
+		for _, d := range p.Data {
+			if d.Status != status {
+				t.Fatalf("ListDeliveries status=%s gave a %s one", status, d.Status)
+			}
+		}
+		return len(p.Data)
+	}
+	eq(t, list(hook.DeliveryPaused), 1, "paused listed")
+	eq(t, list(hook.DeliveryPending), 1, "pending listed")
+	claimed := h.claim("n", h.at(time.Second), 10, 10)
+	eq(t, len(claimed.Jobs), 1, "claimable: the enabled endpoint's only")
+
+	no := false
+	_, err = h.s.UpdateEndpoint(h.ctx, &store.UpdateEndpointParams{AppID: app.ID, EndpointID: off.ID, Disabled: &no, Now: h.now})
+	must(t, err, "enable")
+	eq(t, h.delivery(app.ID, paused).Status, hook.DeliveryPending, "after enabling")
+	claimed = h.claim("n", h.at(2*time.Second), 10, 10)
+	eq(t, len(claimed.Jobs), 1, "claimable after enabling")
+	eq(t, claimed.Jobs[0].DeliveryID, paused, "the paused one")
+}
