@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -77,19 +78,33 @@ func (e *encoder) value(v any, depth int) {
 			e.err = errTooDeep
 			return
 		}
+		// Keys as they are written: a key that is not valid UTF-8 is
+		// written with U+FFFD for its bad bytes, so two keys can become
+		// one; the greater original key's value is kept, and the keys
+		// are sorted as written.
 		keys := make([]string, 0, len(v))
+		orig := make(map[string]string, len(v))
 		for k := range v {
-			keys = append(keys, k)
+			w := k
+			if !utf8.ValidString(k) {
+				w = strings.ToValidUTF8(k, "\uFFFD")
+			}
+			if o, dup := orig[w]; !dup || k > o {
+				if !dup {
+					keys = append(keys, w)
+				}
+				orig[w] = k
+			}
 		}
 		slices.Sort(keys)
 		e.b = append(e.b, '{')
-		for i, k := range keys {
+		for i, w := range keys {
 			if i > 0 {
 				e.b = append(e.b, ',')
 			}
-			e.b = appendJSONString(e.b, k)
+			e.b = appendJSONString(e.b, w)
 			e.b = append(e.b, ':')
-			e.value(v[k], depth+1)
+			e.value(v[orig[w]], depth+1)
 		}
 		e.b = append(e.b, '}')
 	default:

@@ -232,7 +232,11 @@ func compile(src string) (code *gojq.Code, err error) {
 		}
 		return nil, fmt.Errorf("jq: %w", err)
 	}
-	code, err = gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	if err := rewriteMul(q); err != nil {
+		return nil, err
+	}
+	code, err = gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }),
+		gojq.WithFunction(mulFunc, 2, 2, checkedMul))
 	if err != nil {
 		return nil, fmt.Errorf("jq: %w", err)
 	}

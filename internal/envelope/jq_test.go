@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -456,5 +457,72 @@ func TestValidNumber(t *testing.T) {
 		if json.Valid([]byte(s)) != want {
 			t.Errorf("the table is wrong about %q", s)
 		}
+	}
+}
+
+func TestMultiplicationIsBoundedAndStillJq(t *testing.T) {
+	t.Parallel()
+	r := NewRenderer(Options{Timeout: time.Second})
+	c := orderContext("order.created", `{"n":3,"s":"ab","o":{"a":{"b":1}}}`)
+	in, err := Input(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rewrite must multiply exactly as gojq itself does.
+	for _, prog := range []string{
+		`.data.n * 2`, `.data.s * .data.n`, `.data.n * .data.s`, `.data.s * 0`, `.data.s * 0.5`,
+		`.data.o * {"a":{"c":2}}`, `[1,2] | map(. * 10)`, `[(1,2) * (3,4)]`, `12345678901234567890 * 10`,
+		`null * 2`, `[.data.s * -1]`,
+	} {
+		q, err := gojq.Parse(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := gojq.Compile(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		native, _ := code.Run(in).Next()
+		if nerr, ok := native.(error); ok {
+			if _, err := r.Render(context.Background(), Spec{Envelope: prog}, c); err == nil {
+				t.Errorf("%s: no error, gojq gives %v", prog, nerr)
+			}
+			continue
+		}
+		want, err := json.Marshal(native)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := r.Render(context.Background(), Spec{Envelope: prog}, c)
+		if err != nil {
+			t.Errorf("%s: %v (gojq gives %s)", prog, err, want)
+			continue
+		}
+		var g, w any
+		_ = json.Unmarshal(body, &g)
+		_ = json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s = %s, gojq gives %s", prog, body, want)
+		}
+	}
+	for _, prog := range []string{
+		`"x" * 2000000000 | length`,
+		`.data.s * 1e9`,
+		`def sq: . * .; 12345678901234567890 | sq | sq | sq | sq | sq | sq | sq`,
+	} {
+		start := time.Now()
+		_, err := r.Render(context.Background(), Spec{Envelope: prog}, c)
+		if err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("%s: err %v, want a limit", prog, err)
+		}
+		if d := time.Since(start); d > 200*time.Millisecond {
+			t.Errorf("%s took %v", prog, d)
+		}
+	}
+	if err := ValidateEnvelope("envelope", `.data |= . * 2`); err != nil {
+		t.Errorf("|= . * 2 refused: %v", err)
+	}
+	if err := ValidateEnvelope("envelope", `.data.n *= 2`); err == nil || !strings.Contains(err.Error(), "*=") {
+		t.Errorf("*= accepted: %v", err)
 	}
 }
