@@ -46,7 +46,9 @@ func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hoo
 // GetDelivery returns the delivery with its attempts, oldest first: one
 // statement, so the two agree.
 func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id, d.status,
+	rows, err := s.pool.Query(ctx, `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id,
+			CASE WHEN d.status = 'pending' AND EXISTS (
+				SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.disabled) THEN 'paused' ELSE d.status END,
 			d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.livemode,
 			d.created_at, d.updated_at,
 			a.id, a.number, a.trigger_kind, a.started_at, a.duration_ms, a.response_status,
