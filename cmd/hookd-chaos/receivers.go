@@ -119,7 +119,7 @@ func (r *receiver) serve(s *schedule, w http.ResponseWriter, req *http.Request) 
 		if bad {
 			fault()
 			w.Header().Set("Retry-After", "1")
-			http.Error(w, "slow down", 429)
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
 	case "hang":
