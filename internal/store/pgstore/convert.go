@@ -2,10 +2,8 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,48 +47,6 @@ func nullString(s string) pgtype.Text {
 
 // --- cursors ---
 
-// Cursors are the base64url of the last row's seq (or, for event types, of
-// the last name), as in sqlitestore. They are opaque to clients.
-
-func encodeSeqCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
-}
-
-func badCursor() error {
-	return hook.Errorf(hook.EInvalid, "cursor", "is not a cursor returned by a previous page")
-}
-
-// decodeSeqCursor returns the seq to list below: MaxInt64 for no cursor.
-func decodeSeqCursor(c string) (int64, error) {
-	if c == "" {
-		return math.MaxInt64, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, badCursor()
-	}
-	seq, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || seq <= 0 || strconv.FormatInt(seq, 10) != string(b) {
-		return 0, badCursor()
-	}
-	return seq, nil
-}
-
-func encodeNameCursor(name string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(name))
-}
-
-func decodeNameCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
-		return "", badCursor()
-	}
-	return string(b), nil
-}
-
 // listSeq runs a newest-first page query on one table. query is "SELECT
 // <seq first, then the scanned columns> FROM t"; conds filter it, with
 // their placeholders numbered from $1 in args' order. scan reads one row
@@ -98,7 +54,7 @@ func decodeNameCursor(c string) (string, error) {
 func listSeq[T any](ctx context.Context, q querier, what string, lp store.ListParams,
 	query string, conds []string, args []any, scan func(pgx.Row) (T, int64, error),
 ) (*store.Page[T], error) {
-	below, err := decodeSeqCursor(lp.Cursor)
+	below, err := store.DecodeSeqCursor(lp.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +74,7 @@ func listSeq[T any](ctx context.Context, q querier, what string, lp store.ListPa
 	for rows.Next() {
 		n++
 		if n > limit {
-			page.NextCursor = encodeSeqCursor(lastSeq)
+			page.NextCursor = store.EncodeSeqCursor(lastSeq)
 			break
 		}
 		v, seq, err := scan(rows)

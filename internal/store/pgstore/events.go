@@ -443,7 +443,7 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 	var after int64
 	if p.Cursor != "" {
 		var err error
-		if after, err = decodeSeqCursor(p.Cursor); err != nil {
+		if after, err = store.DecodeSeqCursor(p.Cursor); err != nil {
 			return nil, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
 		}
 	}
@@ -500,7 +500,7 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 		}
 		res.Deleted, res.Done, res.Cursor = deleted, done, ""
 		if last > 0 {
-			res.Cursor = encodeSeqCursor(last)
+			res.Cursor = store.EncodeSeqCursor(last)
 		}
 		return nil
 	})

@@ -3,10 +3,8 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 
@@ -19,55 +17,13 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-// Cursors are the base64url of the last row's seq (or, for event types, of
-// the last name). They are opaque to clients.
-
-func encodeSeqCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
-}
-
-func badCursor() error {
-	return hook.Errorf(hook.EInvalid, "cursor", "is not a cursor returned by a previous page")
-}
-
-// decodeSeqCursor returns the seq to list below: MaxInt64 for no cursor.
-func decodeSeqCursor(c string) (int64, error) {
-	if c == "" {
-		return math.MaxInt64, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, badCursor()
-	}
-	seq, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || seq <= 0 || strconv.FormatInt(seq, 10) != string(b) {
-		return 0, badCursor()
-	}
-	return seq, nil
-}
-
-func encodeNameCursor(name string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(name))
-}
-
-func decodeNameCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
-		return "", badCursor()
-	}
-	return string(b), nil
-}
-
 // listSeq runs a newest-first page query on one table. query is
 // "SELECT <seq first, then the scanned columns> FROM t"; conds and args
 // filter it. scan reads one row (seq included).
 func listSeq[T any](ctx context.Context, db *sql.DB, what string, lp store.ListParams,
 	query string, conds []string, args []any, scan func(scanner) (T, int64, error),
 ) (*store.Page[T], error) {
-	below, err := decodeSeqCursor(lp.Cursor)
+	below, err := store.DecodeSeqCursor(lp.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +42,7 @@ func listSeq[T any](ctx context.Context, db *sql.DB, what string, lp store.ListP
 	for rows.Next() {
 		n++
 		if n > limit {
-			page.NextCursor = encodeSeqCursor(lastSeq)
+			page.NextCursor = store.EncodeSeqCursor(lastSeq)
 			break
 		}
 		v, seq, err := scan(rows)

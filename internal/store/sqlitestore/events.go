@@ -213,7 +213,7 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 				return dbErr("purge events", err)
 			}
 		}
-		res.Deleted, res.Done, res.Cursor = len(doomed), done, encodeSeqCursor(last)
+		res.Deleted, res.Done, res.Cursor = len(doomed), done, store.EncodeSeqCursor(last)
 		if last == 0 {
 			res.Cursor = ""
 		}
@@ -229,7 +229,7 @@ func decodePurgeCursor(c string) (int64, error) {
 	if c == "" {
 		return 0, nil
 	}
-	seq, err := decodeSeqCursor(c)
+	seq, err := store.DecodeSeqCursor(c)
 	if err != nil {
 		return 0, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
 	}

@@ -74,7 +74,7 @@ func (s *Store) GetEventType(ctx context.Context, name string) (*hook.EventType,
 
 // ListEventTypes lists the catalog in name order.
 func (s *Store) ListEventTypes(ctx context.Context, p *store.ListEventTypesParams) (*store.Page[*hook.EventType], error) {
-	after, err := decodeNameCursor(p.Cursor)
+	after, err := store.DecodeNameCursor(p.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Store) ListEventTypes(ctx context.Context, p *store.ListEventTypesParam
 	page := &store.Page[*hook.EventType]{Data: []*hook.EventType{}}
 	for rows.Next() {
 		if len(page.Data) == limit {
-			page.NextCursor = encodeNameCursor(page.Data[limit-1].Name)
+			page.NextCursor = store.EncodeNameCursor(page.Data[limit-1].Name)
 			break
 		}
 		et, err := scanEventType(rows)
