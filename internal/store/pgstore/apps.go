@@ -131,7 +131,7 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 // DeleteApp removes the app; its endpoints, events, deliveries, attempts
 // and app-scoped API keys go with it (ON DELETE CASCADE).
 func (s *Store) DeleteApp(ctx context.Context, appID string) error {
-	return s.tx(ctx, "delete app", func(tx pgx.Tx) error {
+	return s.txEndpoints(ctx, "delete app", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM apps WHERE id = $1`, appID)
 		if err != nil {
 			return dbErr("delete app", err)

@@ -363,6 +363,10 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 	a.ResponseBody, a.Error = cleanText(a.ResponseBody), cleanText(a.Error)
 	op := &recordAttemptOp{a: a, status: p.Decision.Status, sched: p.ScheduledAttempts, next: next,
 		now: ms(p.Now), owner: p.Owner, epID: p.EndpointID, off: p.Decision.DisableEndpoint}
+	if op.off {
+		// Other nodes see the endpoint disabled within fanoutCacheTTL.
+		defer s.fanout.Invalidate()
+	}
 	return s.group(ctx, op)
 }
 

@@ -70,7 +70,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
-	err := s.tx(ctx, "create endpoint", func(tx pgx.Tx) error {
+	err := s.txEndpoints(ctx, "create endpoint", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
 				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
@@ -126,9 +126,28 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 }
 
 // ListFanoutEndpoints returns all the app's endpoints, disabled ones too,
-// oldest first.
+// oldest first. The list comes from the store's fan-out cache (see store.FanoutCache):
+// it is shared and must not be modified.
 func (s *Store) ListFanoutEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
-	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 ORDER BY seq`, appID)
+	return s.fanout.Load(ctx, appID, func(ctx context.Context) ([]*hook.Endpoint, error) {
+		return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = $1 ORDER BY seq`, appID)
+	})
+}
+
+// txEndpoints is tx for a change to endpoints: the transaction signals the
+// other nodes (endpointsChannel) to drop their fan-out caches, and this
+// node's is dropped once it has committed, whatever the outcome.
+func (s *Store) txEndpoints(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
+	defer s.fanout.Invalidate()
+	return s.tx(ctx, what, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+endpointsChannel+`', '')`); err != nil {
+			return dbErr(what+": notify", err)
+		}
+		return nil
+	})
 }
 
 func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*hook.Endpoint, error) {
@@ -155,7 +174,7 @@ func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*h
 // endpoint signals hookd_due: its deliveries become claimable.
 func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.tx(ctx, "update endpoint", func(tx pgx.Tx) error {
+	err := s.txEndpoints(ctx, "update endpoint", func(tx pgx.Tx) error {
 		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
 		if err != nil {
 			return err
@@ -193,7 +212,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 // DeleteEndpoint removes the endpoint with its deliveries, attempts and
 // slot leases.
 func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) error {
-	return s.tx(ctx, "delete endpoint", func(tx pgx.Tx) error {
+	return s.txEndpoints(ctx, "delete endpoint", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE id = $1 AND app_id = $2`, endpointID, appID)
 		if err != nil {
 			return dbErr("delete endpoint", err)
@@ -209,7 +228,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 // until p.PreviousExpiresAt.
 func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.tx(ctx, "rotate endpoint secret", func(tx pgx.Tx) error {
+	err := s.txEndpoints(ctx, "rotate endpoint secret", func(tx pgx.Tx) error {
 		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID, true)
 		if err != nil {
 			return err

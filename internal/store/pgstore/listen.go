@@ -61,6 +61,7 @@ func (s *Store) ListenDue(ctx context.Context, owner string, wake func()) error 
 		backoff = listenBackoffMin
 		if reconnect {
 			s.log.Info("pgstore: listen: connected again")
+			s.fanout.Invalidate() // endpoint changes may have been missed too
 			wake()
 		}
 		err = s.listenLoop(lctx, conn, owner, wake)
@@ -81,9 +82,11 @@ func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+dueChannel); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("listen: %w", err)
+	for _, ch := range []string{dueChannel, endpointsChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("listen: %w", err)
+		}
 	}
 	s.listenPID.Store(conn.PgConn().PID())
 	return conn, nil
@@ -95,6 +98,10 @@ func (s *Store) listenLoop(ctx context.Context, conn *pgx.Conn, owner string, wa
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel == endpointsChannel {
+			s.fanout.Invalidate()
+			continue
 		}
 		if n.Channel != dueChannel || (owner != "" && n.Payload == owner) {
 			continue

@@ -72,6 +72,18 @@ const (
 // dueChannel is the LISTEN/NOTIFY channel of store.DueListener.
 const dueChannel = "hookd_due"
 
+// endpointsChannel carries endpoint changes: every node listening
+// (ListenDue's connection) drops its fan-out cache on a signal.
+const endpointsChannel = "hookd_endpoints"
+
+// Fan-out cache bounds: an app's endpoint list is kept at most
+// fanoutCacheTTL even without a signal (a lost one, or a node that does
+// not listen), for at most fanoutCacheApps apps.
+const (
+	fanoutCacheTTL  = 2 * time.Second
+	fanoutCacheApps = 10000
+)
+
 // Options configures Open. The zero value (or nil) is fine.
 type Options struct {
 	// Logger receives the store's logs; nil discards them.
@@ -100,6 +112,7 @@ type Store struct {
 	connConfig *pgx.ConnConfig // for ListenDue's own connections
 	// keyring seals endpoint secrets; nil: no encryption.
 	keyring *secrets.Keyring
+	fanout  *store.FanoutCache
 
 	maxBatch int
 	ops      chan groupOp
@@ -210,6 +223,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
 	s := &Store{
+		fanout:     store.NewFanoutCache(fanoutCacheTTL, fanoutCacheApps),
 		log:        log,
 		pool:       pool,
 		connConfig: cfg.ConnConfig.Copy(),

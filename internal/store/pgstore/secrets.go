@@ -56,7 +56,7 @@ func (s *Store) SealPlaintextSecrets(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		var n int
-		err = s.tx(ctx, "seal plaintext secrets", func(tx pgx.Tx) error {
+		err = s.txEndpoints(ctx, "seal plaintext secrets", func(tx pgx.Tx) error {
 			n = 0
 			b := &pgx.Batch{}
 			for _, r := range batch { // in seq order, as every node locks them

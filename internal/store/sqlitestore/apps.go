@@ -135,7 +135,7 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 // DeleteApp removes the app; its endpoints, events, deliveries, attempts
 // and app-scoped API keys go with it (ON DELETE CASCADE).
 func (s *Store) DeleteApp(ctx context.Context, appID string) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, appID)
 		if err != nil {
 			return dbErr("delete app", err)

@@ -222,6 +222,9 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 	started, now := ms(a.StartedAt), ms(p.Now)
 	status, sched, owner := p.Decision.Status, p.ScheduledAttempts, p.Owner
 	disable, endpointID := p.Decision.DisableEndpoint, p.EndpointID
+	if disable {
+		defer s.fanout.Invalidate()
+	}
 
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,

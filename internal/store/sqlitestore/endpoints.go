@@ -69,7 +69,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
 				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
@@ -122,9 +122,19 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, appID string) ([]*hook
 }
 
 // ListFanoutEndpoints returns all the app's endpoints, disabled ones too,
-// oldest first.
+// oldest first. The list comes from the store's fan-out cache (see store.FanoutCache):
+// it is shared and must not be modified.
 func (s *Store) ListFanoutEndpoints(ctx context.Context, appID string) ([]*hook.Endpoint, error) {
-	return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? ORDER BY seq`, appID)
+	return s.fanout.Load(ctx, appID, func(ctx context.Context) ([]*hook.Endpoint, error) {
+		return s.listAppEndpoints(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? ORDER BY seq`, appID)
+	})
+}
+
+// writeEndpoints is write for a change to endpoints: whatever its outcome,
+// the fan-out cache is dropped once it has committed.
+func (s *Store) writeEndpoints(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	defer s.fanout.Invalidate()
+	return s.write(ctx, fn)
 }
 
 func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*hook.Endpoint, error) {
@@ -150,7 +160,7 @@ func (s *Store) listAppEndpoints(ctx context.Context, query, appID string) ([]*h
 // UpdateEndpoint changes the fields of p that are not nil.
 func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID)
 		if err != nil {
 			return err
@@ -181,7 +191,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 
 // DeleteEndpoint removes the endpoint with its deliveries and attempts.
 func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID)
 		if err != nil {
 			return dbErr("delete endpoint", err)
@@ -197,7 +207,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 // until p.PreviousExpiresAt.
 func (s *Store) RotateEndpointSecret(ctx context.Context, p *store.RotateEndpointSecretParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getEndpoint(ctx, tx, p.AppID, p.EndpointID)
 		if err != nil {
 			return err

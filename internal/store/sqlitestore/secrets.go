@@ -51,7 +51,7 @@ func (s *Store) SealPlaintextSecrets(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		var n int
-		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err = s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			n = 0
 			for _, r := range batch {
 				for _, c := range []struct{ col, v string }{{"secret", r.secret}, {"prev_secret", r.prev}} {

@@ -82,6 +82,11 @@ type Options struct {
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("sqlitestore: store is closed")
 
+// fanoutCacheApps bounds how many apps' fan-out lists the store keeps in
+// memory. Only this process writes the file (it holds a lock on it), so a
+// cached list is exact until the store's own next endpoint write.
+const fanoutCacheApps = 10000
+
 // Store is a store.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path     string
@@ -90,6 +95,7 @@ type Store struct {
 	skipMig  bool
 	lock     *os.File
 	keyring  *secrets.Keyring // nil: no encryption
+	fanout   *store.FanoutCache
 
 	wdb *sql.DB // one connection, used only by the writer goroutine
 	rdb *sql.DB // read-only pool
@@ -150,6 +156,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
+		fanout:     store.NewFanoutCache(0, fanoutCacheApps),
 		path:       abs,
 		log:        log,
 		maxBatch:   maxBatch,
