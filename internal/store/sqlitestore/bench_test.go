@@ -112,11 +112,12 @@ func BenchmarkClaimAndRecord(b *testing.B) {
 		for i := range b.N {
 			id := hook.NewID("evt")
 			var seq int64
-			if err := ins.QueryRowContext(ctx, appID, id, "order.created", kib, ms(due)).Scan(&seq); err != nil {
+			if err := ins.QueryRowContext(ctx, appID, id, "order.created", kib, ms(due), sql.NullString{}, 1, "", "").
+				Scan(&seq); err != nil {
 				return err
 			}
 			if _, err := dl.ExecContext(ctx, hook.NewID("dlv"), appID, seq, id, "order.created", ms(due), ms(due),
-				sql.NullString{}, eps[i%len(eps)]); err != nil {
+				sql.NullString{}, eps[i%len(eps)], 1); err != nil {
 				return err
 			}
 		}

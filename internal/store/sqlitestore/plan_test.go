@@ -70,7 +70,7 @@ func TestQueryPlans(t *testing.T) {
 			{"release", sqlReleaseIDs, []string{"deliveries_lease (lease_owner=?)"}},
 			{"release all", sqlReleaseAll, []string{"USING INDEX deliveries_lease (lease_owner>?)"}},
 			{"next due", sqlNextDue, []string{"SEARCH d USING COVERING INDEX deliveries_claim (endpoint_id=? AND available_at>?)"}},
-			{"count pending", sqlCountPending, []string{"USING COVERING INDEX deliveries_due"}},
+			{"count pending", sqlCountPending, []string{"USING COVERING INDEX deliveries_pending_seq"}},
 			{"attempts of a delivery", `SELECT ` + attemptCols + ` FROM attempts WHERE delivery_id = ? ORDER BY seq`,
 				[]string{"SEARCH attempts USING INDEX attempts_delivery_seq (delivery_id=?)"}},
 			{"list deliveries", `SELECT seq FROM deliveries WHERE app_id = ? AND status = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
