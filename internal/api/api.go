@@ -27,6 +27,11 @@ type Dispatcher interface {
 	// stores it, with its deliveries, durably. Created is false on an
 	// idempotent replay.
 	Publish(ctx context.Context, app *hook.App, ev *hook.Event) (*store.InsertEventResult, error)
+	// PublishBatch is Publish for several events of the app in one
+	// durable write: either every event is stored with its deliveries, or
+	// none is (the error names the item, see store.ItemError). Each
+	// result, in the order of evs, is what Publish returns for its event.
+	PublishBatch(ctx context.Context, app *hook.App, evs []*hook.Event) ([]*store.InsertEventResult, error)
 	// AppChanged is called after an app is updated.
 	AppChanged(app *hook.App)
 	// Emit publishes one of hookd's operational events about appID's

@@ -49,8 +49,8 @@ func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if cl := ctx.Header("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n > s.maxBody {
-			s.writeErr(ctx, http.StatusRequestEntityTooLarge, s.tooLarge())
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n > s.bodyLimit(ctx) {
+			s.writeErr(ctx, http.StatusRequestEntityTooLarge, s.tooLarge(ctx))
 			return
 		}
 	}

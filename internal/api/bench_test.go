@@ -25,6 +25,13 @@ type nopPublisher struct{}
 func (nopPublisher) Publish(_ context.Context, _ *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
 	return &store.InsertEventResult{Event: ev, Created: true}, nil
 }
+func (nopPublisher) PublishBatch(_ context.Context, _ *hook.App, evs []*hook.Event) ([]*store.InsertEventResult, error) {
+	out := make([]*store.InsertEventResult, len(evs))
+	for i, ev := range evs {
+		out[i] = &store.InsertEventResult{Event: ev, Created: true}
+	}
+	return out, nil
+}
 func (nopPublisher) EndpointChanged(*hook.Endpoint) {}
 func (nopPublisher) AppChanged(*hook.App)           {}
 func (nopPublisher) Emit(string, string, any)       {}

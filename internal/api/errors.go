@@ -35,7 +35,7 @@ const (
 // property is located at the property ("body.url", not "body"), the value
 // of an unexpected property is the property's, not the whole object, and
 // long echoed values are cut.
-func (s *server) tidyErrors(_ huma.Context, _ string, v any) (any, error) {
+func (s *server) tidyErrors(ctx huma.Context, _ string, v any) (any, error) {
 	em, ok := v.(*huma.ErrorModel)
 	if !ok {
 		return v, nil
@@ -47,7 +47,7 @@ func (s *server) tidyErrors(_ huma.Context, _ string, v any) (any, error) {
 		}
 	case http.StatusRequestEntityTooLarge:
 		// huma states its own limit, which is one more than ours.
-		em.Detail = s.tooLarge()
+		em.Detail = s.tooLarge(ctx)
 	}
 	for _, d := range em.Errors {
 		if d == nil {
@@ -71,8 +71,19 @@ func (s *server) tidyErrors(_ huma.Context, _ string, v any) (any, error) {
 	return em, nil
 }
 
-func (s *server) tooLarge() string {
-	return "request body is too large: the limit is " + strconv.FormatInt(s.maxBody, 10) + " bytes"
+func (s *server) tooLarge(ctx huma.Context) string {
+	return "request body is too large: the limit is " + strconv.FormatInt(s.bodyLimit(ctx), 10) + " bytes"
+}
+
+// bodyLimit is the body limit of ctx's operation (see operation: huma's
+// MaxBodyBytes is one more), or MaxBodyBytes when it has none.
+func (s *server) bodyLimit(ctx huma.Context) int64 {
+	if ctx != nil {
+		if op := ctx.Operation(); op != nil && op.MaxBodyBytes > 0 {
+			return op.MaxBodyBytes - 1
+		}
+	}
+	return s.maxBody
 }
 
 func joinLoc(loc, name string) string {

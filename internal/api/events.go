@@ -65,34 +65,45 @@ type eventBody struct {
 	APIVersion         *string         `json:"api_version"`
 }
 
-// parseEventBody decodes the body of an event once: malformed JSON is a 400,
-// a field of the wrong type or an unknown field a 422.
-func parseEventBody(body []byte) (*eventBody, error) {
+// parseEventBody decodes the body of an event once (see decodeBody).
+// prefix locates the event in the request: "body" on create-event,
+// "body.events[3]" for an item of a batch.
+func parseEventBody(body []byte, prefix string) (*eventBody, error) {
 	var b eventBody
+	if err := decodeBody(body, prefix, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// decodeBody decodes a JSON body (or a part of one, located by prefix)
+// into v: malformed JSON is a 400, a field of the wrong type or an
+// unknown field a 422.
+func decodeBody(body []byte, prefix string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(&b)
+	err := dec.Decode(v)
 	if err == nil && len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
-		return nil, huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: "body", Message: "unexpected data after the JSON object"})
+		return huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: prefix, Message: "unexpected data after the JSON object"})
 	}
 	if err == nil {
-		return &b, nil
+		return nil
 	}
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te):
 		want := jsonKind(te.Type)
 		if te.Field == "" {
-			return nil, invalid("body", "expected "+want, nil)
+			return invalid(prefix, "expected "+want, nil)
 		}
-		return nil, invalid("body."+te.Field, "expected "+want, nil)
+		return invalid(prefix+"."+te.Field, "expected "+want, nil)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return nil, invalid("body."+name, "unexpected property", nil)
+		return invalid(prefix+"."+name, "unexpected property", nil)
 	case errors.Is(err, io.EOF):
-		return nil, huma.Error400BadRequest("request body is required")
+		return huma.Error400BadRequest("request body is required")
 	}
-	return nil, huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+	return huma.Error400BadRequest("malformed JSON body", &huma.ErrorDetail{Location: prefix, Message: err.Error()})
 }
 
 // jsonKind names the JSON kind a Go type decodes from.
@@ -120,6 +131,7 @@ func (s *server) registerEvents() {
 	op.SkipValidateBody = true // parseEventBody does it, in one pass
 	huma.Register(s.api, op, s.createEvent)
 	s.documentEventBody()
+	s.registerEventBatch()
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, eventsPath, "list-events", "Events", "List an app's events, newest first", http.StatusOK),
 		func(ctx context.Context, in *struct {
@@ -220,59 +232,11 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 	if !isJSON(in.ContentType) {
 		return nil, huma.Error415UnsupportedMediaType("the body must be application/json, not " + in.ContentType)
 	}
-	b, err := parseEventBody(in.RawBody)
+	b, err := parseEventBody(in.RawBody, "body")
 	if err != nil {
 		return nil, err
 	}
-	var errs []*huma.ErrorDetail
-	typ := ""
-	if b.Type != nil {
-		typ = *b.Type
-	}
-	errs = collect(errs, hook.ValidateEventTypeName("type", typ), "body", "type", typ)
-	switch {
-	case b.Data == nil:
-		errs = append(errs, &huma.ErrorDetail{Location: "body.data", Message: "is required"})
-	case b.Data[0] != '{':
-		// The decoder hands a RawMessage over without leading space.
-		errs = append(errs, &huma.ErrorDetail{Location: "body.data", Message: "must be a JSON object"})
-	}
-	id := in.IdempotencyKey
-	if id != "" {
-		errs = collect(errs, hook.ValidateEventID("Idempotency-Key", id), "header", "Idempotency-Key", id)
-	}
-	if b.ID != nil {
-		errs = collect(errs, hook.ValidateEventID("id", *b.ID), "body", "id", *b.ID)
-		if id != "" && *b.ID != id {
-			errs = append(errs, &huma.ErrorDetail{Location: "body.id", Message: "differs from the Idempotency-Key header", Value: *b.ID})
-		}
-		id = *b.ID
-	}
-	var prev []byte
-	if b.PreviousAttributes != nil && string(b.PreviousAttributes) != "null" {
-		if b.PreviousAttributes[0] != '{' {
-			errs = append(errs, &huma.ErrorDetail{Location: "body.previous_attributes", Message: "must be a JSON object"})
-		} else {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, b.PreviousAttributes); err != nil {
-				errs = append(errs, &huma.ErrorDetail{Location: "body.previous_attributes", Message: "is not valid JSON"})
-			}
-			prev = buf.Bytes()
-		}
-	}
-	requestID, apiVersion := "", ""
-	if b.RequestID != nil {
-		requestID = *b.RequestID
-		if len(requestID) > hook.MaxEventIDLen || strings.ContainsAny(requestID, "\r\n\x00") {
-			errs = append(errs, &huma.ErrorDetail{Location: "body.request_id", Message: "must be at most 255 characters on one line", Value: requestID})
-		}
-	}
-	if b.APIVersion != nil {
-		apiVersion = *b.APIVersion
-		if len(apiVersion) > 64 || strings.ContainsAny(apiVersion, "\r\n\x00") {
-			errs = append(errs, &huma.ErrorDetail{Location: "body.api_version", Message: "must be at most 64 characters on one line", Value: apiVersion})
-		}
-	}
+	f, errs := checkEvent(b, "body", in.IdempotencyKey)
 	if len(errs) > 0 {
 		return nil, invalidAll(errs)
 	}
@@ -280,45 +244,9 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
 	}
-	if id == "" {
-		id = envelope.NewEventID(app.Profile)
-	}
-	if apiVersion == "" {
-		apiVersion = app.APIVersion
-	}
-	if requestID == "" && app.Profile == hook.ProfileReflow {
-		requestID = newRequestID()
-	}
-	live := app.Livemode
-	if b.Livemode != nil {
-		live = *b.Livemode
-	}
-	var data bytes.Buffer
-	data.Grow(len(b.Data))
-	if err := json.Compact(&data, b.Data); err != nil {
-		return nil, invalid("body.data", "is not valid JSON", nil)
-	}
-	ti, err := s.types.get(ctx, typ)
+	ev, err := s.buildEvent(ctx, app, f, "body")
 	if err != nil {
-		return nil, s.fail(ctx, err, "body")
-	}
-	if ti.schema != nil {
-		if ds := validateJSON(ti.schema, data.Bytes(), "body.data"); len(ds) > 0 {
-			s.disp.Emit(app.ID, "event.rejected", rejectedEvent(app.ID, id, typ, ds))
-			return nil, huma.Error422UnprocessableEntity("data does not match the schema of event type "+typ, detailErrs(ds)...)
-		}
-	}
-	ev := &hook.Event{
-		ID:        id,
-		AppID:     app.ID,
-		Type:      typ,
-		Data:      data.Bytes(),
-		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
-
-		PreviousAttributes: prev,
-		Livemode:           live,
-		RequestID:          requestID,
-		APIVersion:         apiVersion,
+		return nil, err
 	}
 	res, err := s.disp.Publish(ctx, app, ev)
 	if err != nil {
@@ -332,6 +260,123 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 		out.Replayed = "true"
 	}
 	return out, nil
+}
+
+// eventFields is an event as its publisher sent it, checked by checkEvent.
+type eventFields struct {
+	typ        string
+	id         string // "" when the publisher gave none
+	data       json.RawMessage
+	prev       []byte // compacted; nil when absent
+	livemode   *bool
+	requestID  string
+	apiVersion string
+}
+
+// checkEvent checks a parsed event body on its own (no store needed) and
+// returns every problem found, located under prefix ("body", or
+// "body.events[3]" for an item of a batch). idemKey is the
+// Idempotency-Key header, "" when there is none: the id when the body has
+// none.
+func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.ErrorDetail) {
+	var errs []*huma.ErrorDetail
+	f := &eventFields{data: b.Data, livemode: b.Livemode}
+	if b.Type != nil {
+		f.typ = *b.Type
+	}
+	errs = collect(errs, hook.ValidateEventTypeName("type", f.typ), prefix, "type", f.typ)
+	switch {
+	case b.Data == nil:
+		errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "data"), Message: "is required"})
+	case b.Data[0] != '{':
+		// The decoder hands a RawMessage over without leading space.
+		errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "data"), Message: "must be a JSON object"})
+	}
+	id := idemKey
+	if id != "" {
+		errs = collect(errs, hook.ValidateEventID("Idempotency-Key", id), "header", "Idempotency-Key", id)
+	}
+	if b.ID != nil {
+		errs = collect(errs, hook.ValidateEventID("id", *b.ID), prefix, "id", *b.ID)
+		if id != "" && *b.ID != id {
+			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "id"), Message: "differs from the Idempotency-Key header", Value: *b.ID})
+		}
+		id = *b.ID
+	}
+	f.id = id
+	if b.PreviousAttributes != nil && string(b.PreviousAttributes) != "null" {
+		if b.PreviousAttributes[0] != '{' {
+			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "must be a JSON object"})
+		} else {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, b.PreviousAttributes); err != nil {
+				errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "is not valid JSON"})
+			}
+			f.prev = buf.Bytes()
+		}
+	}
+	if b.RequestID != nil {
+		f.requestID = *b.RequestID
+		if len(f.requestID) > hook.MaxEventIDLen || strings.ContainsAny(f.requestID, "\r\n\x00") {
+			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "request_id"), Message: "must be at most 255 characters on one line", Value: f.requestID})
+		}
+	}
+	if b.APIVersion != nil {
+		f.apiVersion = *b.APIVersion
+		if len(f.apiVersion) > 64 || strings.ContainsAny(f.apiVersion, "\r\n\x00") {
+			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "api_version"), Message: "must be at most 64 characters on one line", Value: f.apiVersion})
+		}
+	}
+	return f, errs
+}
+
+// buildEvent makes the event f describes for app: the app's defaults for
+// what f leaves out (id, api_version, request_id, livemode), data
+// compacted and checked against its type's schema. A mismatch is a 422
+// whose details are located under prefix (and tells the operator, as
+// event.rejected).
+func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, prefix string) (*hook.Event, error) {
+	id, apiVersion, requestID := f.id, f.apiVersion, f.requestID
+	if id == "" {
+		id = envelope.NewEventID(app.Profile)
+	}
+	if apiVersion == "" {
+		apiVersion = app.APIVersion
+	}
+	if requestID == "" && app.Profile == hook.ProfileReflow {
+		requestID = newRequestID()
+	}
+	live := app.Livemode
+	if f.livemode != nil {
+		live = *f.livemode
+	}
+	var data bytes.Buffer
+	data.Grow(len(f.data))
+	if err := json.Compact(&data, f.data); err != nil {
+		return nil, invalid(joinLoc(prefix, "data"), "is not valid JSON", nil)
+	}
+	ti, err := s.types.get(ctx, f.typ)
+	if err != nil {
+		return nil, s.fail(ctx, err, prefix)
+	}
+	if ti.schema != nil {
+		if ds := validateJSON(ti.schema, data.Bytes(), joinLoc(prefix, "data")); len(ds) > 0 {
+			s.disp.Emit(app.ID, "event.rejected", rejectedEvent(app.ID, id, f.typ, ds))
+			return nil, huma.Error422UnprocessableEntity("data does not match the schema of event type "+f.typ, detailErrs(ds)...)
+		}
+	}
+	return &hook.Event{
+		ID:        id,
+		AppID:     app.ID,
+		Type:      f.typ,
+		Data:      data.Bytes(),
+		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+
+		PreviousAttributes: f.prev,
+		Livemode:           live,
+		RequestID:          requestID,
+		APIVersion:         apiVersion,
+	}, nil
 }
 
 func detailErrs(ds []*huma.ErrorDetail) []error {

@@ -54,6 +54,26 @@ func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event
 	return p.st.InsertEvent(ctx, &store.InsertEventParams{Event: ev, Deliveries: ds})
 }
 
+// PublishBatch fans out as Publish does and stores the batch in one
+// InsertEvents.
+func (p *testPublisher) PublishBatch(ctx context.Context, app *hook.App, evs []*hook.Event) ([]*store.InsertEventResult, error) {
+	eps, err := p.st.ListEnabledEndpoints(ctx, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	batch := &store.InsertEventsParams{Events: make([]store.InsertEventParams, len(evs))}
+	for i, ev := range evs {
+		var ds []store.NewDelivery
+		for _, ep := range eps {
+			if ep.Subscribes(ev.Type) {
+				ds = append(ds, store.NewDelivery{ID: hook.NewID("dlv"), EndpointID: ep.ID})
+			}
+		}
+		batch.Events[i] = store.InsertEventParams{Event: ev, Deliveries: ds}
+	}
+	return p.st.InsertEvents(ctx, batch)
+}
+
 func (p *testPublisher) EndpointChanged(ep *hook.Endpoint) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

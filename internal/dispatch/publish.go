@@ -23,7 +23,49 @@ func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event)
 	if err != nil {
 		return nil, err
 	}
-	matched := eps[:0:0]
+	f := d.fanOut(ctx, app, eps, ev)
+
+	// Reserve room for the deliveries before writing them as leased.
+	d.mu.Lock()
+	d.reserveLocked(f, nil)
+	d.mu.Unlock()
+
+	now := d.clock.Now()
+	res, err := d.st.InsertEvent(ctx, d.insertParams(f, now))
+
+	d.mu.Lock()
+	if err != nil || !res.Created {
+		d.unreserveLocked(f)
+		d.mu.Unlock()
+		return res, err
+	}
+	d.handOverLocked(app, f, res.Event)
+	d.scheduleLocked()
+	d.mu.Unlock()
+	d.metrics.eventsAccepted.Inc()
+	d.metrics.deliveriesCreated.Add(float64(len(f.news)))
+	if f.claimed < len(f.news) {
+		d.Wake()
+	}
+	return res, nil
+}
+
+// fanout is one event on its way into the store: the endpoints it goes
+// to and the deliveries to create, with the memory reserved for those
+// created claimed.
+type fanout struct {
+	ev      *hook.Event
+	matched []*hook.Endpoint
+	news    []store.NewDelivery // news[i] goes to matched[i]
+	size    int                 // payload bytes held per claimed delivery
+	claimed int                 // deliveries of news with Claimed set
+}
+
+// fanOut picks, out of the app's fan-out endpoints, those the event goes
+// to: subscribed to its type and passing their payload filter, each with
+// a fresh delivery id.
+func (d *Dispatcher) fanOut(ctx context.Context, app *hook.App, eps []*hook.Endpoint, ev *hook.Event) *fanout {
+	f := &fanout{ev: ev, matched: eps[:0:0], size: len(ev.Data)}
 	ids := make([]string, 0, len(eps))
 	for _, ep := range eps {
 		if !ep.Subscribes(ev.Type) {
@@ -33,69 +75,91 @@ func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event)
 		if ep.Filter != "" && !d.passes(ctx, app, ep, ev, id) {
 			continue
 		}
-		matched = append(matched, ep)
+		f.matched = append(f.matched, ep)
 		ids = append(ids, id)
 	}
+	f.news = make([]store.NewDelivery, len(f.matched))
+	for i, ep := range f.matched {
+		f.news[i] = store.NewDelivery{ID: ids[i], EndpointID: ep.ID}
+	}
+	return f
+}
 
-	// Reserve room for the deliveries before writing them as leased.
-	size := len(ev.Data)
-	news := make([]store.NewDelivery, len(matched))
-	claimed := 0
-	d.mu.Lock()
-	for i, ep := range matched {
-		news[i] = store.NewDelivery{ID: ids[i], EndpointID: ep.ID}
-		q := d.endpoints[ep.ID]
+// reserveLocked marks the deliveries of f that fit in memory Claimed and
+// counts them as held. pending counts, per endpoint, the deliveries
+// reserved for it before by the same write and not in its queue yet (nil
+// for a write of one event, which has at most one delivery per endpoint);
+// reserveLocked adds f's to it.
+func (d *Dispatcher) reserveLocked(f *fanout, pending map[string]int) {
+	for i, ep := range f.matched {
 		// A FIFO endpoint's deliveries are claimed one at a time, in
 		// order, from the store (see ClaimDeliveries): never here.
-		if ep.Ordering != hook.OrderingFIFO && !ep.Disabled && d.hasRoomLocked(q, size) {
-			news[i].Claimed = true
-			claimed++
+		if ep.Ordering == hook.OrderingFIFO || ep.Disabled {
+			continue
+		}
+		q := d.endpoints[ep.ID]
+		if d.hasRoomLocked(q, f.size) && d.queueRoomLocked(q, pending[ep.ID]) {
+			f.news[i].Claimed = true
+			f.claimed++
 			d.held++
-			d.heldBytes += int64(size)
-		} else if ep.Ordering != hook.OrderingFIFO && !ep.Disabled {
-			if q != nil {
-				q.overflowed = true
-			} else {
-				d.backlog = true
+			d.heldBytes += int64(f.size)
+			if pending != nil {
+				pending[ep.ID]++
 			}
+		} else if q != nil {
+			q.overflowed = true
+		} else {
+			d.backlog = true
 		}
 	}
-	d.mu.Unlock()
+}
 
-	now := d.clock.Now()
-	res, err := d.st.InsertEvent(ctx, &store.InsertEventParams{
-		Event:      ev,
-		Deliveries: news,
+// queueRoomLocked reports whether q's endpoint takes one more delivery
+// into memory when pending more are on their way to it already (q is nil
+// when the endpoint has no queue yet).
+func (d *Dispatcher) queueRoomLocked(q *endpointQueue, pending int) bool {
+	n := pending
+	if q != nil {
+		n += q.queued() + q.inFlight
+	}
+	return n < d.cfg.EndpointQueue
+}
+
+// unreserveLocked gives back the room reserved for f: nothing of it is
+// held (the write failed, or the event was a replay).
+func (d *Dispatcher) unreserveLocked(f *fanout) {
+	d.held -= f.claimed
+	d.heldBytes -= int64(f.claimed * f.size)
+}
+
+// insertParams is the store write of f: its claimed deliveries leased to
+// this dispatcher from now.
+func (d *Dispatcher) insertParams(f *fanout, now time.Time) *store.InsertEventParams {
+	return &store.InsertEventParams{
+		Event:      f.ev,
+		Deliveries: f.news,
 		Owner:      d.owner,
 		LeaseUntil: now.Add(d.cfg.LeaseDuration),
-	})
-
-	d.mu.Lock()
-	if err != nil || !res.Created {
-		d.held -= claimed
-		d.heldBytes -= int64(claimed * size)
-		d.mu.Unlock()
-		return res, err
 	}
-	byID := make(map[string]*hook.Endpoint, len(matched))
-	for _, ep := range matched {
+}
+
+// handOverLocked queues f's claimed deliveries, now stored with stored
+// (the event as the store returned it), on their endpoints' queues.
+func (d *Dispatcher) handOverLocked(app *hook.App, f *fanout, stored *hook.Event) {
+	if f.claimed == 0 {
+		return
+	}
+	byID := make(map[string]*hook.Endpoint, len(f.matched))
+	for _, ep := range f.matched {
 		byID[ep.ID] = ep
 	}
-	for _, nd := range news {
+	for _, nd := range f.news {
 		if !nd.Claimed {
 			continue
 		}
 		q := d.queueFor(app, byID[nd.EndpointID])
-		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: res.Event})
+		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: stored})
 	}
-	d.scheduleLocked()
-	d.mu.Unlock()
-	d.metrics.eventsAccepted.Inc()
-	d.metrics.deliveriesCreated.Add(float64(len(news)))
-	if claimed < len(news) {
-		d.Wake()
-	}
-	return res, nil
 }
 
 // passes evaluates the endpoint's payload filter on the event. A filter

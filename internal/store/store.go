@@ -68,6 +68,17 @@ type Store interface {
 	// If the app already has an event with this id, nothing is written and
 	// the stored event is returned with Created false.
 	InsertEvent(ctx context.Context, p *InsertEventParams) (*InsertEventResult, error)
+	// InsertEvents stores a batch of events, each with its deliveries, in
+	// one transaction: either every event of the batch is written, with
+	// all its deliveries, or nothing is. Each item behaves as InsertEvent:
+	// an event whose id the app already has (stored before, or by an
+	// earlier item of the same batch) is not written again, and its
+	// result is the stored event with Created false. The results are in
+	// the order of p.Events. If an item fails (an unknown app or
+	// endpoint, a delivery id that exists, ...), nothing of the batch is
+	// written and the error is that item's, located by ItemError
+	// (Field "events[i]...").
+	InsertEvents(ctx context.Context, p *InsertEventsParams) ([]*InsertEventResult, error)
 	GetEvent(ctx context.Context, appID, eventID string) (*hook.Event, error)
 	// ExpungeEvent replaces an event's data with {} and drops its
 	// previous attributes, keeping the event, its deliveries and their

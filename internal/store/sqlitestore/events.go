@@ -38,6 +38,35 @@ func scanEvent(sc scanner) (*hook.Event, int64, error) {
 // InsertEvent stores an event with its deliveries, or returns the stored
 // event (Created false) if the app already has one with this id.
 func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*store.InsertEventResult, error) {
+	in, err := newEventInsert(p)
+	if err != nil {
+		return nil, err
+	}
+	var res *store.InsertEventResult
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = s.insertEventTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// eventInsert is what InsertEvent writes: copied out of its params, in
+// the stored form.
+type eventInsert struct {
+	ev            *hook.Event
+	prev          sql.NullString
+	created       int64
+	leaseUntil    int64
+	newDeliveries []store.NewDelivery
+	owner         string
+}
+
+// newEventInsert copies what p stores.
+func newEventInsert(p *store.InsertEventParams) (*eventInsert, error) {
 	if p.Event == nil {
 		return nil, hook.Errorf(hook.EInvalid, "event", "is required")
 	}
@@ -51,65 +80,62 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 	if len(ev.Data) == 0 {
 		ev.Data = []byte("null")
 	}
-	created := ms(ev.CreatedAt)
-	leaseUntil := ms(p.LeaseUntil)
-	newDeliveries := slices.Clone(p.Deliveries)
-	owner := p.Owner
+	return &eventInsert{
+		ev: ev, prev: prev, created: ms(ev.CreatedAt), leaseUntil: ms(p.LeaseUntil),
+		newDeliveries: slices.Clone(p.Deliveries), owner: p.Owner,
+	}, nil
+}
 
-	var res *store.InsertEventResult
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var seq int64
-		err := tx.StmtContext(ctx, s.stmts.insertEvent).QueryRowContext(ctx,
-			ev.AppID, ev.ID, ev.Type, string(ev.Data), created, prev, boolInt(ev.Livemode), ev.RequestID,
-			ev.APIVersion).Scan(&seq)
+// insertEventTx writes in in tx: the event and its deliveries, or nothing
+// and the stored event (Created false) on a replay. It writes only to tx
+// and returns a fresh result, so it may run again (see Store.write).
+func (s *Store) insertEventTx(ctx context.Context, tx *sql.Tx, in *eventInsert) (*store.InsertEventResult, error) {
+	ev, prev, created, leaseUntil, newDeliveries, owner := in.ev, in.prev, in.created, in.leaseUntil, in.newDeliveries, in.owner
+	var seq int64
+	err := tx.StmtContext(ctx, s.stmts.insertEvent).QueryRowContext(ctx,
+		ev.AppID, ev.ID, ev.Type, string(ev.Data), created, prev, boolInt(ev.Livemode), ev.RequestID,
+		ev.APIVersion).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		// A replay, or no such app.
+		stored, _, err := scanEvent(tx.QueryRowContext(ctx,
+			`SELECT `+eventCols+` FROM events WHERE app_id = ? AND id = ?`, ev.AppID, ev.ID))
 		if errors.Is(err, sql.ErrNoRows) {
-			// A replay, or no such app.
-			stored, _, err := scanEvent(tx.QueryRowContext(ctx,
-				`SELECT `+eventCols+` FROM events WHERE app_id = ? AND id = ?`, ev.AppID, ev.ID))
-			if errors.Is(err, sql.ErrNoRows) {
-				return hook.NotFound("app", ev.AppID)
-			}
-			if err != nil {
-				return dbErr("insert event", err)
-			}
-			res = &store.InsertEventResult{Event: stored, Deliveries: []*hook.Delivery{}}
-			return nil
+			return nil, hook.NotFound("app", ev.AppID)
 		}
 		if err != nil {
-			return dbErr("insert event", err)
+			return nil, dbErr("insert event", err)
 		}
-		ins := tx.StmtContext(ctx, s.stmts.insertDelivery)
-		out := make([]*hook.Delivery, 0, len(newDeliveries))
-		for i, nd := range newDeliveries {
-			avail, lease := created, sql.NullString{}
-			if nd.Claimed {
-				avail, lease = leaseUntil, sql.NullString{String: owner, Valid: true}
-			}
-			r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID,
-				boolInt(ev.Livemode))
-			if uniqueViolation(err, "deliveries.id") {
-				return hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
-			}
-			if err != nil {
-				return dbErr("insert delivery", err)
-			}
-			if n, _ := r.RowsAffected(); n == 0 {
-				return hook.NotFound("endpoint", nd.EndpointID)
-			}
-			next := ev.CreatedAt
-			out = append(out, &hook.Delivery{
-				ID: nd.ID, AppID: ev.AppID, EventID: ev.ID, EventType: ev.Type, EndpointID: nd.EndpointID,
-				Status: hook.DeliveryPending, NextAttemptAt: &next, Livemode: ev.Livemode,
-				CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
-			})
-		}
-		res = &store.InsertEventResult{Event: ev, Created: true, Deliveries: out}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		return &store.InsertEventResult{Event: stored, Deliveries: []*hook.Delivery{}}, nil
 	}
-	return res, nil
+	if err != nil {
+		return nil, dbErr("insert event", err)
+	}
+	ins := tx.StmtContext(ctx, s.stmts.insertDelivery)
+	out := make([]*hook.Delivery, 0, len(newDeliveries))
+	for i, nd := range newDeliveries {
+		avail, lease := created, sql.NullString{}
+		if nd.Claimed {
+			avail, lease = leaseUntil, sql.NullString{String: owner, Valid: true}
+		}
+		r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID,
+			boolInt(ev.Livemode))
+		if uniqueViolation(err, "deliveries.id") {
+			return nil, hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
+		}
+		if err != nil {
+			return nil, dbErr("insert delivery", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil, hook.NotFound("endpoint", nd.EndpointID)
+		}
+		next := ev.CreatedAt
+		out = append(out, &hook.Delivery{
+			ID: nd.ID, AppID: ev.AppID, EventID: ev.ID, EventType: ev.Type, EndpointID: nd.EndpointID,
+			Status: hook.DeliveryPending, NextAttemptAt: &next, Livemode: ev.Livemode,
+			CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
+		})
+	}
+	return &store.InsertEventResult{Event: ev, Created: true, Deliveries: out}, nil
 }
 
 // GetEvent returns one of the app's events by its (provider-given) id.

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("PutEventTypes", func(t *testing.T) { testPutEventTypes(t, o) })
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
+	t.Run("InsertEvents", func(t *testing.T) { testInsertEvents(t, o) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, o) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, o) })
 	t.Run("RecordAttempt", func(t *testing.T) { testRecordAttempt(t, o) })

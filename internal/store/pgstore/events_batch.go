@@ -1,0 +1,84 @@
+package pgstore
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// InsertEvents stores a batch of events with their deliveries in one
+// transaction of its own (not a group one): each item runs the statements
+// InsertEvent runs alone (ON CONFLICT replay detection, claimed deliveries
+// leased to their owner), in order, and the first item that fails rolls
+// the whole transaction back. Creating unclaimed deliveries signals
+// hookd_due with their items' owners, once each, on commit.
+func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) ([]*store.InsertEventResult, error) {
+	ops := make([]*insertEventOp, len(p.Events))
+	for i := range p.Events {
+		op, err := newInsertEventOp(&p.Events[i])
+		if err != nil {
+			return nil, store.ItemError(i, err)
+		}
+		ops[i] = op
+	}
+	if len(ops) == 0 {
+		return []*store.InsertEventResult{}, nil
+	}
+	err := s.tx(ctx, "insert events", func(tx pgx.Tx) error {
+		// tx runs this again after a deadlock: alone resets each op.
+		for i, op := range ops {
+			if err := op.alone(ctx, tx); err != nil {
+				return store.ItemError(i, err)
+			}
+		}
+		var owners []string
+		for _, op := range ops {
+			if o, ok := op.notify(); ok && !slices.Contains(owners, o) {
+				owners = append(owners, o)
+			}
+		}
+		for _, o := range owners {
+			if err := notify(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*store.InsertEventResult, len(ops))
+	for i, op := range ops {
+		out[i] = op.res
+	}
+	return out, nil
+}
+
+// newInsertEventOp copies what p stores, as InsertEvent does.
+func newInsertEventOp(p *store.InsertEventParams) (*insertEventOp, error) {
+	if p.Event == nil {
+		return nil, hook.Errorf(hook.EInvalid, "event", "is required")
+	}
+	ev := &hook.Event{
+		ID: p.Event.ID, AppID: p.Event.AppID, Type: p.Event.Type,
+		Data: slices.Clone(p.Event.Data), CreatedAt: ms(p.Event.CreatedAt),
+		Livemode: p.Event.Livemode, RequestID: p.Event.RequestID, APIVersion: p.Event.APIVersion,
+	}
+	if len(ev.Data) == 0 {
+		ev.Data = []byte("null")
+	}
+	if len(p.Event.PreviousAttributes) > 0 { // else nil: stored as NULL
+		ev.PreviousAttributes = slices.Clone(p.Event.PreviousAttributes)
+	}
+	op := &insertEventOp{ev: ev, deliveries: slices.Clone(p.Deliveries), owner: p.Owner, leaseUntil: ms(p.LeaseUntil)}
+	for _, d := range op.deliveries {
+		if !d.Claimed {
+			op.unowned = true
+		}
+	}
+	return op, nil
+}
