@@ -647,3 +647,25 @@ func TestReclaimOfHeldDeliveryDoesNotSendTwice(t *testing.T) {
 		t.Errorf("receiver got %d requests for 2 deliveries; a re-claimed delivery was sent again", n)
 	}
 }
+
+// TestBacklogOfOneEndpointDrainsWithoutTicks checks that a store backlog
+// for one endpoint, larger than a claim gives one endpoint, drains with no
+// clock tick: the poller is woken as the endpoint's queue empties, not by
+// its next timer (the clock here never moves).
+func TestBacklogOfOneEndpointDrainsWithoutTicks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.EndpointConcurrency = 2 })
+	rc := newReceiver(t, nil)
+	ep := e.endpoint(rc.URL, func(p *store.CreateEndpointParams) { p.Disabled = true })
+	const n = 700 // a claim gives one endpoint at most 100 here
+	for range n {
+		e.publish("order.created", `{}`)
+	}
+	enabled := false
+	up, err := e.st.UpdateEndpoint(context.Background(), &store.UpdateEndpointParams{AppID: e.app.ID, EndpointID: ep.ID, Disabled: &enabled, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.d.EndpointChanged(up)
+	waitFor(t, "the whole backlog", func() bool { return rc.count() >= n })
+}

@@ -211,6 +211,7 @@ func (d *Dispatcher) pollLoop(ctx context.Context) {
 func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 	const batch = 500
 	var exclude []string
+	perEP := map[string]int{} // jobs claimed per endpoint, in one claim
 	for ctx.Err() == nil {
 		d.mu.Lock()
 		room := min(d.cfg.MaxHeld-d.held, batch)
@@ -234,12 +235,13 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 			return d.cfg.PollInterval // woken again when room frees up
 		}
 		now := d.clock.Now()
+		perEndpoint := min(room, max(d.cfg.EndpointConcurrency*2, 100))
 		res, err := d.st.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{
 			Owner:            d.owner,
 			Now:              now,
 			LeaseUntil:       now.Add(d.cfg.LeaseDuration),
 			Limit:            room,
-			PerEndpoint:      min(room, max(d.cfg.EndpointConcurrency*2, 100)),
+			PerEndpoint:      perEndpoint,
 			ExcludeEndpoints: exclude,
 		})
 		if err != nil {
@@ -264,7 +266,20 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 			q := d.queueFor(res.Apps[ep.AppID], ep)
 			d.heldBytes += int64(len(j.Event.Data))
 			d.enqueueLocked(q, j)
+			perEP[j.EndpointID]++
 		}
+		for id, n := range perEP {
+			if n >= perEndpoint {
+				// The claim gave this endpoint all it gives one: more
+				// is likely waiting in the store. Its draining wakes
+				// the poller (finishLocked), so a backlog does not wait
+				// for the next tick.
+				if q := d.endpoints[id]; q != nil {
+					q.overflowed = true
+				}
+			}
+		}
+		clear(perEP)
 		d.scheduleLocked()
 		d.mu.Unlock()
 		if len(res.Jobs) < room {
