@@ -1,474 +1,193 @@
-// Command hookd-bench measures hookd end to end on this machine, on
-// loopback only. In one run it measures:
+// Command hookd-bench is hookd's load tool. It measures hookd end to end on
+// this machine, on loopback only: it starts a receiver, drives a hookd and
+// reports, for a fixed duration (or, for the backlog, a fixed amount of
+// work):
 //
 //   - raw: the rate at which a Go client can POST the same payload straight
-//     to a Go receiver (the machine's ceiling for one HTTP request);
-//   - hookd: events accepted/s and deliveries received/s when the same
-//     client POSTs events to hookd, which stores them (durably) and delivers
-//     them, signed, to the receiver; and latency from the 202 to receipt.
+//     to the receiver (the machine's ceiling for one HTTP request), measured
+//     at the start of the same run, and hookd's deliveries/s as a ratio of it;
+//   - events accepted/s and deliveries received/s, and the latency of each
+//     delivery from the client reading the event's 202 to the receiver
+//     getting it (p50, p90, p99, max, and p99 per slice of the run, so that a
+//     p99 that drifts shows);
+//   - hookd's own CPU time (utime+stime from /proc/<pid>/stat), the cores
+//     that makes over the measured window, and its peak RSS (VmHWM), next to
+//     the bench process's own CPU (client, receiver and bookkeeping).
 //
-// By default it starts hookd in-process on a fresh SQLite file; -target
-// points it at a running hookd instead (which must allow private networks,
-// and -key must be its admin key). With -db postgres://... it runs on a
+// hookd runs as a child process by default: the bench re-executes its own
+// binary in a hidden mode (HOOKD_BENCH_CHILD=1) that runs server.Run with
+// the settings the parent passes, so hookd's CPU and memory are its own.
+// -inprocess runs it in the bench's process instead (the figures then cover
+// the client and the receiver too); -target points the bench at a running
+// hookd (which must allow private networks; -key must be its admin key), of
+// which it can measure neither CPU nor memory. -db postgres://... runs on a
 // fresh schema of that PostgreSQL database (dropped afterwards), and
-// -nodes N starts N hookd nodes in-process on it; the client spreads its
-// events over them.
+// -nodes N starts N hookd processes on it; the client spreads its events
+// over them and the CPU figures add up.
 //
-//	go run ./cmd/hookd-bench -duration 10s
-//	go run ./cmd/hookd-bench -rate 1000 -duration 20s
-//	go run ./cmd/hookd-bench -db postgres://postgres@127.0.0.1:5432/postgres -nodes 3
+// Scenarios (-scenario):
+//
+//   - max (default): as many events as -conns connections can publish; with
+//     -rate N, N events/s, open loop, for latency.
+//   - batch: the same through POST /v1/apps/{app}/events/batch, -batch events
+//     per request, 8 requests at a time unless -conns says otherwise.
+//   - isolation: 99 healthy endpoints and one that hangs until hookd's attempt
+//     timeout (-attempt-timeout, 5s here instead of the default 15s), at a
+//     fixed -rate (default 20 events/s, each to all 100 endpoints); first the
+//     same run without the bad endpoint, then with it, and the ratio of the
+//     healthy endpoints' p99s.
+//   - backlog: -backlog deliveries queued for an endpoint that answers 503,
+//     then it recovers: fill time, time to the first delivery (hookd's circuit
+//     breaker waits its cooldown before probing), drain rate, and hookd's RSS
+//     sampled every 200ms (peak during the fill and during the drain).
+//
+// Examples:
+//
+//	go run ./cmd/hookd-bench -duration 10s                          # max, SQLite, fan-out 1, 1 KiB
+//	go run ./cmd/hookd-bench -fanout 10 -payload 65536              # max, fan-out 10, 64 KiB
+//	go run ./cmd/hookd-bench -rate 1000 -duration 20s               # fixed rate: p99 per slice
+//	go run ./cmd/hookd-bench -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' -nodes 3
+//	go run ./cmd/hookd-bench -scenario batch -batch 100
+//	go run ./cmd/hookd-bench -scenario isolation -rate 20 -duration 30s
+//	go run ./cmd/hookd-bench -scenario backlog -backlog 1000000
+//	go run ./cmd/hookd-bench -json -duration 10s > run.json       # one JSON object with every figure
+//	go run ./cmd/hookd-bench -cpuprofile hookd.pprof                # hookd's CPU profile of the measured window
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
-	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/hookd/hookd/internal/config"
-	"github.com/hookd/hookd/internal/secrets"
-	"github.com/hookd/hookd/internal/server"
 )
 
 type options struct {
-	duration    time.Duration
-	warmup      time.Duration
-	conns       int
-	payload     int
-	fanout      int
-	rate        int
-	target      string
-	key         string
-	db          string
-	nodes       int
-	rawDuration time.Duration
+	scenario     string
+	duration     time.Duration
+	warmup       time.Duration
+	rawDuration  time.Duration
+	conns        int
+	payload      int
+	fanout       int
+	rate         int
+	batch        int
+	slices       int
+	target       string
+	key          string
+	db           string
+	nodes        int
+	inProcess    bool
+	cpuProfile   string
+	jsonOut      bool
+	attemptTO    time.Duration
+	backlog      int
+	fill         string
+	drainTimeout time.Duration
 }
 
 func main() {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild())
+	}
 	var o options
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish events")
+	flag.StringVar(&o.scenario, "scenario", "max", "max (-rate > 0: fixed rate), batch, isolation or backlog")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to measure (max, batch, isolation: each of its two runs)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "publishing before measuring starts")
-	flag.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "how long to measure the raw POST rate")
-	flag.IntVar(&o.conns, "conns", 64, "concurrent client connections")
+	flag.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "how long to measure the raw POST rate (0: skip it)")
+	flag.IntVar(&o.conns, "conns", 64, "concurrent client connections (requests in flight, at most; batch: 8 unless given)")
 	flag.IntVar(&o.payload, "payload", 1024, "approximate size of each event's data, bytes")
-	flag.IntVar(&o.fanout, "fanout", 1, "endpoints per event")
-	flag.IntVar(&o.rate, "rate", 0, "events per second to publish (0: as fast as possible)")
-	flag.StringVar(&o.target, "target", "", "base URL of a running hookd (default: start one in-process)")
+	flag.IntVar(&o.fanout, "fanout", 1, "endpoints per event (max, batch)")
+	flag.IntVar(&o.rate, "rate", 0, "events per second to publish (0: as fast as possible; isolation: 20)")
+	flag.IntVar(&o.batch, "batch", 100, "events per batch request (batch; backlog's fill)")
+	flag.IntVar(&o.slices, "slices", 10, "slices of the measured window to report p99 for")
+	flag.StringVar(&o.target, "target", "", "base URL of a running hookd (default: start one)")
 	flag.StringVar(&o.key, "key", "bench-admin-key-0123456789", "admin API key")
-	flag.StringVar(&o.db, "db", "", "SQLite file, or postgres:// URL (a fresh schema is made in it), for the in-process hookd (default: a temporary SQLite file)")
-	flag.IntVar(&o.nodes, "nodes", 1, "in-process hookd nodes on the database (more than 1 needs PostgreSQL)")
+	flag.StringVar(&o.db, "db", "", "SQLite file, or postgres:// URL (a fresh schema is made in it), for the hookd the bench starts (default: a temporary SQLite file)")
+	flag.IntVar(&o.nodes, "nodes", 1, "hookd nodes on the database (more than 1 needs PostgreSQL)")
+	flag.BoolVar(&o.inProcess, "inprocess", false, "run hookd in the bench's own process (CPU and RSS then include the client and receiver)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write hookd's CPU profile of the measured window to this file (node i>1: FILE.i)")
+	flag.BoolVar(&o.jsonOut, "json", false, "print one JSON object with every figure instead of text")
+	flag.DurationVar(&o.attemptTO, "attempt-timeout", 5*time.Second, "hookd's attempt timeout in the isolation scenario (hookd's default: 15s)")
+	flag.IntVar(&o.backlog, "backlog", 1000000, "deliveries to queue (backlog)")
+	flag.StringVar(&o.fill, "fill", "batch", "how the backlog is filled: batch (POST .../events/batch, -batch per request) or single (one POST per event, -conns at once)")
+	flag.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Minute, "give up waiting for the backlog to drain after this long")
 	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.scenario == "batch" && !set["conns"] {
+		o.conns = 8 // 800 events in flight: more only queues them in hookd
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "hookd-bench:", err)
 		os.Exit(1)
 	}
 }
 
-// receiver counts deliveries and records when each event first arrived.
-type receiver struct {
-	mu       sync.Mutex
-	received map[string]time.Time
-	count    atomic.Int64
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	_, _ = io.Copy(io.Discard, req.Body)
-	if id := req.Header.Get("webhook-id"); id != "" {
-		now := time.Now()
-		r.mu.Lock()
-		if _, ok := r.received[id]; !ok {
-			r.received[id] = now
-		}
-		r.mu.Unlock()
-	}
-	r.count.Add(1)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func newClient(conns int) *http.Client {
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        conns * 2,
-			MaxIdleConnsPerHost: conns * 2,
-			MaxConnsPerHost:     conns,
-			IdleConnTimeout:     time.Minute,
-		},
-	}
-}
-
-func payload(size int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"order":{"id":"ord_1001","currency":"EUR","total":4200},"pad":"`)
-	for b.Len() < size-2 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	return b.Bytes()
-}
-
 func run(o options) error {
-	rc := &receiver{received: make(map[string]time.Time, 1<<20)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := o.check(); err != nil {
 		return err
 	}
-	recvSrv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = recvSrv.Serve(ln) }()
-	defer recvSrv.Close()
-	recvURL := "http://" + ln.Addr().String() + "/hook"
-	data := payload(o.payload)
-	client := newClient(o.conns)
-
-	// 1. Raw loopback POST rate with the same payload and connections.
-	rawBody := []byte(`{"id":"evt_raw","type":"order.created","created_at":"2026-01-01T00:00:00.000Z","data":` + string(data) + `}`)
-	raw := measureRaw(client, recvURL, rawBody, o.conns, o.rawDuration)
-	fmt.Printf("raw loopback POST: %.0f req/s (%d conns, %d-byte body, %s)\n", raw, o.conns, len(rawBody), o.rawDuration)
-	rc.count.Store(0)
-
-	// 2. hookd.
-	bases := []string{o.target}
-	var stop func()
-	var cpuBefore time.Duration
-	if o.target == "" {
-		var err error
-		bases, stop, err = startInProcess(o)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		cpuBefore = cpuTime()
-	}
-	appID, err := setup(client, bases[0], o.key, recvURL, o.fanout)
-	if err != nil {
-		return err
-	}
-
 	var (
-		acceptedMu sync.Mutex
-		accepted   = make(map[string]time.Time, 1<<20)
-		measuring  atomic.Bool
-		nAccepted  atomic.Int64
-		nFailed    atomic.Int64
-		seq        atomic.Int64
+		res *result
+		err error
 	)
-	publish := func() {
-		i := seq.Add(1)
-		id := fmt.Sprintf("bench-%d", i)
-		body := []byte(`{"id":"` + id + `","type":"order.created","data":` + string(data) + `}`)
-		base := bases[int(i)%len(bases)]
-		req, _ := http.NewRequest("POST", base+"/v1/apps/"+appID+"/events", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+o.key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			nFailed.Add(1)
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			nFailed.Add(1)
-			return
-		}
-		if measuring.Load() {
-			now := time.Now()
-			acceptedMu.Lock()
-			accepted[id] = now
-			acceptedMu.Unlock()
-			nAccepted.Add(1)
-		}
+	switch o.scenario {
+	case "max", "batch":
+		res, err = runLoad(o)
+	case "isolation":
+		res, err = runIsolation(o)
+	case "backlog":
+		res, err = runBacklog(o)
 	}
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	res.print(os.Stdout)
+	return nil
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.warmup+o.duration)
-	defer cancel()
-	var wg sync.WaitGroup
-	if o.rate > 0 {
-		// Open loop: one event every 1/rate, whatever the answers do.
-		interval := time.Second / time.Duration(o.rate)
-		sem := make(chan struct{}, o.conns*4)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := time.Now()
-			for ctx.Err() == nil {
-				next = next.Add(interval)
-				if d := time.Until(next); d > 0 {
-					time.Sleep(d)
-				}
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); publish(); <-sem }()
-			}
-		}()
-	} else {
-		for range o.conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					publish()
-				}
-			}()
-		}
+func (o *options) check() error {
+	switch o.scenario {
+	case "max", "batch", "isolation", "backlog":
+	default:
+		return fmt.Errorf("-scenario %q: want max, batch, isolation or backlog", o.scenario)
 	}
-	time.Sleep(o.warmup)
-	deliveredAtStart := rc.count.Load()
-	measuring.Store(true)
-	start := time.Now()
-	time.Sleep(o.duration)
-	measuring.Store(false)
-	elapsed := time.Since(start)
-	deliveredInWindow := rc.count.Load() - deliveredAtStart
-	wg.Wait()
-
-	// Let the deliveries of measured events arrive, then compute latency.
-	drainDeadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(drainDeadline) {
-		rc.mu.Lock()
-		acceptedMu.Lock()
-		missing := 0
-		for id := range accepted {
-			if _, ok := rc.received[id]; !ok {
-				missing++
-			}
-		}
-		acceptedMu.Unlock()
-		rc.mu.Unlock()
-		if missing == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	switch {
+	case o.duration <= 0:
+		return fmt.Errorf("-duration must be positive")
+	case o.conns < 1:
+		return fmt.Errorf("-conns must be at least 1")
+	case o.fanout < 1 || o.fanout > 100:
+		return fmt.Errorf("-fanout must be between 1 and 100 (hookd's default endpoints per app)")
+	case o.batch < 1 || o.batch > 1000:
+		return fmt.Errorf("-batch must be between 1 and 1000")
+	case o.rate < 0:
+		return fmt.Errorf("-rate must not be negative")
+	case o.slices < 1 || o.slices > 1000:
+		return fmt.Errorf("-slices must be between 1 and 1000")
+	case o.backlog < 1:
+		return fmt.Errorf("-backlog must be at least 1")
+	case o.fill != "batch" && o.fill != "single":
+		return fmt.Errorf("-fill %q: want batch or single", o.fill)
+	case o.nodes < 1:
+		return fmt.Errorf("-nodes must be at least 1")
+	case o.target != "" && (o.inProcess || o.db != "" || o.nodes > 1):
+		return fmt.Errorf("-target drives a running hookd: -inprocess, -db and -nodes are for the one the bench starts")
 	}
-	var lat []time.Duration
-	missing := 0
-	rc.mu.Lock()
-	for id, t202 := range accepted {
-		t, ok := rc.received[id]
-		if !ok {
-			missing++
-			continue
-		}
-		// The delivery can arrive before the client has read its 202.
-		lat = append(lat, max(t.Sub(t202), 0))
-	}
-	rc.mu.Unlock()
-	slices.Sort(lat)
-
-	acceptedRate := float64(nAccepted.Load()) / elapsed.Seconds()
-	deliveredRate := float64(deliveredInWindow) / elapsed.Seconds()
-	fmt.Printf("hookd: %.0f events accepted/s, %.0f deliveries/s (fan-out %d, %d conns, rate %s, %d node(s), %s measured)\n",
-		acceptedRate, deliveredRate, o.fanout, o.conns, rateString(o.rate), len(bases), elapsed.Round(time.Millisecond))
-	fmt.Printf("ratio deliveries/s to raw POST rate: %.3f\n", deliveredRate/raw)
-	if len(lat) > 0 {
-		fmt.Printf("latency 202 -> receipt: p50 %s  p90 %s  p99 %s  max %s  (%d events)\n",
-			pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1].Round(10*time.Microsecond), len(lat))
-	}
-	if missing > 0 || nFailed.Load() > 0 {
-		fmt.Printf("not delivered within 60s: %d; publish errors: %d\n", missing, nFailed.Load())
-	}
-	if stop != nil {
-		fmt.Printf("process CPU: %s over the run; peak RSS %d MiB; GOMAXPROCS %d\n",
-			(cpuTime() - cpuBefore).Round(time.Millisecond), peakRSS()>>20, runtime.GOMAXPROCS(0))
+	if o.scenario == "isolation" && o.rate == 0 {
+		o.rate = 20
 	}
 	return nil
 }
 
-func rateString(r int) string {
-	if r == 0 {
-		return "max"
-	}
-	return fmt.Sprintf("%d/s", r)
-}
-
-func pct(s []time.Duration, p int) time.Duration {
-	i := (len(s)*p + 99) / 100
-	i = min(max(i-1, 0), len(s)-1)
-	return s[i].Round(10 * time.Microsecond)
-}
-
-func measureRaw(client *http.Client, url string, body []byte, conns int, d time.Duration) float64 {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				resp, err := client.Post(url, "application/json", bytes.NewReader(body))
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
-}
-
-// startInProcess starts o.nodes hookd nodes in this process on o.db (a
-// temporary SQLite file by default; a fresh schema for a postgres:// URL)
-// and returns their base URLs and a function that stops them.
-func startInProcess(o options) ([]string, func(), error) {
-	db := o.db
-	var cleanups []func()
-	cleanup := func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	}
-	isPG := strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-	switch {
-	case db == "":
-		dir, err := os.MkdirTemp("", "hookd-bench")
-		if err != nil {
-			return nil, nil, err
-		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-		db = filepath.Join(dir, "hookd.db")
-	case isPG:
-		var drop func()
-		var err error
-		db, drop, err = freshSchema(db)
-		if err != nil {
-			return nil, nil, err
-		}
-		cleanups = append(cleanups, drop)
-	}
-	if o.nodes > 1 && !isPG {
-		cleanup()
-		return nil, nil, fmt.Errorf("-nodes %d needs -db postgres://...: SQLite serves one node", o.nodes)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var bases []string
-	secretKey := secrets.EncodeKey(secrets.GenerateKey()) // the same on every node
-	for range max(o.nodes, 1) {
-		cfg := config.Default()
-		cfg.Addr = "127.0.0.1:0"
-		cfg.DB = db
-		cfg.APIKey = o.key
-		cfg.SecretKey = secretKey
-		cfg.AllowPrivateNetworks = true
-		cfg.LogLevel = "warn"
-		cfg.APIRate = 0 // the bench is the one client: measure hookd, not its guard
-		ctx, cancel := context.WithCancel(context.Background())
-		ready := make(chan string, 1)
-		done := make(chan error, 1)
-		go func() {
-			done <- server.Run(ctx, server.Options{Config: cfg, Logger: log, Version: "bench", Out: io.Discard, Ready: ready})
-		}()
-		select {
-		case addr := <-ready:
-			bases = append(bases, "http://"+addr)
-			cleanups = append(cleanups, func() { cancel(); <-done })
-		case err := <-done:
-			cancel()
-			cleanup()
-			return nil, nil, err
-		}
-	}
-	return bases, cleanup, nil
-}
-
-// freshSchema makes a new schema in the PostgreSQL database dsn names and
-// returns a DSN that uses it and a function that drops it.
-func freshSchema(dsn string) (string, func(), error) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("hookd_bench_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	}, nil
-}
-
-func setup(client *http.Client, base, key, url string, fanout int) (string, error) {
-	call := func(method, path string, body any, out any) error {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		rb, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(rb)))
-		}
-		return json.Unmarshal(rb, out)
-	}
-	var app struct{ ID string }
-	if err := call("POST", "/v1/apps", map[string]any{"name": "bench"}, &app); err != nil {
-		return "", err
-	}
-	for i := range fanout {
-		var ep struct{ ID string }
-		if err := call("POST", "/v1/apps/"+app.ID+"/endpoints", map[string]any{"url": fmt.Sprintf("%s?ep=%d", url, i)}, &ep); err != nil {
-			return "", err
-		}
-	}
-	return app.ID, nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Maxrss << 10
+// progress writes a line on stderr for the operator (never on stdout,
+// which carries the report).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "hookd-bench: "+format+"\n", args...)
 }

@@ -88,6 +88,7 @@ func newServeCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address the API listens on")
+	f.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "where net/http/pprof listens, on a listener of its own (\"\": off; keep it on loopback)")
 	f.StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file, or a postgres:// URL for PostgreSQL (several nodes)")
 	f.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL connection pool size (0: the default)")
 	f.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply pending schema migrations at start (false: refuse to start on an old schema)")

@@ -6,6 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,11 @@ import (
 type Config struct {
 	// Addr is where the API listens (HOOKD_ADDR).
 	Addr string
+	// PprofAddr, when set, is where net/http/pprof's handlers listen
+	// (/debug/pprof/...), on a listener and mux of their own, never the
+	// API's; "" (the default) serves none (HOOKD_PPROF_ADDR). Bind it to
+	// loopback: profiles are unauthenticated.
+	PprofAddr string
 	// DB is an SQLite file path or a postgres:// URL (HOOKD_DB).
 	DB string
 	// DBMaxConns bounds the PostgreSQL connection pool; 0 is the
@@ -140,6 +147,13 @@ func (c *Config) Validate() error {
 	if c.Addr == "" {
 		bad("HOOKD_ADDR", "must not be empty")
 	}
+	if c.PprofAddr != "" {
+		if err := checkListenAddr(c.PprofAddr); err != nil {
+			bad("HOOKD_PPROF_ADDR", "%v", err)
+		} else if c.PprofAddr == c.Addr {
+			bad("HOOKD_PPROF_ADDR", "must differ from HOOKD_ADDR: pprof never shares the API's listener")
+		}
+	}
 	if c.DB == "" {
 		bad("HOOKD_DB", "must not be empty")
 	}
@@ -222,6 +236,19 @@ func (c *Config) Validate() error {
 		bad("HOOKD_LOG_FORMAT", "must be text or json")
 	}
 	return errors.Join(errs...)
+}
+
+// checkListenAddr checks a host:port to listen on: the host may be empty
+// (every interface), the port must be a number from 0 to 65535.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port, such as 127.0.0.1:6060: %v", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q must be a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.

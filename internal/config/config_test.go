@@ -54,3 +54,31 @@ func TestValidateAbuseLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestValidatePprofAddr(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"", true},
+		{"127.0.0.1:6060", true},
+		{"localhost:0", true},
+		{":6060", true},
+		{"[::1]:6060", true},
+		{"127.0.0.1", false},
+		{"127.0.0.1:http", false},
+		{"127.0.0.1:70000", false},
+		{"127.0.0.1:8080", false}, // HOOKD_ADDR's default
+	} {
+		cfg := Default()
+		cfg.PprofAddr = c.addr
+		err := cfg.Validate()
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%q refused: %v", c.addr, err)
+		case !c.ok && (err == nil || !strings.Contains(err.Error(), "HOOKD_PPROF_ADDR")):
+			t.Errorf("%q: error %v, want one naming HOOKD_PPROF_ADDR", c.addr, err)
+		}
+	}
+}

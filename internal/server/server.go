@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"time"
 
@@ -143,6 +144,15 @@ func Run(ctx context.Context, o Options) error {
 		_ = disp.Stop(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			_ = disp.Stop(context.Background())
+			return err
+		}
+		defer stopPprof()
+	}
 	log.Info("hookd listening", "addr", "http://"+ln.Addr().String(), "db", RedactDB(cfg.DB),
 		"node", disp.Owner(), "version", o.Version)
 	if o.Ready != nil {
@@ -168,6 +178,28 @@ func Run(ctx context.Context, o Options) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves net/http/pprof's handlers on addr, on a listener and a
+// mux of their own (never the API's), until the returned function is
+// called.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: listen on %s: %w", addr, err)
+	}
+	// No WriteTimeout: a CPU profile or trace answers after its seconds.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("pprof listening: profiles are unauthenticated, keep this address private", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }
 
 // OpenStore opens the database cfg.DB names: a postgres:// URL or an
