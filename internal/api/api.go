@@ -199,6 +199,7 @@ func New(cfg Config) (http.Handler, error) {
 	hcfg.SchemasPath = ""
 	// No $schema links in bodies: every object is exactly its hook type.
 	hcfg.CreateHooks = nil
+	hcfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hcfg.Transformers = []huma.Transformer{s.tidyErrors}
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {

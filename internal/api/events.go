@@ -309,7 +309,7 @@ func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.Err
 			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "must be a JSON object"})
 		} else {
 			var buf bytes.Buffer
-			if err := json.Compact(&buf, b.PreviousAttributes); err != nil {
+			if err := compactJSON(&buf, b.PreviousAttributes); err != nil {
 				errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "is not valid JSON"})
 			}
 			f.prev = buf.Bytes()
@@ -352,7 +352,7 @@ func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, 
 	}
 	var data bytes.Buffer
 	data.Grow(len(f.data))
-	if err := json.Compact(&data, f.data); err != nil {
+	if err := compactJSON(&data, f.data); err != nil {
 		return nil, invalid(joinLoc(prefix, "data"), "is not valid JSON", nil)
 	}
 	ti, err := s.types.get(ctx, f.typ)
