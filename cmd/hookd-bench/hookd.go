@@ -15,7 +15,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,11 +25,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/internal/server"
+	"github.com/hookd/hookd/internal/store/pgstore"
 )
 
 const (
@@ -118,7 +116,7 @@ func startHookd(o options, tweak hookdSettings) (*hookdUnderTest, error) {
 		h.store = "PostgreSQL"
 		var drop func()
 		var err error
-		db, drop, err = freshSchema(db)
+		db, drop, err = pgstore.FreshSchema(context.Background(), db, "hookd_bench")
 		if err != nil {
 			return nil, err
 		}
@@ -415,34 +413,4 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		p.buf = p.buf[i+1:]
 	}
 	return len(b), nil
-}
-
-// freshSchema makes a new schema in the PostgreSQL database dsn names and
-// returns a DSN that uses it and a function that drops it.
-func freshSchema(dsn string) (string, func(), error) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("hookd_bench_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	}, nil
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/hookd/hookd/internal/store/pgstore"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -89,7 +87,7 @@ func run(cfg config) int {
 
 	db := cfg.db
 	if isPG {
-		dsn, drop, err := freshSchema(cfg.db)
+		dsn, drop, err := pgstore.FreshSchema(context.Background(), cfg.db, "hookd_chaos")
 		if err != nil {
 			return fatalf("postgres: %v", err)
 		}
@@ -343,36 +341,6 @@ func dbLabel(pg bool) string {
 type killRecord struct {
 	node      int
 	at, ready time.Time
-}
-
-// freshSchema makes a schema of its own in the database dsn names and
-// returns a DSN that uses it, and a function that drops it.
-func freshSchema(dsn string) (string, func(), error) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("hookd_chaos_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	}, nil
 }
 
 func freeAddr() (string, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -247,25 +246,9 @@ func (op *insertEventOp) notify() (string, bool) {
 // event (Created false) if the app already has one with this id. Creating
 // unclaimed deliveries signals hookd_due with p.Owner.
 func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*store.InsertEventResult, error) {
-	if p.Event == nil {
-		return nil, hook.Errorf(hook.EInvalid, "event", "is required")
-	}
-	ev := &hook.Event{
-		ID: p.Event.ID, AppID: p.Event.AppID, Type: p.Event.Type,
-		Data: slices.Clone(p.Event.Data), CreatedAt: ms(p.Event.CreatedAt),
-		Livemode: p.Event.Livemode, RequestID: p.Event.RequestID, APIVersion: p.Event.APIVersion,
-	}
-	if len(ev.Data) == 0 {
-		ev.Data = []byte("null")
-	}
-	if len(p.Event.PreviousAttributes) > 0 { // else nil: stored as NULL
-		ev.PreviousAttributes = slices.Clone(p.Event.PreviousAttributes)
-	}
-	op := &insertEventOp{ev: ev, deliveries: slices.Clone(p.Deliveries), owner: p.Owner, leaseUntil: ms(p.LeaseUntil)}
-	for _, d := range op.deliveries {
-		if !d.Claimed {
-			op.unowned = true
-		}
+	op, err := newInsertEventOp(p)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.group(ctx, op); err != nil {
 		return nil, err

@@ -58,7 +58,8 @@ func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) (
 	return out, nil
 }
 
-// newInsertEventOp copies what p stores, as InsertEvent does.
+// newInsertEventOp checks p and copies what it stores, for InsertEvent
+// and InsertEvents.
 func newInsertEventOp(p *store.InsertEventParams) (*insertEventOp, error) {
 	if p.Event == nil {
 		return nil, hook.Errorf(hook.EInvalid, "event", "is required")
