@@ -70,11 +70,8 @@ func startSampler(h *hookdUnderTest) *rssSampler {
 func (s *rssSampler) finish() { close(s.stop); <-s.done }
 
 func runBacklog(o options) (*result, error) {
-	res := newResult(o)
-	data := payload(o.payload)
-	client := newClient(o.conns)
-	var err error
-	if res.Raw, err = measureRawRate(o, client, data); err != nil {
+	res, data, client, err := begin(o)
+	if err != nil {
 		return nil, err
 	}
 	rc, err := startReceiver()

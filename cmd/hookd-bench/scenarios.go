@@ -43,13 +43,24 @@ func (r *result) describe(h *hookdUnderTest) {
 	}
 }
 
-// runLoad is the max (or fixed rate) and batch scenarios.
-func runLoad(o options) (*result, error) {
+// begin starts a scenario's run: its result, its payload, the client,
+// and the raw loopback POST rate measured with them.
+func begin(o options) (*result, []byte, *http.Client, error) {
 	res := newResult(o)
 	data := payload(o.payload)
 	client := newClient(o.conns)
-	var err error
-	if res.Raw, err = measureRawRate(o, client, data); err != nil {
+	raw, err := measureRawRate(o, client, data)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res.Raw = raw
+	return res, data, client, nil
+}
+
+// runLoad is the max (or fixed rate) and batch scenarios.
+func runLoad(o options) (*result, error) {
+	res, data, client, err := begin(o)
+	if err != nil {
 		return nil, err
 	}
 	batch := 1
@@ -71,11 +82,8 @@ func runLoad(o options) (*result, error) {
 // runIsolation runs 99 healthy endpoints alone, then with a hanging one.
 func runIsolation(o options) (*result, error) {
 	const endpoints = 100
-	res := newResult(o)
-	data := payload(o.payload)
-	client := newClient(o.conns)
-	var err error
-	if res.Raw, err = measureRawRate(o, client, data); err != nil {
+	res, data, client, err := begin(o)
+	if err != nil {
 		return nil, err
 	}
 	is := &isolationResult{Rate: o.rate, Endpoints: endpoints}
