@@ -11,10 +11,12 @@ import (
 )
 
 // InsertEvents stores a batch of events with their deliveries in one
-// transaction of its own (not a group one): each item runs the statements
-// InsertEvent runs alone (ON CONFLICT replay detection, claimed deliveries
-// leased to their owner), in order, and the first item that fails rolls
-// the whole transaction back. Creating unclaimed deliveries signals
+// transaction of its own (not a group one). The items go in one statement,
+// the one group commits use (insertEventsBulk); if any item fails, that
+// statement is undone and each item runs the statements InsertEvent runs
+// alone (ON CONFLICT replay detection, claimed deliveries leased to their
+// owner), in order, so that the first item that fails gets its exact
+// error, and rolls the whole transaction back. Creating unclaimed deliveries signals
 // hookd_due with their items' owners, once each, on commit.
 func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) ([]*store.InsertEventResult, error) {
 	ops := make([]*insertEventOp, len(p.Events))
@@ -29,10 +31,17 @@ func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) (
 		return []*store.InsertEventResult{}, nil
 	}
 	err := s.tx(ctx, "insert events", func(tx pgx.Tx) error {
-		// tx runs this again after a deadlock: alone resets each op.
-		for i, op := range ops {
-			if err := op.alone(ctx, tx); err != nil {
-				return store.ItemError(i, err)
+		// tx runs this again after a deadlock: bulk and alone reset
+		// each op.
+		done, err := s.insertEventsBulk(ctx, tx, ops)
+		if err != nil {
+			return err
+		}
+		if !done {
+			for i, op := range ops {
+				if err := op.alone(ctx, tx); err != nil {
+					return store.ItemError(i, err)
+				}
 			}
 		}
 		var owners []string
@@ -82,4 +91,48 @@ func newInsertEventOp(p *store.InsertEventParams) (*insertEventOp, error) {
 		}
 	}
 	return op, nil
+}
+
+// insertEventsBulk inserts ops in one statement, in a savepoint of tx,
+// and reads back replays. It reports false, with the savepoint rolled
+// back, when any op failed (or the statement did), so that the caller can
+// run them one by one for exact errors.
+func (s *Store) insertEventsBulk(ctx context.Context, tx pgx.Tx, ops []*insertEventOp) (bool, error) {
+	if len(ops) < 2 || s.noBulk {
+		return false, nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, dbErr("insert events: savepoint", err)
+	}
+	undo := func() (bool, error) {
+		if err := sp.Rollback(ctx); err != nil {
+			return false, dbErr("insert events: rollback to savepoint", err)
+		}
+		for _, op := range ops {
+			op.res, op.inserted, op.err = nil, false, nil
+		}
+		return false, nil
+	}
+	b := &pgx.Batch{}
+	queueInsertEvents(b, ops)
+	br := sp.SendBatch(ctx, b)
+	err = readInsertEvents(br, ops)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return undo()
+	}
+	for _, op := range ops {
+		op.err = nil
+		if err := op.finish(ctx, sp); err != nil || op.err != nil {
+			return undo()
+		}
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return false, dbErr("insert events: release savepoint", err)
+	}
+	s.nBulk.Add(1)
+	return true, nil
 }

@@ -140,6 +140,7 @@ type Store struct {
 	nBatches atomic.Int64 // group transactions run
 	nOps     atomic.Int64 // operations run in them
 	nRetries atomic.Int64 // batches run again one operation at a time
+	nBulk    atomic.Int64 // InsertEvents batches stored in one statement
 }
 
 var (
