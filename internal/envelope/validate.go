@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/itchyny/gojq"
 )
 
 // Limits on the programs saved with apps and endpoints.
@@ -33,24 +34,10 @@ func ValidateProfile(field, name string) error {
 // yields exactly one JSON value. The error is a *hook.Error with code
 // hook.EInvalid whose message includes the jq compiler's or the run's.
 func ValidateEnvelope(field, src string) error {
-	if src == "" {
-		return nil
-	}
-	if len(src) > MaxEnvelopeBytes {
-		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", MaxEnvelopeBytes, len(src))
-	}
-	code, err := compile(src)
-	if err != nil {
-		return hook.Errorf(hook.EInvalid, field, "does not compile: %v", err)
-	}
-	in, err := Input(sampleContext())
-	if err != nil {
-		return hook.Errorf(hook.EInternal, field, "sample: %v", err)
-	}
-	if _, err := runEnvelope(context.Background(), code, in, Options{}.withDefaults()); refusedOnSample(err) {
-		return hook.Errorf(hook.EInvalid, field, "fails on a sample order.created event: %v", err)
-	}
-	return nil
+	return validateProgram(field, src, MaxEnvelopeBytes, func(code *gojq.Code, in map[string]any) error {
+		_, err := runEnvelope(context.Background(), code, in, Options{}.withDefaults())
+		return err
+	})
 }
 
 // refusedOnSample tells the failures of a trial run that are the
@@ -71,11 +58,21 @@ func refusedOnSample(err error) bool {
 // refused: the provider's events may not cause it). The error is a *hook.Error with code hook.EInvalid
 // whose message includes the jq compiler's or the run's.
 func ValidateFilter(field, src string) error {
+	return validateProgram(field, src, MaxFilterBytes, func(code *gojq.Code, in map[string]any) error {
+		_, err := runFilter(context.Background(), code, in, DefaultTimeout)
+		return err
+	})
+}
+
+// validateProgram is what ValidateEnvelope and ValidateFilter share: ""
+// passes; otherwise src must be at most limit bytes, compile, and not be
+// refused (refusedOnSample) by a run on the sample event.
+func validateProgram(field, src string, limit int, run func(*gojq.Code, map[string]any) error) error {
 	if src == "" {
 		return nil
 	}
-	if len(src) > MaxFilterBytes {
-		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", MaxFilterBytes, len(src))
+	if len(src) > limit {
+		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", limit, len(src))
 	}
 	code, err := compile(src)
 	if err != nil {
@@ -85,7 +82,7 @@ func ValidateFilter(field, src string) error {
 	if err != nil {
 		return hook.Errorf(hook.EInternal, field, "sample: %v", err)
 	}
-	if _, err := runFilter(context.Background(), code, in, DefaultTimeout); refusedOnSample(err) {
+	if err := run(code, in); refusedOnSample(err) {
 		return hook.Errorf(hook.EInvalid, field, "fails on a sample order.created event: %v", err)
 	}
 	return nil
