@@ -37,6 +37,29 @@ type rawResult struct {
 	BodyBytes   int     `json:"body_bytes"`
 	Conns       int     `json:"conns"`
 	Seconds     float64 `json:"seconds"`
+	// MachineCores is what the whole machine used during the raw run,
+	// and CPUPerPostUs that CPU per request: what one loopback exchange
+	// (client and receiver together) costs the machine.
+	MachineCores float64 `json:"machine_cores,omitempty"`
+	CPUPerPostUs float64 `json:"cpu_per_post_us,omitempty"`
+}
+
+// budget is where the machine's CPU went per delivery, next to what the
+// throughput target allows: the target's rate on this machine's cores
+// leaves BudgetUs of machine CPU for each delivery, everything included.
+type budget struct {
+	MachineUs float64  `json:"machine_us"`
+	HookdUs   *float64 `json:"hookd_us,omitempty"`
+	BenchUs   float64  `json:"bench_us"`
+	OtherUs   float64  `json:"other_us"`
+	// TargetRatio is the issue's throughput target (deliveries/s over
+	// the raw rate), BudgetUs the machine CPU per delivery it allows on
+	// Cores cores, and PostsUs what two raw exchanges (the event in, the
+	// delivery out) cost at the raw run's efficiency.
+	TargetRatio float64 `json:"target_ratio"`
+	Cores       int     `json:"cores"`
+	BudgetUs    float64 `json:"budget_us"`
+	PostsUs     float64 `json:"two_posts_us,omitempty"`
 }
 
 type loadResult struct {
@@ -59,6 +82,9 @@ type loadResult struct {
 	// (isolation).
 	HungRequests int64 `json:"hung_requests,omitempty"`
 	Usage        usage `json:"usage"`
+	// PerDelivery is the CPU per delivery and the target's budget (max
+	// and batch scenarios).
+	PerDelivery *budget `json:"per_delivery,omitempty"`
 }
 
 type latencyStat struct {
@@ -195,8 +221,12 @@ func (r *result) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "scenario %s: hookd %s; GOMAXPROCS %d of %d CPUs\n", r.Scenario, where, r.GOMAXPROCS, r.NumCPU)
 	if r.Raw != nil {
-		fmt.Fprintf(w, "raw loopback POST: %.0f req/s (%d conns, %d-byte body, %.0fs)\n",
+		fmt.Fprintf(w, "raw loopback POST: %.0f req/s (%d conns, %d-byte body, %.0fs)",
 			r.Raw.PostsPerSec, r.Raw.Conns, r.Raw.BodyBytes, r.Raw.Seconds)
+		if r.Raw.CPUPerPostUs > 0 {
+			fmt.Fprintf(w, "; machine %.2f cores busy, %.1f µs of CPU per request", r.Raw.MachineCores, r.Raw.CPUPerPostUs)
+		}
+		fmt.Fprintln(w)
 	}
 	if l := r.Load; l != nil {
 		l.print(w, "")
@@ -256,6 +286,19 @@ func (l *loadResult) print(w io.Writer, indent string) {
 		fmt.Fprintln(w)
 	}
 	l.Usage.print(w, indent, "over the measured window")
+	if b := l.PerDelivery; b != nil {
+		fmt.Fprintf(w, "%smachine CPU per delivery: %.0f µs (", indent, b.MachineUs)
+		if b.HookdUs != nil {
+			fmt.Fprintf(w, "hookd %.0f, ", *b.HookdUs)
+		}
+		fmt.Fprintf(w, "bench %.0f, others %.0f)\n", b.BenchUs, b.OtherUs)
+		fmt.Fprintf(w, "%sbudget: %.2f x raw on %d cores leaves %.0f µs of machine CPU per delivery", indent,
+			b.TargetRatio, b.Cores, b.BudgetUs)
+		if b.PostsUs > 0 {
+			fmt.Fprintf(w, "; two raw exchanges (event in, delivery out) cost %.0f µs of it", b.PostsUs)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 func (u *usage) print(w io.Writer, indent, what string) {

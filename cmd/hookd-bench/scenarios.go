@@ -22,8 +22,42 @@ func measureRawRate(o options, client *http.Client, data []byte) (*rawResult, er
 	}
 	defer rc.close()
 	body := []byte(`{"id":"evt_raw","type":"order.created","created_at":"2026-01-01T00:00:00.000Z","data":` + string(data) + `}`)
+	m0, err0 := machineBusy()
+	start := time.Now()
 	rate := measureRaw(client, rc.url+"/0", body, o.conns, o.rawDuration)
-	return &rawResult{PostsPerSec: rate, BodyBytes: len(body), Conns: o.conns, Seconds: o.rawDuration.Seconds()}, nil
+	raw := &rawResult{PostsPerSec: rate, BodyBytes: len(body), Conns: o.conns, Seconds: o.rawDuration.Seconds()}
+	if m1, err1 := machineBusy(); err0 == nil && err1 == nil && rate > 0 {
+		busy := (m1 - m0).Seconds()
+		raw.MachineCores = busy / time.Since(start).Seconds()
+		raw.CPUPerPostUs = busy / (rate * time.Since(start).Seconds()) * 1e6
+	}
+	return raw, nil
+}
+
+// targetRatio is issue 6's throughput target: deliveries/s at least this
+// times the raw loopback POST rate.
+const targetRatio = 0.35
+
+// perDelivery divides the window's CPU by its deliveries, and sets it
+// next to what targetRatio allows on this machine.
+func (r *result) perDelivery(l *loadResult) *budget {
+	u := l.Usage
+	n := l.DeliveriesPerSec * u.WindowSec
+	if n <= 0 || u.MachineCores <= 0 || r.Raw == nil || r.Raw.PostsPerSec <= 0 {
+		return nil
+	}
+	us := func(sec float64) float64 { return sec / n * 1e6 }
+	b := &budget{
+		MachineUs: us(u.MachineCores * u.WindowSec), BenchUs: us(u.BenchCPUSec), OtherUs: us(u.OtherCores * u.WindowSec),
+		TargetRatio: targetRatio, Cores: r.NumCPU,
+		BudgetUs: float64(r.NumCPU) / (targetRatio * r.Raw.PostsPerSec) * 1e6,
+		PostsUs:  2 * r.Raw.CPUPerPostUs,
+	}
+	if u.HookdCPUSec != nil && !u.SameProcess {
+		h := us(*u.HookdCPUSec)
+		b.HookdUs = &h
+	}
+	return b
 }
 
 func (r *result) ratio(rate float64) float64 {
@@ -75,6 +109,9 @@ func runLoad(o options) (*result, error) {
 	}
 	res.describe(h)
 	l.RatioToRaw = res.ratio(l.DeliveriesPerSec)
+	if o.rate == 0 {
+		l.PerDelivery = res.perDelivery(l)
+	}
 	res.Load = l
 	return res, nil
 }
