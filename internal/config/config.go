@@ -96,6 +96,15 @@ type Config struct {
 	// OperatorApp is the app (id or uid) that receives hookd's own
 	// operational events; "" sends none (HOOKD_OPERATOR_APP).
 	OperatorApp string
+	// BreakerThreshold is how many failures in a row open an endpoint's
+	// circuit (HOOKD_BREAKER_THRESHOLD).
+	BreakerThreshold int
+	// BreakerCooldown is how long an open circuit first waits before a
+	// probe attempt (HOOKD_BREAKER_COOLDOWN); each failed probe doubles
+	// it, up to BreakerMaxCooldown (HOOKD_BREAKER_MAX_COOLDOWN), which is
+	// also how long a recovered endpoint may wait for its first delivery.
+	BreakerCooldown    time.Duration
+	BreakerMaxCooldown time.Duration
 	// DisableFailingAfter disables an endpoint that has failed this long
 	// with no success; 0 never does (HOOKD_DISABLE_FAILING_AFTER).
 	DisableFailingAfter time.Duration
@@ -133,6 +142,9 @@ func Default() Config {
 		ShutdownTimeout:     20 * time.Second,
 		Retention:           30 * 24 * time.Hour,
 		DisableFailingAfter: 5 * 24 * time.Hour,
+		BreakerThreshold:    5,
+		BreakerCooldown:     10 * time.Second,
+		BreakerMaxCooldown:  5 * time.Minute,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -203,6 +215,16 @@ func (c *Config) Validate() error {
 	}
 	if c.DisableFailingAfter < 0 {
 		bad("HOOKD_DISABLE_FAILING_AFTER", "must be 0 (never) or a duration such as 120h")
+	}
+	if c.BreakerThreshold < 1 || c.BreakerThreshold > 1000 {
+		bad("HOOKD_BREAKER_THRESHOLD", "must be between 1 and 1000, not %d", c.BreakerThreshold)
+	}
+	if c.BreakerCooldown < 100*time.Millisecond || c.BreakerCooldown > time.Hour {
+		bad("HOOKD_BREAKER_COOLDOWN", "must be between 100ms and 1h, not %s", c.BreakerCooldown)
+	}
+	if c.BreakerMaxCooldown < c.BreakerCooldown || c.BreakerMaxCooldown > 24*time.Hour {
+		bad("HOOKD_BREAKER_MAX_COOLDOWN", "must be between HOOKD_BREAKER_COOLDOWN (%s) and 24h, not %s",
+			c.BreakerCooldown, c.BreakerMaxCooldown)
 	}
 	if c.Retention != 0 && c.Retention < time.Hour {
 		bad("HOOKD_RETENTION", "must be 0 (keep forever) or at least 1h, not %s", c.Retention)

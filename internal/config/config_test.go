@@ -39,6 +39,13 @@ func TestValidateAbuseLimits(t *testing.T) {
 		{"write timeout 0", func(c *Config) { c.WriteTimeout = 0 }, "HOOKD_WRITE_TIMEOUT"},
 		{"idle timeout too long", func(c *Config) { c.IdleTimeout = 2 * time.Hour }, "HOOKD_IDLE_TIMEOUT"},
 		{"short timeouts", func(c *Config) { c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = time.Second, time.Second, time.Second }, ""},
+		{"breaker threshold 0", func(c *Config) { c.BreakerThreshold = 0 }, "HOOKD_BREAKER_THRESHOLD"},
+		{"breaker cooldown 0", func(c *Config) { c.BreakerCooldown = 0 }, "HOOKD_BREAKER_COOLDOWN"},
+		{"breaker max below cooldown", func(c *Config) { c.BreakerCooldown, c.BreakerMaxCooldown = time.Minute, time.Second }, "HOOKD_BREAKER_MAX_COOLDOWN"},
+		{"breaker max over a day", func(c *Config) { c.BreakerMaxCooldown = 25 * time.Hour }, "HOOKD_BREAKER_MAX_COOLDOWN"},
+		{"short breaker", func(c *Config) {
+			c.BreakerThreshold, c.BreakerCooldown, c.BreakerMaxCooldown = 1, time.Second, time.Second
+		}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
