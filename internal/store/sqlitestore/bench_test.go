@@ -177,3 +177,59 @@ func BenchmarkClaimAndRecord(b *testing.B) {
 	}
 	reportBatches(b, s, batches0, ops0)
 }
+
+// BenchmarkDeliveryRows is the floor under the store's share of a
+// delivery: the hot path's own statements, run back to back in one
+// goroutine in transactions of 100 deliveries (no group-commit queue, no
+// other goroutines, no HTTP), on a real file with fsync at each commit.
+// "event" writes only the event row, the least any durable webhook
+// service must write before its 202; "delivery" is what hookd writes: the
+// event, its delivery leased to this node, the attempt, and the
+// delivery's update to succeeded. One op is one delivery.
+func BenchmarkDeliveryRows(b *testing.B) {
+	for _, rows := range []string{"event", "delivery"} {
+		b.Run(rows, func(b *testing.B) {
+			s := openTemp(b)
+			appID, eps := benchApp(b, s, 1)
+			st := &s.stmts
+			now := ms(time.Now())
+			b.SetBytes(int64(len(kib)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 100 {
+				tx, err := s.wdb.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range min(100, b.N-i) {
+					id := hook.NewID("evt")
+					var seq int64
+					if err := tx.Stmt(st.insertEvent).QueryRow(appID, id, "order.created", kib, now,
+						sql.NullString{}, 1, "", "").Scan(&seq); err != nil {
+						b.Fatal(err)
+					}
+					if rows == "event" {
+						continue
+					}
+					dlv := hook.NewID("dlv")
+					if _, err := tx.Stmt(st.insertDelivery).Exec(dlv, appID, seq, id, "order.created", now,
+						now+60000, "bench", eps[0], 1); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := tx.Stmt(st.insertAttempt).Exec(hook.NewID("att"), 1, "scheduled", now, 2, 200,
+						"ok", "", "", dlv); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := tx.Stmt(st.updateDelivery).Exec("succeeded", 1, 1, now, 200, nil, now, dlv,
+						"bench"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
