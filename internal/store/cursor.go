@@ -16,6 +16,19 @@ func EncodeSeqCursor(seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
 }
 
+// DecodePurgeCursor returns the seq PurgeEvents resumes after: 0 for no
+// cursor.
+func DecodePurgeCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	seq, err := DecodeSeqCursor(c)
+	if err != nil {
+		return 0, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
+	}
+	return seq, nil
+}
+
 // BadCursor is the error of a cursor no page returned.
 func BadCursor() error {
 	return hook.Errorf(hook.EInvalid, "cursor", "is not a cursor returned by a previous page")

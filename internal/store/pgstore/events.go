@@ -423,17 +423,14 @@ func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (
 // event created at or after p.Before. Rows another node is deleting at the
 // same moment are skipped, not waited for.
 func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
-	var after int64
-	if p.Cursor != "" {
-		var err error
-		if after, err = store.DecodeSeqCursor(p.Cursor); err != nil {
-			return nil, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
-		}
+	after, err := store.DecodePurgeCursor(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	limit := max(p.Limit, 1)
 	before := ms(p.Before)
 	res := &store.PurgeEventsResult{Cursor: p.Cursor}
-	err := s.tx(ctx, "purge events", func(tx pgx.Tx) error {
+	err = s.tx(ctx, "purge events", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx,
 			`SELECT e.seq, e.created_at,
 			        EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')

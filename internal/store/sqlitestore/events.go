@@ -192,7 +192,7 @@ func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (
 // overlap by, so the scan stops at the first event created at or after
 // p.Before.
 func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
-	after, err := decodePurgeCursor(p.Cursor)
+	after, err := store.DecodePurgeCursor(p.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -249,15 +249,4 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 		return nil, err
 	}
 	return res, nil
-}
-
-func decodePurgeCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	seq, err := store.DecodeSeqCursor(c)
-	if err != nil {
-		return 0, hook.Errorf(hook.EInvalid, "cursor", "is not a purge cursor")
-	}
-	return seq, nil
 }
