@@ -27,9 +27,8 @@ func measureRawRate(o options, client *http.Client, data []byte) (*rawResult, er
 	rate := measureRaw(client, rc.url+"/0", body, o.conns, o.rawDuration)
 	raw := &rawResult{PostsPerSec: rate, BodyBytes: len(body), Conns: o.conns, Seconds: o.rawDuration.Seconds()}
 	if m1, err1 := machineBusy(); err0 == nil && err1 == nil && rate > 0 {
-		busy := (m1 - m0).Seconds()
-		raw.MachineCores = busy / time.Since(start).Seconds()
-		raw.CPUPerPostUs = busy / (rate * time.Since(start).Seconds()) * 1e6
+		raw.MachineCores = (m1 - m0).Seconds() / time.Since(start).Seconds()
+		raw.CPUPerPostUs = raw.MachineCores / rate * 1e6
 	}
 	return raw, nil
 }
