@@ -65,8 +65,8 @@ func FuzzJQProgram(f *testing.F) {
 			validate func(field, src string) error
 			max      int
 		}{
-			{"ValidateEnvelope", ValidateEnvelope, MaxEnvelopeBytes},
-			{"ValidateFilter", ValidateFilter, MaxFilterBytes},
+			{"ValidateEnvelope", func(field, src string) error { return r.ValidateEnvelope(context.Background(), "app_01", field, src) }, MaxEnvelopeBytes},
+			{"ValidateFilter", func(field, src string) error { return r.ValidateFilter(context.Background(), "app_01", field, src) }, MaxFilterBytes},
 		} {
 			// The save-time checks compile, then run with DefaultTimeout:
 			// the time limit counts from the end of compilation.
@@ -90,7 +90,7 @@ func FuzzJQProgram(f *testing.F) {
 		if src == "" || len(src) > MaxEnvelopeBytes {
 			return // no program ("" inherits), or never saved
 		}
-		if _, err := r.program(src); err != nil {
+		if _, err := r.local.get(src); err != nil {
 			// Not compilable: Render and Match say so.
 			if _, err := r.Render(context.Background(), Spec{Envelope: src}, c); err == nil {
 				t.Fatalf("Render(%q) without error; it does not compile", src)

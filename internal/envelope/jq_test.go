@@ -171,7 +171,7 @@ func TestEnvelopeSeesNoEnvironment(t *testing.T) {
 		}
 	}
 	for _, program := range []string{"input", "[inputs]", `import "a" as a; .`, `include "a"; .`} {
-		if err := ValidateEnvelope("envelope", program); err == nil {
+		if err := r.ValidateEnvelope(context.Background(), "app_01", "envelope", program); err == nil {
 			t.Errorf("%s: accepted", program)
 		}
 	}
@@ -255,7 +255,7 @@ func TestProgramCache(t *testing.T) {
 	step := func(want int64, do func() error) {
 		t.Helper()
 		_ = do()
-		if got := r.compiles.Load(); got != want {
+		if got := r.local.compiles.Load(); got != want {
 			t.Fatalf("compilations = %d, want %d", got, want)
 		}
 	}
@@ -279,7 +279,7 @@ func TestProgramCache(t *testing.T) {
 		t.Error("a cached compile error was not returned")
 	}
 	step(4, renderOf(".data"))
-	if n := len(r.programs); n > 2 {
+	if n := len(r.local.code); n > 2 {
 		t.Errorf("cache holds %d programs, more than MaxPrograms", n)
 	}
 }
@@ -386,7 +386,7 @@ func TestPanicsBecomeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runEnvelope(context.Background(), code, map[string]any{}, Options{}.withDefaults()); err == nil || !strings.Contains(err.Error(), "kaboom") {
+	if _, err := runEnvelope(context.Background(), code, map[string]any{}, DefaultTimeout, DefaultMaxBytes); err == nil || !strings.Contains(err.Error(), "kaboom") {
 		t.Errorf("runEnvelope err = %v, want the panic", err)
 	}
 	if _, err := runFilter(context.Background(), code, map[string]any{}, time.Second); err == nil || !strings.Contains(err.Error(), "kaboom") {
@@ -519,10 +519,10 @@ func TestMultiplicationIsBoundedAndStillJq(t *testing.T) {
 			t.Errorf("%s took %v", prog, d)
 		}
 	}
-	if err := ValidateEnvelope("envelope", `.data |= . * 2`); err != nil {
+	if err := NewRenderer(Options{}).ValidateEnvelope(context.Background(), "app_01", "envelope", `.data |= . * 2`); err != nil {
 		t.Errorf("|= . * 2 refused: %v", err)
 	}
-	if err := ValidateEnvelope("envelope", `.data.n *= 2`); err == nil || !strings.Contains(err.Error(), "*=") {
+	if err := NewRenderer(Options{}).ValidateEnvelope(context.Background(), "app_01", "envelope", `.data.n *= 2`); err == nil || !strings.Contains(err.Error(), "*=") {
 		t.Errorf("*= accepted: %v", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
-	"github.com/itchyny/gojq"
 )
 
 // Limits on the programs saved with apps and endpoints.
@@ -29,61 +28,68 @@ func ValidateProfile(field, name string) error {
 
 // ValidateEnvelope checks a jq envelope given for field: "" (inherit), or
 // at most MaxEnvelopeBytes of jq that compiles and, run on a sample
-// order.created event, ends within the default timeout and, unless it
-// fails on the sample's data (which need not look like the provider's),
-// yields exactly one JSON value. The error is a *hook.Error with code
-// hook.EInvalid whose message includes the jq compiler's or the run's.
-func ValidateEnvelope(field, src string) error {
-	return validateProgram(field, src, MaxEnvelopeBytes, func(code *gojq.Code, in map[string]any) error {
-		_, err := runEnvelope(context.Background(), code, in, Options{}.withDefaults())
-		return err
-	})
+// order.created event (in r's sandbox, like every run), ends within r's
+// time limit and memory and, unless it fails on the sample's data (which
+// need not look like the provider's), yields exactly one JSON value. The
+// error is a *hook.Error with code hook.EInvalid whose message includes
+// the jq compiler's or the run's; a sandbox that cannot run the program
+// at all is an error of another kind.
+//
+// tenant names who the program is for (an app's id or uid), whose runs
+// the sandbox keeps from taking every worker.
+func (r *Renderer) ValidateEnvelope(ctx context.Context, tenant, field, src string) error {
+	return r.validateProgram(ctx, kindEnvelope, tenant, field, src, MaxEnvelopeBytes)
 }
 
 // refusedOnSample tells the failures of a trial run that are the
-// program's own (no value or several, no end, a panic) from those that
-// depend on the data (a type error on the sample's fields, error(...)),
-// which the provider's real events may not cause.
+// program's own (no value or several, no end, a panic, too much memory)
+// from those that depend on the data (a type error on the sample's fields,
+// error(...)), which the provider's real events may not cause.
 func refusedOnSample(err error) bool {
 	if err == nil {
 		return false
 	}
 	return errors.Is(err, errNoValue) || errors.Is(err, errSeveralValues) ||
-		errors.Is(err, context.DeadlineExceeded) || strings.HasPrefix(err.Error(), "jq: panic")
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrMemory) || errors.Is(err, ErrWorkerDied) ||
+		strings.HasPrefix(err.Error(), "jq: panic")
 }
 
 // ValidateFilter checks a jq filter given for field: "" (none), or at most
-// MaxFilterBytes of jq that compiles and ends within the default timeout on
-// a sample order.created event (an error on the sample's data is not
-// refused: the provider's events may not cause it). The error is a *hook.Error with code hook.EInvalid
-// whose message includes the jq compiler's or the run's.
-func ValidateFilter(field, src string) error {
-	return validateProgram(field, src, MaxFilterBytes, func(code *gojq.Code, in map[string]any) error {
-		_, err := runFilter(context.Background(), code, in, DefaultTimeout)
-		return err
-	})
+// MaxFilterBytes of jq that compiles and ends within r's time limit and
+// memory on a sample order.created event (an error on the sample's data is
+// not refused: the provider's events may not cause it). The error is a
+// *hook.Error with code hook.EInvalid whose message includes the jq
+// compiler's or the run's.
+// tenant is as for ValidateEnvelope.
+func (r *Renderer) ValidateFilter(ctx context.Context, tenant, field, src string) error {
+	return r.validateProgram(ctx, kindFilter, tenant, field, src, MaxFilterBytes)
 }
 
 // validateProgram is what ValidateEnvelope and ValidateFilter share: ""
 // passes; otherwise src must be at most limit bytes, compile, and not be
-// refused (refusedOnSample) by a run on the sample event.
-func validateProgram(field, src string, limit int, run func(*gojq.Code, map[string]any) error) error {
+// refused (refusedOnSample) by a run of kind on the sample event.
+func (r *Renderer) validateProgram(ctx context.Context, kind byte, tenant, field, src string, limit int) error {
 	if src == "" {
 		return nil
 	}
 	if len(src) > limit {
 		return hook.Errorf(hook.EInvalid, field, "must be at most %d bytes, not %d", limit, len(src))
 	}
-	code, err := compile(src)
-	if err != nil {
+	// Compiling is bounded by the program's size: it is done here, for
+	// the compiler's message; running is not, so it is done where runs are.
+	if _, err := r.local.get(src); err != nil {
 		return hook.Errorf(hook.EInvalid, field, "does not compile: %v", err)
 	}
-	in, err := Input(sampleContext())
-	if err != nil {
-		return hook.Errorf(hook.EInternal, field, "sample: %v", err)
+	_, err := r.runOne(ctx, kind, src, sampleContext(), tenant)
+	if ctx.Err() != nil {
+		return err
 	}
-	if err := run(code, in); refusedOnSample(err) {
+	if refusedOnSample(err) {
 		return hook.Errorf(hook.EInvalid, field, "fails on a sample order.created event: %v", err)
+	}
+	var se *SandboxError
+	if errors.As(err, &se) {
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -70,7 +71,7 @@ func TestValidateEnvelope(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateEnvelope("envelope", tt.src)
+			err := NewRenderer(Options{}).ValidateEnvelope(context.Background(), "app_01", "envelope", tt.src)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("ValidateEnvelope = %v", err)
@@ -102,7 +103,7 @@ func TestValidateFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateFilter("filter", tt.src)
+			err := NewRenderer(Options{}).ValidateFilter(context.Background(), "app_01", "filter", tt.src)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("ValidateFilter = %v", err)
