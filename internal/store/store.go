@@ -120,6 +120,13 @@ type Store interface {
 	// (or on all of the owner's deliveries when IDs is empty) without an
 	// attempt, making them due at once.
 	ReleaseDeliveries(ctx context.Context, p *ReleaseDeliveriesParams) error
+	// DiscardDeliveries deletes the owner's leased deliveries among IDs
+	// that are pending and have had no attempt, and returns how many it
+	// deleted: the dispatcher's way to drop a delivery whose endpoint's
+	// payload filter, evaluated before its first attempt, let it through
+	// no longer. Others (not leased by the owner, attempted, or gone) are
+	// left as they are.
+	DiscardDeliveries(ctx context.Context, p *DiscardDeliveriesParams) (int, error)
 	// ReleaseAllLeases ends every lease held by anyone. Only a backend
 	// used by a single process (SQLite under its file lock) may call it,
 	// at start, to take back what a crashed process held.
@@ -414,6 +421,10 @@ type Job struct {
 	ScheduledAttempts int
 	// Manual is set when this attempt is a manual retry (a single attempt).
 	Manual bool
+	// FilterChecked is set, by the dispatcher and in memory only, on a
+	// job whose endpoint's payload filter it evaluated when the event was
+	// published; stores leave it false.
+	FilterChecked bool
 }
 
 // ClaimResult holds the claimed jobs, the endpoints they go to and those
@@ -443,6 +454,12 @@ type ReleaseDeliveriesParams struct {
 	Owner string
 	IDs   []string
 	Now   time.Time
+}
+
+// DiscardDeliveriesParams names deliveries to delete before any attempt.
+type DiscardDeliveriesParams struct {
+	Owner string
+	IDs   []string
 }
 
 // RenewLeasesParams extends an owner's leases.

@@ -402,6 +402,31 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliverie
 	})
 }
 
+// DiscardDeliveries deletes p.Owner's leased, unattempted, pending
+// deliveries among p.IDs, and tells the other nodes (the next delivery of
+// a FIFO endpoint may go now).
+func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliveriesParams) (int, error) {
+	if len(p.IDs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.tx(ctx, "discard deliveries", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE lease_owner = $1 AND status = 'pending'
+			AND attempt_count = 0 AND id = ANY ($2)`, p.Owner, p.IDs)
+		if err != nil {
+			return dbErr("discard deliveries", err)
+		}
+		if n = tag.RowsAffected(); n > 0 {
+			return notify(ctx, tx, p.Owner)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
 // ReleaseAllLeases ends every lease, and drops every endpoint slot lease.
 // Each released delivery becomes due at its scheduled next attempt time
 // (which a leased delivery has reached), so the released ones keep their

@@ -268,6 +268,28 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliverie
 	})
 }
 
+// DiscardDeliveries deletes p.Owner's leased, unattempted, pending
+// deliveries among p.IDs.
+func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliveriesParams) (int, error) {
+	if len(p.IDs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE lease_owner = ?1 AND status = 'pending'
+			AND attempt_count = 0 AND id IN (SELECT value FROM json_each(?2))`, p.Owner, jsonIDs(p.IDs))
+		if err != nil {
+			return dbErr("discard deliveries", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
 // ReleaseAllLeases ends every lease. Each released delivery becomes due at
 // its scheduled next attempt time (which a leased delivery has reached), so
 // the released ones keep their order; never later than now.
