@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/server"
 	"github.com/hookd/hookd/internal/store"
@@ -25,6 +26,9 @@ import (
 var version = "dev"
 
 func main() {
+	// A jq worker of this process's sandbox is this binary started again;
+	// it never gets past here.
+	envelope.WorkerMain()
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "hookd:", err)
 		os.Exit(1)
@@ -119,6 +123,10 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.BreakerMaxCooldown, "breaker-max-cooldown", cfg.BreakerMaxCooldown, "the longest wait between probes, doubled from --breaker-cooldown after each failed one")
 	f.DurationVar(&cfg.DisableFailingAfter, "disable-failing-after", cfg.DisableFailingAfter, "disable an endpoint that has failed this long with no success (0: never)")
 	f.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long events, deliveries and attempts are kept (0: forever)")
+	f.IntVar(&cfg.JQWorkers, "jq-workers", cfg.JQWorkers, "processes that run jq envelopes and filters (0: max(2, CPUs))")
+	f.Int64Var(&cfg.JQMemory, "jq-memory", cfg.JQMemory, "bytes of memory one jq program may use; more fails it")
+	f.DurationVar(&cfg.JQTimeout, "jq-timeout", cfg.JQTimeout, "time one run of a jq envelope or filter may take")
+	f.DurationVar(&cfg.FilterBudget, "filter-budget", cfg.FilterBudget, "time one API request may spend on payload filters; the rest are evaluated by the dispatcher")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd.Flags()) }

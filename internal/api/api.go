@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -82,6 +83,11 @@ type Config struct {
 	MaxEventTypes int
 	// Version is hookd's version, shown in the OpenAPI info.
 	Version string
+	// Programs checks the jq envelopes and filters saved with apps and
+	// endpoints: it runs them on a sample event, which must be done in
+	// the sandbox deliveries use. nil checks them in this process: only
+	// for tests.
+	Programs *envelope.Renderer
 }
 
 func init() {
@@ -127,6 +133,8 @@ type server struct {
 	maxEndpoints int
 	maxTypes     int
 
+	programs *envelope.Renderer
+
 	keys  *keyCache
 	apps  *ttlCache[*hook.App]
 	types *typeCache
@@ -160,6 +168,7 @@ func New(cfg Config) (http.Handler, error) {
 		maxBody:  cfg.MaxBodyBytes,
 		mux:      http.NewServeMux(),
 
+		programs:     cfg.Programs,
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 	}
@@ -171,6 +180,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.programs == nil {
+		s.programs = envelope.NewRenderer(envelope.Options{})
 	}
 	if cfg.KeyRate > 0 {
 		burst := float64(cfg.KeyBurst)

@@ -77,19 +77,25 @@ type appPatchRequest struct {
 	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"{\"scheme\":\"standard-webhooks\"} goes back to the default."`
 }
 
-// validateAppSettings checks the delivery settings an app request sets.
-func validateAppSettings(errs []*huma.ErrorDetail, profile, env, version *string, sig *hook.SignatureScheme) []*huma.ErrorDetail {
+// validateAppSettings checks the delivery settings an app request sets
+// for app (its id or uid, as the path gives it). The error is a sandbox
+// that could not check the envelope (503).
+func (s *server) validateAppSettings(ctx context.Context, app string, errs []*huma.ErrorDetail, profile, env, version *string, sig *hook.SignatureScheme) ([]*huma.ErrorDetail, error) {
 	if profile != nil {
 		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
 	}
 	if env != nil {
-		errs = collect(errs, envelope.ValidateEnvelope("envelope", *env), "body", "envelope", nil)
+		err := s.programs.ValidateEnvelope(ctx, app, "envelope", *env)
+		if err != nil && hook.ErrorCode(err) != hook.EInvalid {
+			return nil, s.programsUnavailable(err)
+		}
+		errs = collect(errs, err, "body", "envelope", nil)
 	}
 	if version != nil && strings.ContainsAny(*version, "\r\n\x00") {
 		errs = append(errs, &huma.ErrorDetail{Location: "body.api_version", Message: "must be on one line", Value: *version})
 	}
 	errs = collect(errs, hook.ValidateSignatureScheme("signature", sig), "body", "signature", nil)
-	return errs
+	return errs, nil
 }
 
 // storedScheme is what an app keeps of a requested scheme: nil for
@@ -127,7 +133,10 @@ func (s *server) registerApps() {
 			errs = collect(errs, hook.ValidateName("name", b.Name), "body", "name", b.Name)
 			errs = collect(errs, hook.ValidateUID("uid", b.UID), "body", "uid", b.UID)
 			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
-			errs = validateAppSettings(errs, &b.Profile, &b.Envelope, &b.APIVersion, b.Signature)
+			errs, err := s.validateAppSettings(ctx, b.UID, errs, &b.Profile, &b.Envelope, &b.APIVersion, b.Signature)
+			if err != nil {
+				return nil, err
+			}
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -187,7 +196,10 @@ func (s *server) registerApps() {
 				}
 				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
 			}
-			errs = validateAppSettings(errs, b.Profile, b.Envelope, b.APIVersion, b.Signature)
+			errs, err := s.validateAppSettings(ctx, in.App, errs, b.Profile, b.Envelope, b.APIVersion, b.Signature)
+			if err != nil {
+				return nil, err
+			}
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}

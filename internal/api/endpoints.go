@@ -60,21 +60,42 @@ type endpointPatchRequest struct {
 }
 
 // validateEndpointSettings checks the uid, profile, envelope and filter an
-// endpoint request sets.
-func validateEndpointSettings(errs []*huma.ErrorDetail, uid, profile, env, filter *string) []*huma.ErrorDetail {
+// endpoint request of app (its id or uid, as the path gives it) sets. The
+// error is a sandbox that could not check a program (503).
+func (s *server) validateEndpointSettings(ctx context.Context, app string, errs []*huma.ErrorDetail, uid, profile, env, filter *string) ([]*huma.ErrorDetail, error) {
 	if uid != nil {
 		errs = collect(errs, hook.ValidateUID("uid", *uid), "body", "uid", *uid)
 	}
 	if profile != nil {
 		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
 	}
-	if env != nil {
-		errs = collect(errs, envelope.ValidateEnvelope("envelope", *env), "body", "envelope", nil)
+	for _, p := range []struct {
+		field    string
+		src      *string
+		validate func(context.Context, string, string, string) error
+	}{
+		{"envelope", env, s.programs.ValidateEnvelope},
+		{"filter", filter, s.programs.ValidateFilter},
+	} {
+		if p.src == nil {
+			continue
+		}
+		err := p.validate(ctx, app, p.field, *p.src)
+		if err != nil && hook.ErrorCode(err) != hook.EInvalid {
+			return nil, s.programsUnavailable(err)
+		}
+		errs = collect(errs, err, "body", p.field, nil)
 	}
-	if filter != nil {
-		errs = collect(errs, envelope.ValidateFilter("filter", *filter), "body", "filter", nil)
-	}
-	return errs
+	return errs, nil
+}
+
+// programsUnavailable is the answer to a request whose jq program could
+// not be checked: the sandbox did not run it (no worker free in time, or
+// it would not start). 503: the program may be fine, and a retry may pass.
+func (s *server) programsUnavailable(err error) error {
+	s.log.Warn("api: a jq program could not be checked", "err", err)
+	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("the jq program could not be checked now; try again"),
+		http.Header{"Retry-After": []string{"1"}})
 }
 
 // checkSecret checks a secret given for one of app's endpoints: whsec_ and
@@ -157,7 +178,10 @@ func (s *server) registerEndpoints() {
 			errs = collect(errs, hook.ValidateEventTypePatterns("event_types", b.EventTypes), "body", "event_types", nil)
 			errs = collect(errs, hook.ValidateHeaders("headers", b.Headers), "body", "headers", nil)
 			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
-			errs = validateEndpointSettings(errs, &b.UID, &b.Profile, &b.Envelope, &b.Filter)
+			errs, err := s.validateEndpointSettings(ctx, in.App, errs, &b.UID, &b.Profile, &b.Envelope, &b.Filter)
+			if err != nil {
+				return nil, err
+			}
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -261,7 +285,10 @@ func (s *server) registerEndpoints() {
 				}
 				errs = collect(errs, hook.ValidateMetadata("metadata", *b.Metadata), "body", "metadata", nil)
 			}
-			errs = validateEndpointSettings(errs, b.UID, b.Profile, b.Envelope, b.Filter)
+			errs, err := s.validateEndpointSettings(ctx, in.App, errs, b.UID, b.Profile, b.Envelope, b.Filter)
+			if err != nil {
+				return nil, err
+			}
 			if b.Ordering != nil && *b.Ordering != "" && *b.Ordering != hook.OrderingFIFO {
 				errs = append(errs, &huma.ErrorDetail{Location: "body.ordering", Message: `must be "fifo" or empty`, Value: *b.Ordering})
 			}

@@ -111,6 +111,20 @@ type Config struct {
 	// Retention is how long events, their deliveries and attempts are
 	// kept; 0 keeps them forever (HOOKD_RETENTION).
 	Retention time.Duration
+	// JQWorkers bounds the processes that run jq envelopes and filters;
+	// 0 is max(2, the CPUs hookd uses) (HOOKD_JQ_WORKERS).
+	JQWorkers int
+	// JQMemory bounds the memory one jq program may make its worker map
+	// (HOOKD_JQ_MEMORY); a program that needs more fails.
+	JQMemory int64
+	// JQTimeout bounds one run of a jq envelope or filter
+	// (HOOKD_JQ_TIMEOUT); a worker still running at 1.5 times it is
+	// killed.
+	JQTimeout time.Duration
+	// FilterBudget bounds the time an API request spends on payload
+	// filters (HOOKD_FILTER_BUDGET): the filters it leaves undecided are
+	// evaluated by the dispatcher, off the request.
+	FilterBudget time.Duration
 	// LogLevel is debug, info, warn or error (HOOKD_LOG_LEVEL).
 	LogLevel string
 	// LogFormat is text or json (HOOKD_LOG_FORMAT).
@@ -145,6 +159,9 @@ func Default() Config {
 		BreakerThreshold:    5,
 		BreakerCooldown:     10 * time.Second,
 		BreakerMaxCooldown:  5 * time.Minute,
+		JQMemory:            64 << 20,
+		JQTimeout:           100 * time.Millisecond,
+		FilterBudget:        20 * time.Millisecond,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -246,6 +263,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxHeldBytes < c.MaxBodyBytes {
 		bad("HOOKD_MAX_HELD_BYTES", "must be at least HOOKD_MAX_BODY_BYTES")
+	}
+	if c.JQWorkers < 0 || c.JQWorkers > 256 {
+		bad("HOOKD_JQ_WORKERS", "must be between 0 (automatic) and 256, not %d", c.JQWorkers)
+	}
+	if c.JQMemory < 16<<20 || c.JQMemory > 16<<30 {
+		bad("HOOKD_JQ_MEMORY", "must be between 16777216 (16 MiB) and 17179869184 (16 GiB), not %d", c.JQMemory)
+	}
+	if c.JQTimeout < 10*time.Millisecond || c.JQTimeout > 10*time.Second {
+		bad("HOOKD_JQ_TIMEOUT", "must be between 10ms and 10s, not %s", c.JQTimeout)
+	}
+	if c.FilterBudget < 0 || c.FilterBudget > 10*time.Second {
+		bad("HOOKD_FILTER_BUDGET", "must be between 0 (every filter evaluated by the dispatcher) and 10s, not %s", c.FilterBudget)
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -56,17 +56,29 @@ type signerSet struct {
 // attempt makes one HTTP attempt for j and records it.
 func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App, j *store.Job) {
 	defer d.attempts.Done()
+	if ep.Filter != "" && !j.FilterChecked && j.AttemptCount == 0 && !j.Manual && !d.checkFilter(q, ep, app, j) {
+		return
+	}
 	start := d.clock.Now()
 
 	var outcome hook.Outcome
 	var respBody []byte
 	var errMsg string
 	realStart := time.Now()
-	body, err := d.render.Render(d.attemptCtx, envelope.Resolve(app, ep), &envelope.Context{
+	rctx, cancel := context.WithTimeout(d.attemptCtx, sandboxWait)
+	body, err := d.render.Render(rctx, envelope.Resolve(app, ep), &envelope.Context{
 		Event: j.Event, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: j.DeliveryID,
 		Attempt: j.AttemptCount + 1,
 	})
+	cancel()
 	var sig []header
+	var se *envelope.SandboxError
+	if errors.As(err, &se) && d.attemptCtx.Err() == nil {
+		// The sandbox had no worker for the envelope: not an attempt.
+		d.log.Warn("envelope could not be rendered now; the delivery waits", "endpoint", ep.ID, "delivery", j.DeliveryID, "err", err)
+		d.putOff(q, j)
+		return
+	}
 	if err != nil {
 		// A broken envelope is recorded on the attempt and retried on
 		// the schedule, so fixing the program lets the delivery through.

@@ -75,6 +75,15 @@ func (d *Dispatcher) noteHealthLocked(q *endpointQueue, o hook.Outcome, cut bool
 	if !countsAsEndpointFailure(o, cut) {
 		return false
 	}
+	return d.noteFailureLocked(q, true)
+}
+
+// noteFailureLocked counts a failure of q's endpoint in its circuit
+// breaker and, when mayDisable, in how long it has failed: it says
+// whether the endpoint has now failed long enough to be disabled. Caller
+// holds d.mu.
+func (d *Dispatcher) noteFailureLocked(q *endpointQueue, mayDisable bool) (disable bool) {
+	id := q.ep.ID
 	now := d.clock.Now()
 	h := d.health[id]
 	if h == nil {
@@ -96,7 +105,7 @@ func (d *Dispatcher) noteHealthLocked(q *endpointQueue, o hook.Outcome, cut bool
 		d.log.Warn("endpoint keeps failing; circuit open", "endpoint", id, "failures", h.fails, "probe in", h.cooldown)
 		d.clock.AfterFunc(h.cooldown, func() { d.probeDue(id) })
 	}
-	if d.cfg.DisableAfter > 0 && now.Sub(h.failingSince) >= d.cfg.DisableAfter && !h.disabling {
+	if mayDisable && d.cfg.DisableAfter > 0 && now.Sub(h.failingSince) >= d.cfg.DisableAfter && !h.disabling {
 		h.disabling = true
 		return true
 	}

@@ -106,8 +106,19 @@ type Config struct {
 	// (endpoint.disabled, delivery.failing, ...); "" sends none.
 	OperatorApp string
 	// EnvelopeTimeout bounds one run of a jq envelope or payload filter
-	// (default: the envelope package's, 100ms).
+	// (default: the envelope package's, 100ms) when Renderer is nil.
 	EnvelopeTimeout time.Duration
+	// Renderer renders bodies and evaluates payload filters. nil makes
+	// one that runs jq in this process, with EnvelopeTimeout: for tests
+	// (hookd serve gives one whose programs run in a sandbox).
+	Renderer *envelope.Renderer
+	// FilterBudget bounds the time Publish and PublishBatch spend on
+	// payload filters, all of a request's together (default
+	// DefaultFilterBudget). A filter the budget leaves undecided gets
+	// its delivery, which the dispatcher evaluates before the first
+	// attempt, and discards if the filter does not let it through.
+	// Negative: every filter is evaluated so, none in the request.
+	FilterBudget time.Duration
 	// ReleaseAllOnStart takes back every lease at start. Only for a store
 	// used by this process alone (SQLite under its file lock).
 	ReleaseAllOnStart bool
@@ -116,7 +127,13 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// DefaultFilterBudget is Config.FilterBudget when it is 0.
+const DefaultFilterBudget = 20 * time.Millisecond
+
 func (c *Config) setDefaults() {
+	if c.FilterBudget == 0 {
+		c.FilterBudget = DefaultFilterBudget
+	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()
 	}
@@ -300,7 +317,10 @@ func New(cfg Config) (*Dispatcher, error) {
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
 	}
-	d.render = envelope.NewRenderer(envelope.Options{Timeout: cfg.EnvelopeTimeout})
+	d.render = cfg.Renderer
+	if d.render == nil {
+		d.render = envelope.NewRenderer(envelope.Options{Timeout: cfg.EnvelopeTimeout})
+	}
 	d.slots, _ = cfg.Store.(store.SlotLeaser)
 	d.due, _ = cfg.Store.(store.DueListener)
 	d.client = cfg.HTTPClient

@@ -15,6 +15,7 @@ type metrics struct {
 	deliveriesCreated prometheus.Counter
 	filtered          prometheus.Counter
 	filterErrors      prometheus.Counter
+	filtersDeferred   prometheus.Counter
 	circuitsOpened    prometheus.Counter
 	opsDropped        prometheus.Counter
 	attempts          *prometheus.CounterVec
@@ -36,11 +37,15 @@ func newMetrics(d *Dispatcher) *metrics {
 		}),
 		filtered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_deliveries_filtered_total",
-			Help: "Deliveries not created because the endpoint's payload filter was false for the event.",
+			Help: "Deliveries not created, or discarded before their first attempt, because the endpoint's payload filter was false for the event.",
 		}),
 		filterErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_filter_errors_total",
-			Help: "Payload filter runs that failed (runtime error or time limit); the endpoint got no delivery.",
+			Help: "Payload filter runs that failed (runtime error, time or memory limit); the endpoint got no delivery.",
+		}),
+		filtersDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_filters_deferred_total",
+			Help: "Payload filters that the publish request's budget (HOOKD_FILTER_BUDGET) left undecided; the dispatcher evaluated them before the first attempt.",
 		}),
 		circuitsOpened: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_endpoint_circuits_opened_total",
@@ -91,7 +96,7 @@ func newMetrics(d *Dispatcher) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.circuitsOpened, m.opsDropped, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.eventsAccepted, m.deliveriesCreated, m.filtered, m.filterErrors, m.filtersDeferred, m.circuitsOpened, m.opsDropped, m.attempts, m.attemptDuration, m.pending, m.held, m.inFlight} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

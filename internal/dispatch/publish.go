@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hookd/hookd/internal/envelope"
@@ -23,7 +24,7 @@ func (d *Dispatcher) Publish(ctx context.Context, app *hook.App, ev *hook.Event)
 	if err != nil {
 		return nil, err
 	}
-	f := d.fanOut(ctx, app, eps, ev)
+	f := d.fanOut(ctx, app, eps, []*hook.Event{ev})[0]
 
 	// Reserve room for the deliveries before writing them as leased.
 	d.mu.Lock()
@@ -57,32 +58,73 @@ type fanout struct {
 	ev      *hook.Event
 	matched []*hook.Endpoint
 	news    []store.NewDelivery // news[i] goes to matched[i]
+	checked []bool              // checked[i]: matched[i] has no filter, or it let ev through
 	size    int                 // payload bytes held per claimed delivery
 	claimed int                 // deliveries of news with Claimed set
 }
 
-// fanOut picks, out of the app's fan-out endpoints, those the event goes
-// to: subscribed to its type and passing their payload filter, each with
-// a fresh delivery id.
-func (d *Dispatcher) fanOut(ctx context.Context, app *hook.App, eps []*hook.Endpoint, ev *hook.Event) *fanout {
-	f := &fanout{ev: ev, matched: eps[:0:0], size: len(ev.Data)}
-	ids := make([]string, 0, len(eps))
-	for _, ep := range eps {
-		if !ep.Subscribes(ev.Type) {
-			continue
-		}
-		id := hook.NewID("dlv")
-		if ep.Filter != "" && !d.passes(ctx, app, ep, ev, id) {
-			continue
-		}
-		f.matched = append(f.matched, ep)
-		ids = append(ids, id)
+// fanOut picks, for each event of app, out of the app's fan-out
+// endpoints, those it goes to: subscribed to its type and passing their
+// payload filter, each with a fresh delivery id. The filters of all the
+// events are evaluated together, within Config.FilterBudget; a filter the
+// budget leaves undecided keeps its delivery, unchecked: the dispatcher
+// evaluates it before the first attempt (see checkFilter).
+func (d *Dispatcher) fanOut(ctx context.Context, app *hook.App, eps []*hook.Endpoint, evs []*hook.Event) []*fanout {
+	type candidate struct {
+		ep      *hook.Endpoint
+		id      string
+		checked bool
+		drop    bool
 	}
-	f.news = make([]store.NewDelivery, len(f.matched))
-	for i, ep := range f.matched {
-		f.news[i] = store.NewDelivery{ID: ids[i], EndpointID: ep.ID}
+	cands := make([][]candidate, len(evs))
+	var runs []envelope.FilterRun
+	var refs [][2]int // runs[i] is for cands[refs[i][0]][refs[i][1]]
+	for i, ev := range evs {
+		for _, ep := range eps {
+			if !ep.Subscribes(ev.Type) {
+				continue
+			}
+			c := candidate{ep: ep, id: hook.NewID("dlv"), checked: ep.Filter == ""}
+			if !c.checked && d.cfg.FilterBudget > 0 {
+				runs = append(runs, envelope.FilterRun{Filter: ep.Filter, Context: &envelope.Context{
+					Event: ev, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: c.id, Attempt: 1}})
+				refs = append(refs, [2]int{i, len(cands[i])})
+			}
+			cands[i] = append(cands[i], c)
+		}
 	}
-	return f
+	if len(runs) > 0 {
+		for k, res := range d.render.MatchAll(ctx, app.ID, d.cfg.FilterBudget, runs) {
+			c := &cands[refs[k][0]][refs[k][1]]
+			switch {
+			case res.Undecided:
+				d.metrics.filtersDeferred.Inc()
+			case res.Err != nil:
+				d.metrics.filterErrors.Inc()
+				d.log.Warn("payload filter failed; no delivery for this endpoint", "endpoint", c.ep.ID, "event", evs[refs[k][0]].ID, "err", res.Err)
+				c.drop = true
+			case !res.Match:
+				d.metrics.filtered.Inc()
+				c.drop = true
+			default:
+				c.checked = true
+			}
+		}
+	}
+	fs := make([]*fanout, len(evs))
+	for i, ev := range evs {
+		f := &fanout{ev: ev, size: len(ev.Data)}
+		for _, c := range cands[i] {
+			if c.drop {
+				continue
+			}
+			f.matched = append(f.matched, c.ep)
+			f.news = append(f.news, store.NewDelivery{ID: c.id, EndpointID: c.ep.ID})
+			f.checked = append(f.checked, c.checked)
+		}
+		fs[i] = f
+	}
+	return fs
 }
 
 // reserveLocked marks the deliveries of f that fit in memory Claimed and
@@ -153,31 +195,86 @@ func (d *Dispatcher) handOverLocked(app *hook.App, f *fanout, stored *hook.Event
 	for _, ep := range f.matched {
 		byID[ep.ID] = ep
 	}
-	for _, nd := range f.news {
+	for i, nd := range f.news {
 		if !nd.Claimed {
 			continue
 		}
 		q := d.queueFor(app, byID[nd.EndpointID])
-		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: stored})
+		d.enqueueLocked(q, &store.Job{DeliveryID: nd.ID, EndpointID: nd.EndpointID, Event: stored, FilterChecked: f.checked[i]})
 	}
 }
 
-// passes evaluates the endpoint's payload filter on the event. A filter
-// that fails (a runtime error, or the time limit) lets nothing through:
-// the event was not shown to match.
-func (d *Dispatcher) passes(ctx context.Context, app *hook.App, ep *hook.Endpoint, ev *hook.Event, deliveryID string) bool {
+// checkFilter evaluates, before a delivery's first attempt, its
+// endpoint's payload filter when the publish request did not (its budget
+// ran out first, or the delivery came from the store). It reports whether
+// the attempt goes ahead. When it does not, the delivery is dealt with:
+// discarded if the filter does not let the event through or fails, as it
+// would have been at publish, or put off when the filter could not be run
+// (the sandbox had no worker for it, or hookd is stopping), to be
+// evaluated again.
+func (d *Dispatcher) checkFilter(q *endpointQueue, ep *hook.Endpoint, app *hook.App, j *store.Job) bool {
+	ctx, cancel := context.WithTimeout(d.attemptCtx, sandboxWait)
 	ok, err := d.render.Match(ctx, ep.Filter, &envelope.Context{
-		Event: ev, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: deliveryID, Attempt: 1,
+		Event: j.Event, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: j.DeliveryID, Attempt: 1,
 	})
-	if err != nil {
-		d.metrics.filterErrors.Inc()
-		d.log.Warn("payload filter failed; no delivery for this endpoint", "endpoint", ep.ID, "event", ev.ID, "err", err)
-		return false
+	cancel()
+	if ok && err == nil {
+		return true
 	}
-	if !ok {
+	var se *envelope.SandboxError
+	switch {
+	case errors.As(err, &se) || d.attemptCtx.Err() != nil:
+		d.log.Warn("payload filter could not be evaluated; the delivery waits", "endpoint", ep.ID, "delivery", j.DeliveryID, "err", err)
+		d.putOff(q, j)
+		return false
+	case err != nil:
+		d.metrics.filterErrors.Inc()
+		d.log.Warn("payload filter failed; the delivery is discarded", "endpoint", ep.ID, "event", j.Event.ID, "delivery", j.DeliveryID, "err", err)
+	default:
 		d.metrics.filtered.Inc()
 	}
-	return ok
+	d.mu.Lock()
+	d.sentLocked(q)
+	d.mu.Unlock()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	_, err = d.st.DiscardDeliveries(ctx, &store.DiscardDeliveriesParams{Owner: d.owner, IDs: []string{j.DeliveryID}})
+	cancel()
+	if err != nil {
+		// The lease runs out and the filter is evaluated again.
+		d.log.Error("discarding a filtered delivery", "delivery", j.DeliveryID, "err", err)
+	}
+	d.mu.Lock()
+	d.finishLocked(q, j)
+	d.mu.Unlock()
+	if ep.Ordering == hook.OrderingFIFO {
+		d.Wake() // the next of a FIFO endpoint can go now
+	}
+	return false
+}
+
+// sandboxWait bounds an attempt's wait for a jq sandbox worker, which
+// holds one of the attempt slots meanwhile.
+const sandboxWait = 5 * time.Second
+
+// putOff ends an attempt that did not start because the jq sandbox had no
+// worker for it (the app's programs fill their share of the workers):
+// nothing is recorded, it is neither the receiver's failure nor the
+// program's. The delivery goes back on its endpoint's queue, in memory,
+// and the endpoint's circuit breaker counts a failure, so an app whose
+// programs cannot keep up has its endpoints paused (a probe per cooldown)
+// rather than spinning. While hookd stops, the delivery is left to Stop,
+// which gives back what it holds. Caller does not hold d.mu.
+func (d *Dispatcher) putOff(q *endpointQueue, j *store.Job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sentLocked(q)
+	if d.stopping || d.attemptCtx.Err() != nil {
+		d.finishLocked(q, j)
+		return
+	}
+	d.noteFailureLocked(q, false)
+	d.enqueueLocked(q, j)
+	d.scheduleLocked()
 }
 
 // pollLoop claims due work from the store when told to, when the earliest

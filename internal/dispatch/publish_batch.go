@@ -36,10 +36,7 @@ func (d *Dispatcher) PublishBatch(ctx context.Context, app *hook.App, evs []*hoo
 	if err != nil {
 		return nil, err
 	}
-	fs := make([]*fanout, len(evs))
-	for i, ev := range evs {
-		fs[i] = d.fanOut(ctx, app, eps, ev)
-	}
+	fs := d.fanOut(ctx, app, eps, evs)
 
 	// Reserve room for the deliveries before writing them as leased;
 	// pending keeps one endpoint's queue within its bound across the

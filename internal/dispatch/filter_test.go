@@ -1,0 +1,125 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/envelope"
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// spinUntil is a filter that spins until it is stopped (its time limit,
+// or the request's budget), as a hostile tenant's would.
+const spinUntil = `def f: f; f`
+
+// slowMatch is a filter that matches after a few milliseconds of work:
+// far shorter than its own limit, even on a busy machine.
+const slowMatch = `(last(range(2000)) | . > 0) and .data.n == 1`
+
+// TestFiltersLeftUndecidedByTheBudgetAreEvaluatedBeforeTheFirstAttempt
+// checks that the publish request spends at most its budget on filters,
+// whatever the tenant's programs do, and that the filters it did not
+// decide are decided by the dispatcher, with the publish-time rules: a
+// delivery that passes goes out, one that does not, or whose filter fails,
+// is discarded.
+func TestFiltersLeftUndecidedByTheBudgetAreEvaluatedBeforeTheFirstAttempt(t *testing.T) {
+	t.Parallel()
+	const budget = 5 * time.Millisecond
+	e := newEnv(t, func(c *Config) {
+		c.FilterBudget = budget
+		c.Renderer = envelope.NewRenderer(envelope.Options{Timeout: 100 * time.Millisecond})
+	})
+	plain := newReceiver(t, nil)
+	slow := newReceiver(t, nil)
+	e.endpoint(plain.URL, nil)
+	e.endpoint(slow.URL, func(p *store.CreateEndpointParams) { p.Filter = slowMatch })
+	var spinners []*receiver
+	for range 3 {
+		rc := newReceiver(t, nil)
+		spinners = append(spinners, rc)
+		e.endpoint(rc.URL, func(p *store.CreateEndpointParams) { p.Filter = spinUntil })
+	}
+
+	evs := make([]*hook.Event, 20)
+	for i := range evs {
+		n := 1
+		if i%2 == 1 {
+			n = 2 // does not match slowMatch
+		}
+		evs[i] = &hook.Event{ID: hook.NewID("evt"), AppID: e.app.ID, Type: "order.created",
+			Data: json.RawMessage(`{"n":` + string(rune('0'+n)) + `}`), CreatedAt: e.clock.Now()}
+	}
+	start := time.Now()
+	res, err := e.d.PublishBatch(context.Background(), e.app, evs)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 events, 4 filtered endpoints each: run in the request, the
+	// spinning filters alone would take 20 x 3 x 100 ms.
+	if took > time.Second {
+		t.Errorf("the batch took %v with a %v filter budget", took, budget)
+	}
+	for i, r := range res {
+		if len(r.Deliveries) < 2 {
+			t.Errorf("event %d: %d deliveries, want the plain one and the undecided ones", i, len(r.Deliveries))
+		}
+	}
+	waitFor(t, "the plain endpoint to get all 20", func() bool { return plain.count() == 20 })
+	waitFor(t, "every undecided delivery to be decided", func() bool { return e.pendingCount() == 0 })
+	if n := slow.count(); n != 10 {
+		t.Errorf("the slow filter let %d events through, want 10", n)
+		for i := range n {
+			t.Logf("%s", slow.get(i).body)
+		}
+	}
+	waitFor(t, "every undecided delivery to be decided", func() bool { return e.pendingCount() == 0 })
+	for i, rc := range spinners {
+		if n := rc.count(); n != 0 {
+			t.Errorf("spinning filter %d let %d deliveries through", i, n)
+		}
+	}
+	// The discarded deliveries are gone; each event has the plain
+	// endpoint's and, when it matched, the slow one's.
+	for i, r := range res {
+		page, err := e.st.ListDeliveries(context.Background(), &store.ListDeliveriesParams{AppID: e.app.ID, EventID: r.Event.ID,
+			ListParams: store.ListParams{Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1 + (1 - i%2)
+		if len(page.Data) != want {
+			t.Errorf("event %d: %d deliveries left, want %d", i, len(page.Data), want)
+		}
+		for _, d := range page.Data {
+			if d.Status != hook.DeliverySucceeded {
+				t.Errorf("event %d: delivery %s is %s", i, d.ID, d.Status)
+			}
+		}
+	}
+}
+
+// TestNegativeFilterBudgetEvaluatesEveryFilterInTheDispatcher checks the
+// setting that keeps every filter off the request.
+func TestNegativeFilterBudgetEvaluatesEveryFilterInTheDispatcher(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.FilterBudget = -1 })
+	paid := newReceiver(t, nil)
+	ep := e.endpoint(paid.URL, func(p *store.CreateEndpointParams) { p.Filter = `.data.paid` })
+	a := e.publish("order.updated", `{"paid":true}`)
+	b := e.publish("order.updated", `{"paid":false}`)
+	if len(a.Deliveries) != 1 || len(b.Deliveries) != 1 {
+		t.Fatalf("deliveries %d and %d, want 1 each before the dispatcher decides", len(a.Deliveries), len(b.Deliveries))
+	}
+	waitFor(t, "the paid event's delivery", func() bool { return paid.count() == 1 })
+	waitFor(t, "the unpaid one to be discarded", func() bool { return e.pendingCount() == 0 })
+	if _, err := e.st.GetDelivery(context.Background(), e.app.ID, b.Deliveries[0].ID); hook.ErrorCode(err) != hook.ENotFound {
+		t.Errorf("the filtered delivery: %v, want it gone", err)
+	}
+	if got := e.delivery(a.Deliveries[0].ID); got.Status != hook.DeliverySucceeded || got.EndpointID != ep.ID {
+		t.Errorf("the paid delivery is %s", got.Status)
+	}
+}
