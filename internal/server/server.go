@@ -24,6 +24,7 @@ import (
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/dispatch"
+	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
@@ -68,6 +69,21 @@ func Run(ctx context.Context, o Options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// jq envelopes and filters, hostile ones included, run in worker
+	// processes that bound their memory and time (see envelope.Sandbox).
+	sandbox, err := envelope.NewSandbox(envelope.SandboxOptions{
+		Workers: cfg.JQWorkers, MemoryBytes: cfg.JQMemory, Logger: log.With("component", "jq"),
+	})
+	if err != nil {
+		return err
+	}
+	defer sandbox.Close()
+	programs := envelope.NewRenderer(envelope.Options{Timeout: cfg.JQTimeout, Sandbox: sandbox})
+	filterBudget := cfg.FilterBudget
+	if filterBudget == 0 {
+		filterBudget = -1 // every filter is the dispatcher's
+	}
+
 	disp, err := dispatch.New(dispatch.Config{
 		Store:                st,
 		Logger:               log,
@@ -85,6 +101,8 @@ func Run(ctx context.Context, o Options) error {
 		BreakerCooldown:      cfg.BreakerCooldown,
 		BreakerMaxCooldown:   cfg.BreakerMaxCooldown,
 		OperatorApp:          cfg.OperatorApp,
+		Renderer:             programs,
+		FilterBudget:         filterBudget,
 		LeaseDuration:        cfg.LeaseDuration,
 		ReleaseAllOnStart:    singleProcess,
 		Registerer:           reg,
@@ -125,6 +143,7 @@ func Run(ctx context.Context, o Options) error {
 		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
 		MaxEventTypes:      cfg.MaxEventTypes,
 		Version:            o.Version,
+		Programs:           programs,
 	})
 	if err != nil {
 		return err
