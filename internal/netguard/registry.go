@@ -33,19 +33,20 @@ func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // specialPurpose is the guard's table of address blocks. An address gets
 // the verdict of the MOST SPECIFIC block that holds it (longest prefix
-// wins), as RFC 6890 lays the registries out: 192.0.0.0/24 and 2001::/23
-// are not reachable "unless allowed by a more specific allocation", such
-// as 192.0.0.9/32 or 2001:3::/32. An IPv4 address no block holds is
-// allowed; every IPv6 address is held at least by ::/0.
+// wins), as the registries' footnotes on 192.0.0.0/24 and 2001::/23 read
+// them: not usable or reachable unless by virtue of a more specific
+// reservation, such as 192.0.0.9/32 or 2001:3::/32. An IPv4 address no
+// block holds is allowed; every IPv6 address is held at least by ::/0.
 //
 // Sources (RFC 6890, updated by RFC 8190, defines the registries):
 //   - IANA IPv4 Special-Purpose Address Registry
 //     (https://www.iana.org/assignments/iana-ipv4-special-registry), every
 //     entry as of its 2024 revision; and
 //   - IANA IPv6 Special-Purpose Address Registry
-//     (https://www.iana.org/assignments/iana-ipv6-special-registry), as
-//     last updated 2024-10-22 (which added 3fff::/20 and 5f00::/16), every
-//     entry, plus 100:0:0:1::/64 (RFC 9780, registered after it).
+//     (https://www.iana.org/assignments/iana-ipv6-special-registry), every
+//     entry as last updated 2024-10-22 (the 2024 additions being
+//     2001:1::3/128, 3fff::/20 and 5f00::/16), plus the dummy prefix
+//     100:0:0:1::/64 (RFC 9780), registered since.
 //
 // Each entry whose "Globally Reachable" is False, or N/A, or blank (the
 // deprecated 192.88.99.0/24 6to4 relay anycast and 2001:10::/28 ORCHID
