@@ -2,9 +2,16 @@
 // network (SSRF protection).
 //
 // hookd POSTs to URLs its users register. Unless the operator allows private
-// networks (HOOKD_ALLOW_PRIVATE_NETWORKS=true), connections to loopback,
-// private, link-local, CGNAT, multicast, reserved and similar addresses are
-// refused.
+// networks (HOOKD_ALLOW_PRIVATE_NETWORKS=true), connections are refused to
+// every address IANA's IPv4 and IPv6 Special-Purpose Address Registries
+// (RFC 6890) mark as not globally reachable: loopback, private, link-local,
+// CGNAT, documentation, benchmarking, reserved, discard, local-use NAT64,
+// Teredo and the like. Multicast addresses and IPv6 addresses outside the
+// global unicast space 2000::/3 are refused too. The globally reachable
+// blocks the registries carve out of larger reserved ones (such as
+// 192.0.0.9/32 or 2001:3::/32) are allowed: the most specific block holding
+// an address decides. Addresses that carry an IPv4 address (IPv4-mapped,
+// NAT64, 6to4, IPv4-compatible) are judged by it.
 //
 // The authoritative check is [Control], installed on the dialer by
 // [NewDialer]: it runs after DNS resolution, on the IP actually being
@@ -43,41 +50,10 @@ func (e *BlockedError) Error() string {
 		envAllowPrivate + "=true to allow)"
 }
 
-// blocked4 lists the IPv4 ranges that are refused.
-var blocked4 = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),          // "this network", includes unspecified
-	netip.MustParsePrefix("10.0.0.0/8"),         // private
-	netip.MustParsePrefix("100.64.0.0/10"),      // CGNAT shared address space
-	netip.MustParsePrefix("127.0.0.0/8"),        // loopback
-	netip.MustParsePrefix("169.254.0.0/16"),     // link-local, cloud metadata
-	netip.MustParsePrefix("172.16.0.0/12"),      // private
-	netip.MustParsePrefix("192.0.0.0/24"),       // IETF protocol assignments
-	netip.MustParsePrefix("192.168.0.0/16"),     // private
-	netip.MustParsePrefix("198.18.0.0/15"),      // benchmarking
-	netip.MustParsePrefix("224.0.0.0/4"),        // multicast
-	netip.MustParsePrefix("240.0.0.0/4"),        // reserved
-	netip.MustParsePrefix("255.255.255.255/32"), // broadcast (also in 240/4)
-}
-
-// blocked6 lists the IPv6 ranges that are refused outright.
-var blocked6 = []netip.Prefix{
-	netip.MustParsePrefix("::/128"),    // unspecified
-	netip.MustParsePrefix("::1/128"),   // loopback
-	netip.MustParsePrefix("fc00::/7"),  // unique local (private)
-	netip.MustParsePrefix("fe80::/10"), // link-local
-	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, may still route locally)
-	netip.MustParsePrefix("ff00::/8"),  // multicast
-}
-
-// IPv6 ranges that embed an IPv4 address, which is checked in turn.
-var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96") // IPv4 in the last 32 bits
-	sixToFour = netip.MustParsePrefix("2002::/16")    // IPv4 in bits 16-47
-	v4Compat  = netip.MustParsePrefix("::/96")        // deprecated IPv4-compatible, last 32 bits
-)
-
 // IsBlocked reports whether connections to ip are refused when private
-// networks are not allowed. IPv4-mapped (::ffff:a.b.c.d), NAT64
+// networks are not allowed: the most specific block of the guard's table
+// (IANA's special-purpose registries, multicast, and IPv6 outside
+// 2000::/3) that holds ip decides. IPv4-mapped (::ffff:a.b.c.d), NAT64
 // (64:ff9b::/96), IPv4-compatible (::a.b.c.d) and 6to4 (2002::/16)
 // addresses are blocked if the IPv4 address they carry is. An IPv6 zone is
 // ignored. The invalid (zero) Addr is blocked.
@@ -87,30 +63,18 @@ func IsBlocked(ip netip.Addr) bool {
 	}
 	// Prefix.Contains never matches a zoned address.
 	ip = ip.WithZone("")
-	if ip.Is4In6() {
-		ip = ip.Unmap()
+	r, ok := mostSpecific(ip)
+	if !ok {
+		return false // an IPv4 address no block holds: global unicast
 	}
-	if ip.Is4() {
-		for _, p := range blocked4 {
-			if p.Contains(ip) {
-				return true
-			}
-		}
+	switch r.verdict {
+	case allow:
 		return false
+	case embedded:
+		b := ip.As16()
+		return IsBlocked(netip.AddrFrom4([4]byte(b[r.v4At : r.v4At+4])))
 	}
-	for _, p := range blocked6 {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	b := ip.As16()
-	switch {
-	case nat64.Contains(ip), v4Compat.Contains(ip):
-		return IsBlocked(netip.AddrFrom4([4]byte(b[12:16])))
-	case sixToFour.Contains(ip):
-		return IsBlocked(netip.AddrFrom4([4]byte(b[2:6])))
-	}
-	return false
+	return true
 }
 
 // Control returns a function for [net.Dialer.Control] that refuses, with a

@@ -16,8 +16,9 @@ import (
 // IPv4-mapped, IPv4-compatible, NAT64 or 6to4 address) is ever allowed, by
 // IsBlocked, by Control on "ip:port", or by CheckHost on any of the forms a
 // URL host can take (bare, bracketed, with a port, and for IPv4 the legacy
-// numeric forms resolvers accept). With private networks on, everything is
-// allowed.
+// numeric forms resolvers accept). Every address also gets the verdict
+// the registries give it (registrySpec, the most specific block deciding).
+// With private networks on, everything is allowed.
 //
 // Inputs: raw is an address as bytes (4 bytes or fewer: IPv4, else the
 // first 16 bytes, zero-padded: IPv6), zone an IPv6 zone, and host any
@@ -29,6 +30,11 @@ func FuzzBlockedRanges(f *testing.F) {
 		"::", "::1", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "ff01::1", "fec0::1",
 		"::ffff:127.0.0.1", "::ffff:8.8.8.8", "::127.0.0.1", "64:ff9b::a00:1", "64:ff9b::808:808",
 		"2002:7f00:1::", "2002:808:808::", "2001:4860:4860::8888",
+		// Special-purpose blocks, and the reachable ones carved out of them.
+		"192.0.2.1", "198.51.100.1", "203.0.113.1", "240.0.0.1", "192.88.99.1", "192.0.0.9", "192.0.0.8",
+		"192.31.196.1", "2001:db8::1", "100::1", "64:ff9b:1::808:808", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+		"2001:1::1", "2001:1::4", "2001:3::1", "2001:4:112::1", "2001:20::1", "2620:4f:8000::1", "3fff::1",
+		"5f00::1", "4000::1", "2002:c000:201::", "64:ff9b::c000:9",
 	} {
 		ip := netip.MustParseAddr(s)
 		raw := ip.AsSlice()
@@ -118,6 +124,9 @@ func embedded4(ip netip.Addr) []netip.Addr {
 func checkAddr(t *testing.T, ip netip.Addr) {
 	t.Helper()
 	got := IsBlocked(ip)
+	if want := specBlocked(ip); got != want {
+		t.Fatalf("IsBlocked(%s) = %v, but the registries (registrySpec) say %v", ip, got, want)
+	}
 	if restricted(ip) && !got {
 		t.Fatalf("IsBlocked(%s) = false, but net/netip classifies it as loopback, private, link-local, multicast, unspecified or not global unicast", ip)
 	}

@@ -45,10 +45,12 @@ func TestIsBlocked(t *testing.T) {
 		{"64:ff9b::808:808", false},     // NAT64 of 8.8.8.8
 		{"2002:808:808::1", false},      // 6to4 of 8.8.8.8
 		{"::8.8.8.8", false},            // IPv4-compatible 8.8.8.8
-		{"64:ff9b:1::a00:1", false},     // local-use NAT64 prefix, not the well-known /96
-		{"2001:db8::1", false},          // documentation, not in the list
-		{"fbff:ffff::1", false},         // just below fc00::/7
-		{"fe7f:ffff::1", false},         // just below fe80::/10
+		{"64:ff9b:1::a00:1", true},      // local-use NAT64 prefix (RFC 8215), not globally reachable
+		{"64:ff9b:1::808:808", true},    // even of a public address
+		{"2001:db8::1", true},           // documentation
+		{"3fff:1000::1", false},         // just after the 3fff::/20 documentation block
+		{"fbff:ffff::1", true},          // just below fc00::/7: outside global unicast 2000::/3
+		{"fe7f:ffff::1", true},          // just below fe80::/10: likewise
 		{"feff:ffff::1", true},          // site-local fec0::/10
 		{"2606:4700::1111%eth0", false}, // zone ignored
 
