@@ -122,3 +122,11 @@ func UnmaskHeaders(field string, current, next map[string]string) (map[string]st
 	}
 	return out, nil
 }
+
+// SendableHeader reports whether a delivery may carry an endpoint's custom
+// header of this name: ValidateHeaders refuses the others, but an endpoint
+// stored before it did may still hold one (Upgrade, Expect, ...), which
+// the dispatcher then leaves out.
+func SendableHeader(name string) bool {
+	return headerNameProblem(name) == ""
+}
