@@ -48,6 +48,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/v1/apps/{app}/endpoints":                    {"get", "post"},
 		"/v1/apps/{app}/endpoints/{ep}":               {"get", "patch", "delete"},
 		"/v1/apps/{app}/endpoints/{ep}/secret":        {"get"},
+		"/v1/apps/{app}/endpoints/{ep}/headers":       {"get"},
 		"/v1/apps/{app}/endpoints/{ep}/secret/rotate": {"post"},
 		"/v1/apps/{app}/endpoints/{ep}/recover":       {"post"},
 		"/v1/apps/{app}/events":                       {"get", "post"},

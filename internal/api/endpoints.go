@@ -31,7 +31,7 @@ type endpointCreateRequest struct {
 	Description    string            `json:"description,omitempty" maxLength:"4096"`
 	EventTypes     []string          `json:"event_types,omitempty" doc:"Event types to receive: names, or patterns such as order.* or *. Empty receives every type."`
 	Disabled       bool              `json:"disabled,omitempty" doc:"A disabled endpoint receives nothing."`
-	Headers        map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery."`
+	Headers        map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery, e.g. the receiver's credentials: names are tokens (not hop-by-hop or framing headers such as Connection, Upgrade, TE, Expect, Content-Encoding, nor those hookd sets), each once whatever its case; values are visible ASCII, spaces and tabs, at most 4096 bytes. Sealed at rest; answers show each value as ********."`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	Secret         string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent. An app with an hmac signature scheme keyed by the secret's bytes also takes a provider's existing secret: 16 to 256 printable characters."`
 	UID            string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; envelopes see it."`
@@ -48,7 +48,7 @@ type endpointPatchRequest struct {
 	Description    *string            `json:"description,omitempty" maxLength:"4096"`
 	EventTypes     *[]string          `json:"event_types,omitempty" doc:"Replaces the list; [] receives every type."`
 	Disabled       *bool              `json:"disabled,omitempty"`
-	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces the headers."`
+	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces the headers. A value of ******** (the mask answers show) keeps the value stored for that header, so an endpoint read and sent back keeps its header values; ******** for a header the endpoint lacks is refused."`
 	Metadata       *map[string]string `json:"metadata,omitempty" doc:"Replaces the metadata."`
 	UID            *string            `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
 	Profile        *string            `json:"profile,omitempty" doc:"hookd, reflow, opentiendas, flo or flexprice; an empty string goes back to the app's."`
@@ -121,8 +121,18 @@ type rotateRequest struct {
 	Secret string `json:"secret,omitempty" doc:"The new secret; generated when absent."`
 }
 
+type headersBody struct {
+	Headers map[string]string `json:"headers" doc:"The endpoint's custom headers with their values." example:"{\"Authorization\":\"Bearer 7f3c...\"}"`
+}
+
+type headersOutput struct {
+	Body headersBody
+}
+
 // normEndpoint returns a copy of ep for an answer, with [] and {} rather
-// than null. A copy: ep itself may be in the dispatcher's hands.
+// than null, and every custom header value masked (hook.HeaderValueMask):
+// they are credentials, revealed only by GET .../headers. A copy: ep
+// itself may be in the dispatcher's hands.
 func normEndpoint(ep *hook.Endpoint) *hook.Endpoint {
 	if ep == nil {
 		return nil
@@ -131,9 +141,7 @@ func normEndpoint(ep *hook.Endpoint) *hook.Endpoint {
 	if c.EventTypes == nil {
 		c.EventTypes = []string{}
 	}
-	if c.Headers == nil {
-		c.Headers = map[string]string{}
-	}
+	c.Headers = hook.MaskHeaders(c.Headers)
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}
 	}
@@ -176,7 +184,13 @@ func (s *server) registerEndpoints() {
 			}
 			errs = collect(errs, hook.ValidateDescription("description", b.Description), "body", "description", nil)
 			errs = collect(errs, hook.ValidateEventTypePatterns("event_types", b.EventTypes), "body", "event_types", nil)
-			errs = collect(errs, hook.ValidateHeaders("headers", b.Headers), "body", "headers", nil)
+			if err := hook.ValidateHeaders("headers", b.Headers); err != nil {
+				errs = collect(errs, err, "body", "headers", nil)
+			} else {
+				// A new endpoint has no value for a mask to keep.
+				_, err := hook.UnmaskHeaders("headers", nil, b.Headers)
+				errs = collect(errs, err, "body", "headers", nil)
+			}
 			errs = collect(errs, hook.ValidateMetadata("metadata", b.Metadata), "body", "metadata", nil)
 			errs, err := s.validateEndpointSettings(ctx, in.App, errs, &b.UID, &b.Profile, &b.Envelope, &b.Filter)
 			if err != nil {
@@ -348,6 +362,21 @@ func (s *server) registerEndpoints() {
 				return nil, err
 			}
 			return &secretOutput{Body: secretBody{Secret: ep.Secret}}, nil
+		})
+
+	hdrs := s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/endpoints/{ep}/headers", "get-endpoint-headers", "Endpoints", "Get an endpoint's custom headers", http.StatusOK)
+	hdrs.Description = "The custom headers with their values, which every other answer masks as ******** (they often hold the receiver's credentials)."
+	huma.Register(s.api, hdrs,
+		func(ctx context.Context, in *EndpointParam) (*headersOutput, error) {
+			ep, err := s.endpoint(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			h := make(map[string]string, len(ep.Headers))
+			for k, v := range ep.Headers {
+				h[k] = v
+			}
+			return &headersOutput{Body: headersBody{Headers: h}}, nil
 		})
 
 	rotate := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/endpoints/{ep}/secret/rotate", "rotate-endpoint-secret", "Endpoints", "Rotate an endpoint's signing secret", http.StatusOK)

@@ -57,7 +57,7 @@ func TestEndpoints(t *testing.T) {
 	})
 	ep := want[endpointJSON](t, r, http.StatusCreated)
 	if !strings.HasPrefix(ep.ID, "ep_") || ep.AppID != a.ID || ep.URL != "https://example.com/hook" || ep.Description != "orders" ||
-		!slices.Equal(ep.EventTypes, []string{"order.*"}) || ep.Headers["X-Tenant"] != "t1" || ep.Metadata["k"] != "v" || ep.Disabled {
+		!slices.Equal(ep.EventTypes, []string{"order.*"}) || ep.Headers["X-Tenant"] != hook.HeaderValueMask || ep.Metadata["k"] != "v" || ep.Disabled {
 		t.Fatalf("created %+v", ep)
 	}
 	if strings.Contains(strings.ToLower(string(r.Body)), "secret") || strings.Contains(string(r.Body), "whsec_") {
@@ -86,7 +86,7 @@ func TestEndpoints(t *testing.T) {
 
 	// PATCH: absent fields unchanged.
 	got = want[endpointJSON](t, e.call("PATCH", "/v1/apps/a/endpoints/"+ep.ID, map[string]any{"disabled": true, "event_types": []string{}}), http.StatusOK)
-	if !got.Disabled || len(got.EventTypes) != 0 || got.URL != ep.URL || got.Description != "orders" || got.Headers["X-Tenant"] != "t1" {
+	if !got.Disabled || len(got.EventTypes) != 0 || got.URL != ep.URL || got.Description != "orders" || got.Headers["X-Tenant"] != hook.HeaderValueMask {
 		t.Errorf("patched %+v", got)
 	}
 	got = want[endpointJSON](t, e.call("PATCH", "/v1/apps/a/endpoints/"+ep.ID, map[string]any{"url": "https://example.com/v2", "headers": map[string]string{}}), http.StatusOK)

@@ -240,7 +240,9 @@ func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, sig []he
 	}
 	h := req.Header
 	for k, v := range ep.Headers {
-		h.Set(k, v)
+		if hook.SendableHeader(k) { // not an Upgrade or Expect stored before they were refused
+			h.Set(k, v)
+		}
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", d.cfg.UserAgent)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -173,21 +174,35 @@ var reservedHeaders = map[string]bool{
 	"transfer-encoding": true, "connection": true,
 }
 
-// ValidateHeaders checks an endpoint's custom headers.
+// ValidateHeaders checks an endpoint's custom headers: at most MaxHeaders;
+// names that are tokens of at most MaxHeaderNameLen bytes, not set by hookd
+// (reservedHeaders) nor hop-by-hop or framing headers (Upgrade, TE,
+// Expect, ...), each name once whatever its case; values of at most
+// MaxHeaderValueLen bytes of visible ASCII, spaces and tabs, beginning and
+// ending with a visible character. An error names the header at fault,
+// field.<name>; with several at fault, the first in name order. Its
+// message never repeats a value.
 func ValidateHeaders(field string, h map[string]string) error {
 	if len(h) > MaxHeaders {
 		return Errorf(EInvalid, field, "has more than %d entries", MaxHeaders)
 	}
-	for k, v := range h {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	seen := make(map[string]string, len(h))
+	for _, k := range names {
 		f := field + "." + k
-		if !headerRe.MatchString(k) {
-			return Errorf(EInvalid, f, "is not a valid header name")
+		if p := headerNameProblem(k); p != "" {
+			return Errorf(EInvalid, f, "%s", p)
 		}
-		if reservedHeaders[strings.ToLower(k)] {
-			return Errorf(EInvalid, f, "is set by hookd and cannot be overridden")
+		if first, ok := seen[strings.ToLower(k)]; ok {
+			return Errorf(EInvalid, f, "repeats the header %s: header names are case-insensitive", first)
 		}
-		if len(v) > 4096 || strings.ContainsAny(v, "\r\n\x00") {
-			return Errorf(EInvalid, f, "value must be at most 4096 bytes with no line breaks")
+		seen[strings.ToLower(k)] = k
+		if p := headerValueProblem(h[k]); p != "" {
+			return Errorf(EInvalid, f, "%s", p)
 		}
 	}
 	return nil
@@ -287,6 +302,9 @@ func ValidateSignatureScheme(field string, s *SignatureScheme) error {
 		}
 		if reservedHeaders[strings.ToLower(v)] {
 			return Errorf(EInvalid, f, "%q is set by hookd and cannot carry the signature", v)
+		}
+		if hopByHopHeaders[strings.ToLower(v)] {
+			return Errorf(EInvalid, f, "%q is a hop-by-hop or framing header and cannot carry the signature", v)
 		}
 		return nil
 	}

@@ -104,7 +104,7 @@ type Endpoint struct {
 	Description string            `json:"description"`
 	EventTypes  []string          `json:"event_types"`
 	Disabled    bool              `json:"disabled"`
-	Headers     map[string]string `json:"headers"`
+	Headers     map[string]string `json:"headers" doc:"The custom headers sent with every delivery. Each value reads ******** here, whatever it is (values are often credentials, sealed at rest); GET /v1/apps/{app}/endpoints/{ep}/headers shows them."`
 	Metadata    map[string]string `json:"metadata"`
 	// UID is the provider's own id for the endpoint, unique in its app.
 	UID string `json:"uid,omitempty"`

@@ -1,5 +1,6 @@
-// Package secrets seals short strings (endpoint signing secrets) for
-// keeping at rest, with AES-256-GCM and the standard library only.
+// Package secrets seals short strings (endpoint signing secrets and
+// custom header values) for keeping at rest, with AES-256-GCM and the
+// standard library only.
 //
 // # Format
 //
@@ -12,8 +13,9 @@
 // Keyring. The nonce is 12 random bytes, fresh for every Seal. The
 // additional data that GCM authenticates is the header ("enc:v1:<key
 // id>:") followed by the caller's context (for endpoint secrets, the
-// endpoint's id): a value cannot be moved to another row, or have its
-// header changed, without Open failing.
+// endpoint's id; for header values, the endpoint's id and the header's
+// name): a value cannot be moved to another row, or have its header
+// changed, without Open failing.
 //
 // A value that does not start with "enc:" is plaintext, kept from before
 // encryption: Open returns it as it is, so that existing rows keep

@@ -182,9 +182,9 @@ func (k *secretKey) sealSecrets(ctx context.Context, st store.Store, log *slog.L
 		return fmt.Errorf("the database holds endpoint secrets sealed with key %s, but the key from %s is key %s: "+
 			"start hookd with the key that sealed them (%w)", wk.KeyID, k.source, wk.Current, err)
 	}
-	log.Info("endpoint secrets are sealed at rest", "key_id", k.ring.KeyID(), "key_from", k.source)
+	log.Info("endpoint secrets and custom header values are sealed at rest", "key_id", k.ring.KeyID(), "key_from", k.source)
 	if n > 0 {
-		log.Info("sealed endpoint secrets that were stored in plaintext", "count", n)
+		log.Info("sealed endpoint secrets and custom header values that were stored in plaintext", "count", n)
 	}
 	return nil
 }

@@ -38,9 +38,19 @@ func (p *UpdateAppParams) Apply(a *hook.App) {
 }
 
 // Apply sets the fields of p that are not nil on e (copies, so e keeps
-// nothing of p's). Backends call it on the stored endpoint before writing
-// it back.
-func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) {
+// nothing of p's). Backends call it on the stored endpoint, in the
+// transaction that writes it back. A header value hook.HeaderValueMask in
+// p.Headers keeps the value e holds for that header (hook.UnmaskHeaders),
+// read in that same transaction; for a header e lacks it is an EInvalid
+// error naming headers.<name>, and e is left as it was.
+func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) error {
+	if p.Headers != nil {
+		h, err := hook.UnmaskHeaders("headers", e.Headers, *p.Headers)
+		if err != nil {
+			return err
+		}
+		e.Headers = h
+	}
 	if p.URL != nil {
 		e.URL = *p.URL
 	}
@@ -52,9 +62,6 @@ func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) {
 	}
 	if p.Disabled != nil {
 		e.Disabled = *p.Disabled
-	}
-	if p.Headers != nil {
-		e.Headers = CopyMap(*p.Headers)
 	}
 	if p.Metadata != nil {
 		e.Metadata = CopyMap(*p.Metadata)
@@ -80,6 +87,7 @@ func (p *UpdateEndpointParams) Apply(e *hook.Endpoint) {
 	if p.Ordering != nil {
 		e.Ordering = *p.Ordering
 	}
+	return nil
 }
 
 // CopyMap returns a copy of m, empty (not nil) for nil.

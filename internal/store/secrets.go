@@ -74,3 +74,72 @@ const SQLSealedSamples = `SELECT id, 'secret', secret FROM endpoints WHERE seq I
 // SQLPlaintextWhere is the condition of an endpoint row with a secret
 // column in plaintext.
 const SQLPlaintextWhere = `(substr(secret, 1, 4) <> 'enc:' OR (prev_secret <> '' AND substr(prev_secret, 1, 4) <> 'enc:'))`
+
+// Endpoint custom headers at rest. Their values are often the receiver's
+// credentials, so a backend given a Keyring seals each value as it seals
+// the secrets, for the endpoint's id and the header's name (see
+// headerContext): a sealed value moved to another endpoint, to another
+// header of the same endpoint, or to a secret column, does not open.
+// Names stay readable. A row says whether its values are sealed (the
+// headers_sealed column), so that a plaintext value kept from before
+// encryption is never mistaken for a sealed one, whatever it looks like;
+// the start-up pass (SecretSealer) seals those rows.
+
+// headerContext is what a header value is sealed for. An endpoint id and
+// a header name (a token) contain no '/', and a secret's context is the
+// bare endpoint id: no two contexts are equal.
+func headerContext(endpointID, name string) string {
+	return endpointID + "/headers/" + name
+}
+
+// SealHeaders returns h as a backend stores it: with a keyring, a new map
+// with every value sealed for the endpoint and the header's name, and
+// sealed true; with none, h itself and sealed false (plaintext, marked as
+// such).
+func SealHeaders(kr *secrets.Keyring, endpointID string, h map[string]string) (stored map[string]string, sealed bool) {
+	if kr == nil {
+		return h, false
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[k] = kr.Seal(v, headerContext(endpointID, k))
+	}
+	return out, true
+}
+
+// OpenEndpointHeaders opens e.Headers, read as stored, in place; sealed is
+// the row's headers_sealed. Values of a row not marked sealed are
+// plaintext from before encryption and are kept as they are; in a row
+// marked sealed, a value that is not sealed is an error (ErrMalformed), as
+// is one that does not open. Errors name the endpoint and the header,
+// never the value.
+func OpenEndpointHeaders(kr *secrets.Keyring, e *hook.Endpoint, sealed bool) error {
+	if !sealed {
+		return nil
+	}
+	for k, v := range e.Headers {
+		pt, err := OpenHeader(kr, e.ID, k, v)
+		if err != nil {
+			return err
+		}
+		e.Headers[k] = pt
+	}
+	return nil
+}
+
+// OpenHeader returns the plaintext of the endpoint's header value, stored
+// sealed.
+func OpenHeader(kr *secrets.Keyring, endpointID, name, v string) (string, error) {
+	if !secrets.IsSealed(v) {
+		return "", fmt.Errorf("endpoint %s: header %s: %w: the row says its header values are sealed, and this one is not", endpointID, name, secrets.ErrMalformed)
+	}
+	pt, err := kr.Open(v, headerContext(endpointID, name))
+	if err != nil {
+		return "", fmt.Errorf("endpoint %s: header %s: %w", endpointID, name, err)
+	}
+	return pt, nil
+}
+
+// SQLPlaintextHeadersWhere is the condition of an endpoint row with custom
+// headers stored in plaintext; the same in SQLite and PostgreSQL.
+const SQLPlaintextHeadersWhere = `(headers_sealed = false AND headers <> '{}')`

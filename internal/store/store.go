@@ -281,7 +281,9 @@ type ListEndpointsParams struct {
 	AppID string
 }
 
-// UpdateEndpointParams changes the fields that are not nil.
+// UpdateEndpointParams changes the fields that are not nil. Headers
+// replaces the custom headers, except that a value hook.HeaderValueMask
+// keeps the value stored for that header (see Apply).
 type UpdateEndpointParams struct {
 	AppID       string
 	EndpointID  string

@@ -12,50 +12,54 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at`
+	created_at, updated_at, headers_sealed`
 
-// scanEndpoint reads an endpoint row and opens its secrets.
+// scanEndpoint reads an endpoint row and opens its secrets and header
+// values.
 func (s *Store) scanEndpoint(row pgx.Row) (*hook.Endpoint, int64, error) {
-	e, seq, err := scanEndpointRow(row)
+	e, seq, headersSealed, err := scanEndpointRow(row)
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := store.OpenEndpointSecrets(s.keyring, e); err != nil {
 		return nil, 0, err
 	}
+	if err := store.OpenEndpointHeaders(s.keyring, e, headersSealed); err != nil {
+		return nil, 0, err
+	}
 	return e, seq, nil
 }
 
-// scanEndpointRow reads an endpoint row as stored: secrets sealed.
-func scanEndpointRow(row pgx.Row) (*hook.Endpoint, int64, error) {
+// scanEndpointRow reads an endpoint row as stored: secrets and header
+// values sealed. headersSealed is the row's headers_sealed.
+func scanEndpointRow(row pgx.Row) (_ *hook.Endpoint, seq int64, headersSealed bool, _ error) {
 	var (
 		e                hook.Endpoint
-		seq              int64
 		types, hdr, meta []byte
 		prevExp          pgtype.Timestamptz
 		uid              pgtype.Text
 	)
 	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt); err != nil {
-		return nil, 0, err
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt, &headersSealed); err != nil {
+		return nil, 0, false, err
 	}
 	e.UID = uid.String
 	var err error
 	if e.EventTypes, err = unmarshalList(types); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if e.Headers, err = unmarshalMap(hdr); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if e.Metadata, err = unmarshalMap(meta); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if prevExp.Valid {
 		e.PreviousSecretExpiresAt = prevExp.Time.UTC()
 	}
 	e.CreatedAt, e.UpdatedAt = utc(e.CreatedAt), utc(e.UpdatedAt)
-	return &e, seq, nil
+	return &e, seq, headersSealed, nil
 }
 
 // CreateEndpoint stores a new endpoint of an existing app.
@@ -70,14 +74,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
+	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 	err := s.txEndpoints(ctx, "create endpoint", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
+				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at,
+				headers_sealed)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), e.Disabled,
-			marshalMap(e.Headers), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
-			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, now)
+			marshalMap(hdr), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
+			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, now, hdrSealed)
 		switch {
 		case err == nil:
 			return nil
@@ -180,15 +186,18 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 			return err
 		}
 		wasDisabled := e.Disabled
-		p.Apply(e)
+		if err := p.Apply(e); err != nil {
+			return err
+		}
 		e.UpdatedAt = ms(p.Now)
+		hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 		_, err = tx.Exec(ctx,
 			`UPDATE endpoints SET url = $1, description = $2, event_types = $3, disabled = $4, headers = $5,
 				metadata = $6, uid = $7, profile = $8, envelope = $9, filter = $10, max_concurrency = $11,
-				rate_limit = $12, ordering = $13, updated_at = $14 WHERE id = $15`,
-			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(e.Headers),
+				rate_limit = $12, ordering = $13, updated_at = $14, headers_sealed = $16 WHERE id = $15`,
+			e.URL, e.Description, marshalList(e.EventTypes), e.Disabled, marshalMap(hdr),
 			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit,
-			e.Ordering, e.UpdatedAt, e.ID)
+			e.Ordering, e.UpdatedAt, e.ID, hdrSealed)
 		if uniqueViolation(err, "endpoints_app_uid") {
 			return store.EndpointUIDConflict(e.UID)
 		}

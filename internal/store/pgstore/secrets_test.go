@@ -51,6 +51,21 @@ func TestSecrets(t *testing.T) {
 				return err
 			})
 		},
+		RawHeaders: func(t *testing.T, db, endpointID string) (string, bool) {
+			var headers string
+			var sealed bool
+			withConn(t, db, func(conn *pgx.Conn) error {
+				return conn.QueryRow(context.Background(),
+					`SELECT headers::text, headers_sealed FROM endpoints WHERE id = $1`, endpointID).Scan(&headers, &sealed)
+			})
+			return headers, sealed
+		},
+		SetRawHeaders: func(t *testing.T, db, endpointID, headers string) {
+			withConn(t, db, func(conn *pgx.Conn) error {
+				_, err := conn.Exec(context.Background(), `UPDATE endpoints SET headers = $1::jsonb WHERE id = $2`, headers, endpointID)
+				return err
+			})
+		},
 	})
 }
 

@@ -10,25 +10,29 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at`
+	created_at, updated_at, headers_sealed`
 
-// scanEndpoint reads an endpoint row and opens its secrets.
+// scanEndpoint reads an endpoint row and opens its secrets and header
+// values.
 func (s *Store) scanEndpoint(sc scanner) (*hook.Endpoint, int64, error) {
-	e, seq, err := scanEndpointRow(sc)
+	e, seq, headersSealed, err := scanEndpointRow(sc)
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := store.OpenEndpointSecrets(s.keyring, e); err != nil {
 		return nil, 0, err
 	}
+	if err := store.OpenEndpointHeaders(s.keyring, e, headersSealed); err != nil {
+		return nil, 0, err
+	}
 	return e, seq, nil
 }
 
-// scanEndpointRow reads an endpoint row as stored: secrets sealed.
-func scanEndpointRow(sc scanner) (*hook.Endpoint, int64, error) {
+// scanEndpointRow reads an endpoint row as stored: secrets and header
+// values sealed. headersSealed is the row's headers_sealed.
+func scanEndpointRow(sc scanner) (_ *hook.Endpoint, seq int64, headersSealed bool, _ error) {
 	var (
 		e                hook.Endpoint
-		seq              int64
 		types, hdr, meta string
 		prevExp          sql.NullInt64
 		uid              sql.NullString
@@ -36,25 +40,25 @@ func scanEndpointRow(sc scanner) (*hook.Endpoint, int64, error) {
 	)
 	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd); err != nil {
-		return nil, 0, err
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd, &headersSealed); err != nil {
+		return nil, 0, false, err
 	}
 	e.UID = uid.String
 	var err error
 	if e.EventTypes, err = unmarshalList(types); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if e.Headers, err = unmarshalMap(hdr); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if e.Metadata, err = unmarshalMap(meta); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if prevExp.Valid {
 		e.PreviousSecretExpiresAt = fromMS(prevExp.Int64)
 	}
 	e.CreatedAt, e.UpdatedAt = fromMS(cre), fromMS(upd)
-	return &e, seq, nil
+	return &e, seq, headersSealed, nil
 }
 
 // CreateEndpoint stores a new endpoint of an existing app.
@@ -69,14 +73,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
+	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 	err := s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
-				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, headers_sealed,
+				metadata, secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at,
+				updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled),
-			marshalMap(e.Headers), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
-			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, ms(now), ms(now))
+			marshalMap(hdr), boolInt(hdrSealed), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile,
+			e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, ms(now), ms(now))
 		switch {
 		case err == nil:
 			return nil
@@ -165,13 +171,16 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p *store.UpdateEndpointParam
 		if err != nil {
 			return err
 		}
-		p.Apply(e)
+		if err := p.Apply(e); err != nil {
+			return err
+		}
 		e.UpdatedAt = msTime(p.Now)
+		hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE endpoints SET url = ?, description = ?, event_types = ?, disabled = ?, headers = ?,
-				metadata = ?, uid = ?, profile = ?, envelope = ?, filter = ?, max_concurrency = ?, rate_limit = ?,
-				ordering = ?, updated_at = ? WHERE id = ?`,
-			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(e.Headers),
+				headers_sealed = ?, metadata = ?, uid = ?, profile = ?, envelope = ?, filter = ?, max_concurrency = ?,
+				rate_limit = ?, ordering = ?, updated_at = ? WHERE id = ?`,
+			e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled), marshalMap(hdr), boolInt(hdrSealed),
 			marshalMap(e.Metadata), nullString(e.UID), e.Profile, e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit,
 			e.Ordering, ms(e.UpdatedAt), e.ID)
 		if uniqueViolation(err, "endpoints.uid") {

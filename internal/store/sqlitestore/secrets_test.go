@@ -48,6 +48,20 @@ func TestSecrets(t *testing.T) {
 				return err
 			})
 		},
+		RawHeaders: func(t *testing.T, db, endpointID string) (string, bool) {
+			var headers string
+			var sealed bool
+			withDB(t, db, func(db *sql.DB) error {
+				return db.QueryRow(`SELECT headers, headers_sealed FROM endpoints WHERE id = ?`, endpointID).Scan(&headers, &sealed)
+			})
+			return headers, sealed
+		},
+		SetRawHeaders: func(t *testing.T, db, endpointID, headers string) {
+			withDB(t, db, func(db *sql.DB) error {
+				_, err := db.Exec(`UPDATE endpoints SET headers = ? WHERE id = ?`, headers, endpointID)
+				return err
+			})
+		},
 	})
 }
 

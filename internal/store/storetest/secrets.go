@@ -26,13 +26,21 @@ type SecretsBackend struct {
 	// SetRaw writes an endpoint's secret column as given, while no store
 	// is open on db.
 	SetRaw func(t *testing.T, db, endpointID, secret string)
+	// RawHeaders reads an endpoint's headers column as stored (its JSON
+	// text) and its headers_sealed column.
+	RawHeaders func(t *testing.T, db, endpointID string) (headers string, sealed bool)
+	// SetRawHeaders writes an endpoint's headers column (JSON text) as
+	// given, leaving headers_sealed as it is, while no store is open on db.
+	SetRawHeaders func(t *testing.T, db, endpointID, headers string)
 }
 
 // RunSecrets checks that a backend seals endpoint secrets at rest: the
 // database holds "enc:v1:..." values and never the secrets, while every
 // read returns them in plaintext; another key fails clearly; and the
 // start-up pass (store.SecretSealer) seals rows written before encryption.
+// It runs RunSealedHeaders too.
 func RunSecrets(t *testing.T, b SecretsBackend) {
+	t.Run("Headers", func(t *testing.T) { RunSealedHeaders(t, b) })
 	open := func(t *testing.T, db string, kr *secrets.Keyring) *h {
 		t.Helper()
 		s, err := b.Open(t, db, kr)
