@@ -82,6 +82,10 @@ type Config struct {
 	MaxEventTypes int
 	// Version is hookd's version, shown in the OpenAPI info.
 	Version string
+	// OperatorApp is the app (id or uid) that receives hookd's
+	// operational events (HOOKD_OPERATOR_APP); "" when there is none.
+	// /readyz warns while it names no app.
+	OperatorApp string
 }
 
 func init() {
@@ -126,6 +130,7 @@ type server struct {
 	authFails    *limiter // per client address
 	maxEndpoints int
 	maxTypes     int
+	operatorApp  string
 
 	keys  *keyCache
 	apps  *ttlCache[*hook.App]
@@ -162,6 +167,7 @@ func New(cfg Config) (http.Handler, error) {
 
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
+		operatorApp:  cfg.OperatorApp,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -319,6 +325,9 @@ func (s *server) recoverMiddleware(ctx huma.Context, next func(huma.Context)) {
 type healthOutput struct {
 	Body struct {
 		Status string `json:"status" example:"ok"`
+		// Warnings are what an operator should fix although hookd
+		// serves (/readyz only).
+		Warnings []string `json:"warnings,omitempty" doc:"What an operator should fix although hookd is ready (e.g. HOOKD_OPERATOR_APP names no app)."`
 	}
 }
 
@@ -350,6 +359,9 @@ func (s *server) registerHealth() {
 		}
 		out := &healthOutput{}
 		out.Body.Status = "ok"
+		if w := s.operatorAppWarning(pctx); w != "" {
+			out.Body.Warnings = append(out.Body.Warnings, w)
+		}
 		return out, nil
 	})
 }

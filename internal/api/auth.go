@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"net/http"
 	"strconv"
@@ -54,7 +55,19 @@ func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	next(ctx)
+	next(huma.WithValue(ctx, authKeyCtx{}, key))
+}
+
+// authKeyCtx is the context key under which authMiddleware leaves the
+// request's API key for the handlers.
+type authKeyCtx struct{}
+
+// boundToApp reports whether the request was made with a key bound to an
+// app (not an admin key). A context without a key (no authentication)
+// counts as bound: the caller gets the narrower rights.
+func boundToApp(ctx context.Context) bool {
+	k, ok := ctx.Value(authKeyCtx{}).(*store.APIKey)
+	return !ok || k.AppID != ""
 }
 
 func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
@@ -114,7 +127,8 @@ func (s *server) authorize(ctx huma.Context, key *store.APIKey) bool {
 		}
 	}
 	// An unknown app is refused like another app's: a bound key learns
-	// nothing of the others.
+	// nothing of the others. (Nor does it through a uid taken: only admin
+	// keys change uids, see update-app.)
 	s.writeErr(ctx, http.StatusForbidden, "this API key is bound to another app")
 	return false
 }
