@@ -265,7 +265,13 @@ type CreateEndpointParams struct {
 	RateLimit      float64
 	Ordering       string
 	Secret         string
-	Now            time.Time
+	// MaxPerApp, when above zero, is how many endpoints the app may
+	// have: if it has that many already, nothing is written and the
+	// error is EndpointLimitConflict's. The count is made in the creating
+	// transaction, serialized with the app's other creates, so that
+	// concurrent creates cannot pass the limit.
+	MaxPerApp int
+	Now       time.Time
 }
 
 // ListEndpointsParams lists an app's endpoints.
