@@ -124,3 +124,10 @@ func EndpointLimitConflict(limit int) error {
 	return fmt.Errorf("%w: %w", ErrEndpointLimit,
 		hook.Errorf(hook.EConflict, "", "the app has %d endpoints, the most it may have", limit))
 }
+
+// LastAdminKeyConflict is DeleteAPIKey's error for the last admin key that
+// never expires.
+func LastAdminKeyConflict(id string) error {
+	return hook.Errorf(hook.EConflict, "",
+		"%s is the last admin key that never expires; create another admin key without expires_at before deleting it", id)
+}
