@@ -88,6 +88,10 @@ type Config struct {
 	// the sandbox deliveries use. nil checks them in this process: only
 	// for tests.
 	Programs *envelope.Renderer
+	// OperatorApp is the app (id or uid) that receives hookd's
+	// operational events (HOOKD_OPERATOR_APP); "" when there is none.
+	// /readyz warns while it names no app.
+	OperatorApp string
 }
 
 func init() {
@@ -132,6 +136,7 @@ type server struct {
 	authFails    *limiter // per client address
 	maxEndpoints int
 	maxTypes     int
+	operatorApp  string
 
 	programs *envelope.Renderer
 
@@ -171,6 +176,7 @@ func New(cfg Config) (http.Handler, error) {
 		programs:     cfg.Programs,
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
+		operatorApp:  cfg.OperatorApp,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -331,6 +337,9 @@ func (s *server) recoverMiddleware(ctx huma.Context, next func(huma.Context)) {
 type healthOutput struct {
 	Body struct {
 		Status string `json:"status" example:"ok"`
+		// Warnings are what an operator should fix although hookd
+		// serves (/readyz only).
+		Warnings []string `json:"warnings,omitempty" doc:"What an operator should fix although hookd is ready (e.g. HOOKD_OPERATOR_APP names no app)."`
 	}
 }
 
@@ -362,6 +371,9 @@ func (s *server) registerHealth() {
 		}
 		out := &healthOutput{}
 		out.Body.Status = "ok"
+		if w := s.operatorAppWarning(pctx); w != "" {
+			out.Body.Warnings = append(out.Body.Warnings, w)
+		}
 		return out, nil
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 type apiKeyJSON struct {
@@ -272,4 +274,89 @@ func TestScopedKeyEveryRoute(t *testing.T) {
 	if n := e.count("/v1/api-keys"); n != 2 {
 		t.Errorf("%d API keys, want 2 (A's key went with A; nothing else changed)", n)
 	}
+}
+
+// TestAPIKeyExpiry: a key created with expires_at works until then, and
+// from then on is answered 401 as an unknown key, whether this node has it
+// cached or not (issue 12, item 10d). The clock is the API's (Config.Now).
+func TestAPIKeyExpiry(t *testing.T) {
+	t.Parallel()
+	clk := clockwork.NewFakeClockAt(time.Now().UTC())
+	e := newEnv(t, envOpts{now: clk.Now})
+	app := e.mkApp("Acme", "acme")
+	exp := clk.Now().Add(time.Hour).Truncate(time.Millisecond)
+
+	type keyJSON struct {
+		apiKeyJSON
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	mk := func(body map[string]any) keyJSON {
+		t.Helper()
+		return want[keyJSON](t, e.call("POST", "/v1/api-keys", body), http.StatusCreated)
+	}
+	used := mk(map[string]any{"name": "used", "app": "acme", "expires_at": exp.Format(time.RFC3339Nano)})
+	unused := mk(map[string]any{"name": "unused", "app": "acme", "expires_at": exp.Format(time.RFC3339Nano)})
+	admin := mk(map[string]any{"name": "temporary admin", "expires_at": exp.Format(time.RFC3339Nano)})
+	forever := mk(map[string]any{"name": "forever", "app": "acme"})
+	if used.ExpiresAt == nil || !used.ExpiresAt.Equal(exp) || used.AppID != app.ID {
+		t.Fatalf("created %+v, want expires_at %v", used, exp)
+	}
+	if forever.ExpiresAt != nil {
+		t.Fatalf("a key without expires_at answers expires_at %v", forever.ExpiresAt)
+	}
+	// Lists show it.
+	l := want[list[keyJSON]](t, e.call("GET", "/v1/api-keys?limit=250", nil), http.StatusOK)
+	for _, k := range l.Data {
+		hasExp := k.ID == used.ID || k.ID == unused.ID || k.ID == admin.ID
+		if hasExp != (k.ExpiresAt != nil) || (hasExp && !k.ExpiresAt.Equal(exp)) {
+			t.Errorf("listed %s (%s) with expires_at %v", k.ID, k.Name, k.ExpiresAt)
+		}
+	}
+
+	// Valid until then; "used" and the admin key are now cached.
+	clk.Advance(time.Hour - time.Millisecond)
+	want[appJSON](t, e.call("GET", "/v1/apps/acme", nil, withKey(used.Key)), http.StatusOK)
+	want[list[appJSON]](t, e.call("GET", "/v1/apps", nil, withKey(admin.Key)), http.StatusOK)
+
+	clk.Advance(time.Millisecond)
+	unknown := wantProblem(t, e.call("GET", "/v1/apps/acme", nil, withKey("hk_never_issued")), http.StatusUnauthorized, "")
+	for _, k := range []keyJSON{used, unused, admin} {
+		r := e.call("GET", "/v1/apps/acme", nil, withKey(k.Key))
+		p := wantProblem(t, r, http.StatusUnauthorized, "")
+		if p.Detail != unknown.Detail || r.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+			t.Errorf("expired key %s: %q (WWW-Authenticate %q), want the answer of an unknown key %q",
+				k.Name, p.Detail, r.Header.Get("WWW-Authenticate"), unknown.Detail)
+		}
+	}
+	want[appJSON](t, e.call("GET", "/v1/apps/acme", nil, withKey(forever.Key)), http.StatusOK)
+}
+
+func TestAPIKeyExpiryRefused(t *testing.T) {
+	t.Parallel()
+	clk := clockwork.NewFakeClockAt(time.Now().UTC())
+	e := newEnv(t, envOpts{now: clk.Now})
+	e.mkApp("Acme", "acme")
+	now := clk.Now()
+	tests := []struct {
+		name string
+		exp  any
+	}{
+		{"in the past", now.Add(-time.Second).Format(time.RFC3339)},
+		{"now", now.Format(time.RFC3339Nano)},
+		{"not a time", "tomorrow"},
+		{"without a zone", now.Add(time.Hour).Format("2006-01-02T15:04:05")},
+		{"a number", now.Add(time.Hour).Unix()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wantProblem(t, e.call("POST", "/v1/api-keys", map[string]any{"name": "k", "app": "acme", "expires_at": tc.exp}),
+				http.StatusUnprocessableEntity, "body.expires_at")
+		})
+	}
+	t.Cleanup(func() {
+		if n := e.count("/v1/api-keys"); n != 1 { // the test's admin key
+			t.Errorf("%d keys after refused creates, want 1", n)
+		}
+	})
 }

@@ -68,7 +68,7 @@ type appCreateRequest struct {
 
 type appPatchRequest struct {
 	Name       *string               `json:"name,omitempty" minLength:"1" maxLength:"255"`
-	UID        *string               `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid."`
+	UID        *string               `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid. Only an admin key may change it (403 for a key bound to the app)."`
 	Metadata   *map[string]string    `json:"metadata,omitempty" doc:"Replaces the metadata."`
 	Profile    *string               `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice"`
 	Envelope   *string               `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
@@ -207,6 +207,9 @@ func (s *server) registerApps() {
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
+			if b.UID != nil && *b.UID != cur.UID && boundToApp(ctx) {
+				return nil, errUIDNeedsAdmin()
+			}
 			p := &store.UpdateAppParams{
 				AppID: cur.ID, Name: b.Name, UID: b.UID, Metadata: b.Metadata,
 				Profile: b.Profile, Envelope: b.Envelope, APIVersion: b.APIVersion, Livemode: b.Livemode,
@@ -262,6 +265,19 @@ func (s *server) registerApps() {
 			}
 			return nil, nil
 		})
+}
+
+// errUIDNeedsAdmin is the answer to a key bound to an app that tries to
+// change (or remove) its app's uid. uids are one namespace for all apps, the
+// provider's, and one of them may name the operator's app
+// (HOOKD_OPERATOR_APP), which receives hookd's operational events about
+// every app: a tenant able to pick its uid could take that name while it is
+// free, and could learn from a 409 which uids other apps have. So only an
+// admin key changes uids, and the refusal is the same whatever uid was
+// asked for, taken or free.
+func errUIDNeedsAdmin() error {
+	const msg = "only an admin key may change an app's uid; this API key is bound to the app"
+	return huma.Error403Forbidden("body.uid: "+msg, &huma.ErrorDetail{Location: "body.uid", Message: msg})
 }
 
 // checkSecretsFit refuses a signature scheme that cannot sign with the

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"net/http"
 	"strconv"
@@ -13,7 +14,8 @@ import (
 )
 
 // authMiddleware authenticates operations that declare security: the bearer
-// key's SHA-256 must be a stored key (401 otherwise, with WWW-Authenticate),
+// key's SHA-256 must be a stored key that has not expired at Config.Now
+// (401 otherwise, with WWW-Authenticate),
 // and a key bound to an app reaches only that app's routes and the
 // event-type reads (403 otherwise). It also refuses a declared body larger
 // than the limit before reading it (413).
@@ -54,7 +56,19 @@ func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	next(ctx)
+	next(huma.WithValue(ctx, authKeyCtx{}, key))
+}
+
+// authKeyCtx is the context key under which authMiddleware leaves the
+// request's API key for the handlers.
+type authKeyCtx struct{}
+
+// boundToApp reports whether the request was made with a key bound to an
+// app (not an admin key). A context without a key (no authentication)
+// counts as bound: the caller gets the narrower rights.
+func boundToApp(ctx context.Context) bool {
+	k, ok := ctx.Value(authKeyCtx{}).(*store.APIKey)
+	return !ok || k.AppID != ""
 }
 
 func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
@@ -67,27 +81,41 @@ func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
 		return nil, false
 	}
 	sum := sha256.Sum256([]byte(token))
+	// An expired key is refused like an unknown one, whether cached or
+	// read: the cache keeps the key's expiry, not a verdict.
 	if k, ok := s.keys.get(sum[:]); ok {
+		if k.Expired(s.now()) {
+			return nil, s.refuseKey(ctx)
+		}
 		return k, true
 	}
 	epoch := s.keys.current()
 	k, err := s.store.GetAPIKeyByHash(ctx.Context(), sum[:])
 	if err != nil {
 		if hook.ErrorCode(err) == hook.ENotFound {
-			// Only a key that is not valid counts as a failure: a
-			// missing header costs nothing and guesses nothing.
-			if s.authFails != nil {
-				s.authFails.take(clientAddr(ctx.RemoteAddr()))
-			}
-			ctx.SetHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
-			s.writeErr(ctx, http.StatusUnauthorized, "the API key is not valid")
-			return nil, false
+			return nil, s.refuseKey(ctx)
 		}
 		s.writeError(ctx, s.fail(ctx.Context(), err, ""))
 		return nil, false
 	}
+	if k.Expired(s.now()) {
+		return nil, s.refuseKey(ctx)
+	}
 	s.keys.putIfCurrent(sum[:], k, epoch)
 	return k, true
+}
+
+// refuseKey answers a key that is not valid (unknown or expired) with 401,
+// and counts it against the client's address. It returns false.
+func (s *server) refuseKey(ctx huma.Context) bool {
+	// Only a key that is not valid counts as a failure: a missing header
+	// costs nothing and guesses nothing.
+	if s.authFails != nil {
+		s.authFails.take(clientAddr(ctx.RemoteAddr()))
+	}
+	ctx.SetHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
+	s.writeErr(ctx, http.StatusUnauthorized, "the API key is not valid")
+	return false
 }
 
 // authorize checks an app-bound key against the operation's scope.
@@ -114,7 +142,8 @@ func (s *server) authorize(ctx huma.Context, key *store.APIKey) bool {
 		}
 	}
 	// An unknown app is refused like another app's: a bound key learns
-	// nothing of the others.
+	// nothing of the others. (Nor does it through a uid taken: only admin
+	// keys change uids, see update-app.)
 	s.writeErr(ctx, http.StatusForbidden, "this API key is bound to another app")
 	return false
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -203,9 +204,6 @@ func (s *server) registerEndpoints() {
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
-			if err := s.checkEndpointLimit(ctx, app.ID); err != nil {
-				return nil, err
-			}
 			secret := b.Secret
 			if secret != "" {
 				if err := checkSecret(app, secret); err != nil {
@@ -219,7 +217,7 @@ func (s *server) registerEndpoints() {
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
 				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
 				MaxConcurrency: b.MaxConcurrency, RateLimit: b.RateLimit, Ordering: b.Ordering,
-				Secret: secret, Now: s.now().UTC(),
+				Secret: secret, MaxPerApp: s.maxEndpoints, Now: s.now().UTC(),
 			}
 			if p.EventTypes == nil {
 				p.EventTypes = []string{}
@@ -231,6 +229,9 @@ func (s *server) registerEndpoints() {
 				p.Metadata = map[string]string{}
 			}
 			ep, err := s.store.CreateEndpoint(ctx, p)
+			if errors.Is(err, store.ErrEndpointLimit) {
+				return nil, s.tooManyEndpoints()
+			}
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
 			}

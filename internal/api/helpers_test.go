@@ -139,6 +139,8 @@ type envOpts struct {
 	maxEventTypes   int
 	// now, if set, is the API's clock (rate limits included).
 	now func() time.Time
+	// operatorApp is api.Config.OperatorApp.
+	operatorApp string
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -175,6 +177,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		MaxEndpointsPerApp: o.maxEndpoints,
 		MaxEventTypes:      o.maxEventTypes,
 		Version:            "1.2.3-test",
+		OperatorApp:        o.operatorApp,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

@@ -11,12 +11,16 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// The count limits (endpoints per app, event types in the catalog) are
-// abuse limits, checked here by listing, in pages of store.MaxLimit, since
-// the store has no count of them. The check and the write are not one
-// transaction: two creates at once can both pass and go one over the limit.
-// That is acceptable for a bound on abuse, which needs to hold roughly, not
-// exactly.
+// The endpoint limit is exact: the store counts an app's endpoints in the
+// transaction that creates one, serialized with the app's other creates
+// (store.CreateEndpointParams.MaxPerApp), so concurrent creates cannot pass
+// it.
+//
+// The event-type limit is checked here by listing, in pages of
+// store.MaxLimit, since the store has no count of them. That check and the
+// write are not one transaction: two creates at once can both pass and go
+// one over the limit. That is acceptable for a bound on abuse, which needs
+// to hold roughly, not exactly.
 //
 // Reaching a limit is answered 409 Conflict, not 422: the request itself is
 // valid, and it is the state of the app or the catalog that refuses it,
@@ -41,25 +45,11 @@ func countUpTo(limit int, list func(cursor string) (n int, next string, err erro
 	}
 }
 
-// checkEndpointLimit refuses a new endpoint for an app that has
-// maxEndpoints of them.
-func (s *server) checkEndpointLimit(ctx context.Context, appID string) error {
-	n, err := countUpTo(s.maxEndpoints, func(cursor string) (int, string, error) {
-		p, err := s.store.ListEndpoints(ctx, &store.ListEndpointsParams{
-			AppID: appID, ListParams: store.ListParams{Limit: store.MaxLimit, Cursor: cursor}})
-		if err != nil {
-			return 0, "", err
-		}
-		return len(p.Data), p.NextCursor, nil
-	})
-	if err != nil {
-		return s.fail(ctx, err, "")
-	}
-	if n >= s.maxEndpoints {
-		return huma.Error409Conflict(fmt.Sprintf(
-			"the app has %d endpoints, the most an app may have (HOOKD_MAX_ENDPOINTS_PER_APP); delete one first", s.maxEndpoints))
-	}
-	return nil
+// tooManyEndpoints is the answer to a create the store refused with
+// store.ErrEndpointLimit.
+func (s *server) tooManyEndpoints() error {
+	return huma.Error409Conflict(fmt.Sprintf(
+		"the app has %d endpoints, the most an app may have (HOOKD_MAX_ENDPOINTS_PER_APP); delete one first", s.maxEndpoints))
 }
 
 // countEventTypes counts the catalog, archived types included (they keep

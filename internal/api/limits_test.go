@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,6 +173,40 @@ func TestEndpointCountLimit(t *testing.T) {
 	}
 	e.mkEndpoint(a.ID, map[string]any{})
 	wantProblem(t, e.call("POST", "/v1/apps/a/endpoints", map[string]any{"url": "https://example.com/5"}), http.StatusConflict, "")
+}
+
+// TestEndpointCountLimitConcurrent: 200 creates at once against a limit
+// of 10 store exactly 10 endpoints; the others are 409s naming the limit
+// (issue 12, item 10c: the check before the insert let 1 to 3 through).
+func TestEndpointCountLimitConcurrent(t *testing.T) {
+	t.Parallel()
+	const tries, limit = 200, 10
+	e := newEnv(t, envOpts{maxEndpoints: limit})
+	e.mkApp("A", "a")
+	results := make([]*result, tries)
+	var wg sync.WaitGroup
+	for i := range tries {
+		wg.Go(func() {
+			results[i] = e.call("POST", "/v1/apps/a/endpoints", map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for _, r := range results {
+		switch r.Status {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			if p := wantProblem(t, r, http.StatusConflict, ""); !strings.Contains(p.Detail, "HOOKD_MAX_ENDPOINTS_PER_APP") {
+				t.Errorf("detail %q does not name the limit", p.Detail)
+			}
+		default:
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+	}
+	if n := e.count("/v1/apps/a/endpoints"); created != limit || n != limit {
+		t.Fatalf("%d creates answered 201 and %d endpoints are stored, want %d", created, n, limit)
+	}
 }
 
 func TestEndpointCountLimitDefault(t *testing.T) {

@@ -53,6 +53,7 @@ func (d *Dispatcher) Emit(appID, typ string, data any) {
 func (d *Dispatcher) opsLoop(ctx context.Context) {
 	defer d.loops.Done()
 	var app *hook.App
+	missingSaid := false // the operator app's absence was logged
 	for {
 		var op opEvent
 		select {
@@ -65,11 +66,18 @@ func (d *Dispatcher) opsLoop(ctx context.Context) {
 			if err != nil {
 				if hook.ErrorCode(err) != hook.ENotFound {
 					d.log.Error("operational events: reading the operator app", "err", err)
+				} else if !missingSaid {
+					// Once, until the app is found again: the
+					// drops go on in hookd_operational_events_dropped_total.
+					d.log.Warn("operational events: dropped, HOOKD_OPERATOR_APP names no app",
+						"operator_app", d.cfg.OperatorApp, "type", op.typ)
+					missingSaid = true
 				}
+				app = nil
 				d.metrics.opsDropped.Inc()
 				continue
 			}
-			app = a
+			app, missingSaid = a, false
 		}
 		if op.appID == app.ID {
 			continue

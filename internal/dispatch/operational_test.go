@@ -1,9 +1,13 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +93,61 @@ func TestOperationalEvents(t *testing.T) {
 	}
 	if d := seen[OpEndpointDisabled]; d == nil || d["endpoint_id"] != goneEP.ID || d["reason"] != "gone" {
 		t.Errorf("endpoint.disabled = %v", d)
+	}
+}
+
+// lockedBuffer is a log destination safe for the dispatcher's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestOperationalEventsMissingApp: while HOOKD_OPERATOR_APP names no app,
+// operational events are dropped with one warning (not one per event), and
+// they flow once the app exists.
+func TestOperationalEventsMissingApp(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	e := newEnv(t, func(c *Config) {
+		c.OperatorApp = "ops"
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	const warning = "operational events: dropped, HOOKD_OPERATOR_APP names no app"
+	for range 3 {
+		e.d.Emit(e.app.ID, OpEndpointDisabled, EndpointOp{EndpointID: "ep_1", AppID: e.app.ID, Reason: "api"})
+	}
+	waitFor(t, "the warning", func() bool { return strings.Contains(logs.String(), warning) })
+
+	ops, err := e.st.CreateApp(context.Background(), &store.CreateAppParams{ID: hook.NewID("app"), UID: "ops", Name: "Operator", Livemode: true, Now: e.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsRC := newReceiver(t, nil)
+	if _, err := e.st.CreateEndpoint(context.Background(), &store.CreateEndpointParams{
+		ID: hook.NewID("ep"), AppID: ops.ID, URL: opsRC.URL, Secret: hook.NewSecret(), Now: e.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.d.Emit(e.app.ID, OpEndpointEnabled, EndpointOp{EndpointID: "ep_1", AppID: e.app.ID})
+	// One loop publishes them in order: once this one is delivered, the
+	// three before it were handled.
+	waitFor(t, "the event once the app exists", func() bool { return opsRC.count() == 1 })
+	if got := opsReceived(opsRC); got[0].Type != OpEndpointEnabled {
+		t.Fatalf("the operator app received %v", got)
+	}
+	if n := strings.Count(logs.String(), warning); n != 1 {
+		t.Fatalf("%d warnings for 3 dropped events, want 1; log:\n%s", n, logs)
 	}
 }

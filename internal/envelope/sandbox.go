@@ -69,7 +69,10 @@ type SandboxOptions struct {
 	// MaxWait bounds the wait for a worker when the caller's context has
 	// no deadline (default 30 s): a run that waits longer fails.
 	MaxWait time.Duration
-	Logger  *slog.Logger
+	// MaxWaiting bounds the runs of one tenant waiting for a worker
+	// (default 64): one more fails at once, a SandboxError.
+	MaxWaiting int
+	Logger     *slog.Logger
 }
 
 // DefaultSandboxMemory is a worker's memory when SandboxOptions leave it 0.
@@ -121,6 +124,9 @@ func NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if o.MaxWait <= 0 {
 		o.MaxWait = 30 * time.Second
 	}
+	if o.MaxWaiting <= 0 {
+		o.MaxWaiting = 64
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,7 +160,10 @@ type waiter struct {
 	ready  chan *worker
 }
 
-var errClosed = errors.New("the sandbox is closed")
+var (
+	errClosed = errors.New("the sandbox is closed")
+	errBusy   = errors.New("too many of this tenant's programs are waiting for a worker")
+)
 
 // run runs req on a worker held for tenant. Results stand for the runs'
 // own failures; the error is the sandbox's (see SandboxError), except a
@@ -260,6 +269,10 @@ func (s *Sandbox) acquire(ctx context.Context, tenant string) (*worker, error) {
 			s.mu.Unlock()
 			return nil, nil
 		}
+	}
+	if len(s.waiting[tenant]) >= s.opt.MaxWaiting {
+		s.mu.Unlock()
+		return nil, &SandboxError{Err: errBusy}
 	}
 	wt := &waiter{tenant: tenant, ready: make(chan *worker, 1)}
 	if len(s.waiting[tenant]) == 0 {

@@ -65,6 +65,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := ensureAdminKey(ctx, st, cfg.APIKey, o.Out, log); err != nil {
 		return err
 	}
+	warnMissingOperatorApp(ctx, st, cfg.OperatorApp, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -144,6 +145,7 @@ func Run(ctx context.Context, o Options) error {
 		MaxEventTypes:      cfg.MaxEventTypes,
 		Version:            o.Version,
 		Programs:           programs,
+		OperatorApp:        cfg.OperatorApp,
 	})
 	if err != nil {
 		return err
@@ -300,6 +302,25 @@ func NewAPIKey() string {
 		panic(err)
 	}
 	return "hk_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// warnMissingOperatorApp logs a warning when HOOKD_OPERATOR_APP names no
+// app: hookd's operational events would be dropped without a word. (hookd
+// does not create the app itself: a mistyped name would then quietly
+// collect the events in an app nobody reads. Nor can a tenant take the
+// name meanwhile: only admin keys set uids.)
+func warnMissingOperatorApp(ctx context.Context, st store.Store, ref string, log *slog.Logger) {
+	if ref == "" {
+		return
+	}
+	_, err := st.GetApp(ctx, ref)
+	switch hook.ErrorCode(err) {
+	case "":
+	case hook.ENotFound:
+		log.Warn(api.OperatorAppMissing(ref), "operator_app", ref)
+	default:
+		log.Warn("reading the operator app (HOOKD_OPERATOR_APP)", "operator_app", ref, "err", err)
+	}
 }
 
 // ensureAdminKey stores the configured bootstrap key's hash, or generates

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -118,4 +120,22 @@ func CopySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
 // EndpointUIDConflict is the error of a uid already taken in the app.
 func EndpointUIDConflict(uid string) error {
 	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
+}
+
+// ErrEndpointLimit is in the chain of the error of a CreateEndpoint refused
+// because the app has CreateEndpointParams.MaxPerApp endpoints.
+var ErrEndpointLimit = errors.New("endpoint limit")
+
+// EndpointLimitConflict is CreateEndpoint's error when the app has limit
+// endpoints: a conflict (hook.EConflict), with ErrEndpointLimit in its chain.
+func EndpointLimitConflict(limit int) error {
+	return fmt.Errorf("%w: %w", ErrEndpointLimit,
+		hook.Errorf(hook.EConflict, "", "the app has %d endpoints, the most it may have", limit))
+}
+
+// LastAdminKeyConflict is DeleteAPIKey's error for the last admin key that
+// never expires.
+func LastAdminKeyConflict(id string) error {
+	return hook.Errorf(hook.EConflict, "",
+		"%s is the last admin key that never expires; create another admin key without expires_at before deleting it", id)
 }

@@ -146,8 +146,10 @@ type Store interface {
 	// ListAPIKeys lists the keys, newest first.
 	ListAPIKeys(ctx context.Context, p *ListAPIKeysParams) (*Page[*APIKey], error)
 	// DeleteAPIKey removes a key. Removing the last admin key (AppID "")
-	// is a conflict, decided in the deleting transaction, so that two
-	// concurrent deletes cannot remove the last two.
+	// that never expires (ExpiresAt nil) is a conflict, decided in the
+	// deleting transaction, so that two concurrent deletes cannot remove
+	// the last two: hookd always keeps an admin key that cannot expire.
+	// (Keys that expire may all be deleted.)
 	DeleteAPIKey(ctx context.Context, id string) error
 }
 
@@ -272,7 +274,13 @@ type CreateEndpointParams struct {
 	RateLimit      float64
 	Ordering       string
 	Secret         string
-	Now            time.Time
+	// MaxPerApp, when above zero, is how many endpoints the app may
+	// have: if it has that many already, nothing is written and the
+	// error is EndpointLimitConflict's. The count is made in the creating
+	// transaction, serialized with the app's other creates, so that
+	// concurrent creates cannot pass the limit.
+	MaxPerApp int
+	Now       time.Time
 }
 
 // ListEndpointsParams lists an app's endpoints.
@@ -478,6 +486,15 @@ type APIKey struct {
 	// AppID limits the key to one app; "" is an admin key.
 	AppID     string
 	CreatedAt time.Time
+	// ExpiresAt, when not nil, is when the key stops being valid. The
+	// store keeps and returns expired keys: whoever authenticates
+	// compares with its clock (see Expired).
+	ExpiresAt *time.Time
+}
+
+// Expired reports whether the key has expired at now.
+func (k *APIKey) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
 }
 
 // ListAPIKeysParams lists API keys.
@@ -486,12 +503,14 @@ type ListAPIKeysParams struct {
 }
 
 // CreateAPIKeyParams stores a key. A Hash that exists is a conflict.
+// ExpiresAt nil: the key never expires.
 type CreateAPIKeyParams struct {
-	ID    string
-	Name  string
-	Hash  []byte
-	AppID string
-	Now   time.Time
+	ID        string
+	Name      string
+	Hash      []byte
+	AppID     string
+	ExpiresAt *time.Time
+	Now       time.Time
 }
 
 // DueListener is implemented by stores that several hookd processes share

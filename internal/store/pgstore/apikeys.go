@@ -18,10 +18,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 		return nil, hook.Errorf(hook.EInvalid, "hash", "is required")
 	}
 	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: ms(p.Now)}
+	if p.ExpiresAt != nil {
+		t := ms(*p.ExpiresAt)
+		k.ExpiresAt = &t
+	}
 	err := s.tx(ctx, "create API key", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
-			`INSERT INTO api_keys (id, name, hash, app_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			k.ID, k.Name, k.Hash, nullString(k.AppID), k.CreatedAt)
+			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.ID, k.Name, k.Hash, nullString(k.AppID), k.CreatedAt, k.ExpiresAt)
 		switch {
 		case err == nil:
 			return nil
@@ -40,18 +44,23 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-const apiKeyCols = `seq, id, name, hash, app_id, created_at`
+const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at`
 
 func scanAPIKey(row pgx.Row) (*store.APIKey, int64, error) {
 	var (
 		k     store.APIKey
 		seq   int64
 		appID pgtype.Text
+		exp   pgtype.Timestamptz
 	)
-	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt); err != nil {
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt, &exp); err != nil {
 		return nil, 0, err
 	}
 	k.AppID, k.CreatedAt = appID.String, utc(k.CreatedAt)
+	if exp.Valid {
+		t := exp.Time.UTC()
+		k.ExpiresAt = &t
+	}
 	return &k, seq, nil
 }
 
@@ -72,22 +81,26 @@ func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*s
 	return listSeq(ctx, s.pool, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
 }
 
-// DeleteAPIKey removes a key; the last admin key stays (a conflict).
-// Deleting an admin key first locks every admin key row, so that
-// concurrent deletes of the last two are serialized and the second sees
-// that only one is left.
+// DeleteAPIKey removes a key; the last admin key that never expires stays
+// (a conflict). Deleting such a key first locks every such key's row, so
+// that concurrent deletes of the last two are serialized and the second
+// sees that only one is left. (expires_at is set only when a key is
+// created, so a key cannot join or leave that set meanwhile.)
 func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
 	return s.tx(ctx, "delete API key", func(tx pgx.Tx) error {
-		var appID pgtype.Text
-		err := tx.QueryRow(ctx, `SELECT app_id FROM api_keys WHERE id = $1`, id).Scan(&appID)
+		var (
+			appID pgtype.Text
+			exp   pgtype.Timestamptz
+		)
+		err := tx.QueryRow(ctx, `SELECT app_id, expires_at FROM api_keys WHERE id = $1`, id).Scan(&appID, &exp)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return hook.NotFound("API key", id)
 		}
 		if err != nil {
 			return dbErr("delete API key", err)
 		}
-		if !appID.Valid {
-			rows, err := tx.Query(ctx, `SELECT id FROM api_keys WHERE app_id IS NULL ORDER BY id FOR UPDATE`)
+		if !appID.Valid && !exp.Valid {
+			rows, err := tx.Query(ctx, `SELECT id FROM api_keys WHERE app_id IS NULL AND expires_at IS NULL ORDER BY id FOR UPDATE`)
 			if err != nil {
 				return dbErr("delete API key", err)
 			}
@@ -109,7 +122,7 @@ func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
 				return hook.NotFound("API key", id) // deleted meanwhile
 			}
 			if admins <= 1 {
-				return hook.Errorf(hook.EConflict, "", "%s is the last admin key; create another admin key before deleting it", id)
+				return store.LastAdminKeyConflict(id)
 			}
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM api_keys WHERE id = $1`, id)

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -62,7 +63,8 @@ func scanEndpointRow(row pgx.Row) (_ *hook.Endpoint, seq int64, headersSealed bo
 	return &e, seq, headersSealed, nil
 }
 
-// CreateEndpoint stores a new endpoint of an existing app.
+// CreateEndpoint stores a new endpoint of an existing app, if the app has
+// fewer than p.MaxPerApp (when set).
 func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParams) (*hook.Endpoint, error) {
 	now := ms(p.Now)
 	e := &hook.Endpoint{
@@ -76,6 +78,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 	err := s.txEndpoints(ctx, "create endpoint", func(tx pgx.Tx) error {
+		if p.MaxPerApp > 0 {
+			if err := lockAppForEndpointCount(ctx, tx, e.AppID, p.MaxPerApp); err != nil {
+				return err
+			}
+		}
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
 				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at,
@@ -100,6 +107,31 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		return nil, err
 	}
 	return e, nil
+}
+
+// lockAppForEndpointCount locks the app's row, then refuses a new endpoint
+// if the app has limit of them. The lock (FOR NO KEY UPDATE) serializes the
+// app's endpoint creates, so that each one's count, made after it holds
+// the lock, sees every create committed before it: concurrent creates
+// cannot pass the limit. It does not conflict with the key-share locks of
+// inserts that reference the app (its events), so ingest does not wait.
+func lockAppForEndpointCount(ctx context.Context, tx pgx.Tx, appID string, limit int) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE`, appID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hook.NotFound("app", appID)
+	}
+	if err != nil {
+		return dbErr("create endpoint: lock app", err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM endpoints WHERE app_id = $1`, appID).Scan(&n); err != nil {
+		return dbErr("create endpoint: count", err)
+	}
+	if n >= limit {
+		return store.EndpointLimitConflict(limit)
+	}
+	return nil
 }
 
 func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock bool) (*hook.Endpoint, error) {

@@ -400,6 +400,12 @@ func readInsertEvents(br pgx.BatchResults, ops []*insertEventOp) error {
 
 // ExpungeEvent replaces the event's data with {} and drops its previous
 // attributes.
+//
+// Unlike sqlitestore's, it cannot overwrite the old bytes: PostgreSQL
+// writes the update as a new row version, and the old one stays in the
+// table (or its TOAST table) as a dead tuple until VACUUM prunes it and
+// the space is reused, and in the WAL, its archives, replicas and backups
+// until they rotate; none of that is in hookd's hands.
 func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (*hook.Event, error) {
 	var out *hook.Event
 	err := s.tx(ctx, "expunge event", func(tx pgx.Tx) error {

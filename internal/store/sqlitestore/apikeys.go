@@ -16,10 +16,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 		return nil, hook.Errorf(hook.EInvalid, "hash", "is required")
 	}
 	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: msTime(p.Now)}
+	var exp sql.NullInt64
+	if p.ExpiresAt != nil {
+		t := msTime(*p.ExpiresAt)
+		k.ExpiresAt, exp = &t, nullMS(t)
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO api_keys (id, name, hash, app_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-			k.ID, k.Name, k.Hash, nullString(k.AppID), ms(k.CreatedAt))
+			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Name, k.Hash, nullString(k.AppID), ms(k.CreatedAt), exp)
 		switch {
 		case err == nil:
 			return nil
@@ -38,7 +43,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-const apiKeyCols = `seq, id, name, hash, app_id, created_at`
+const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at`
 
 func scanAPIKey(row scanner) (*store.APIKey, int64, error) {
 	var (
@@ -46,11 +51,12 @@ func scanAPIKey(row scanner) (*store.APIKey, int64, error) {
 		seq   int64
 		appID sql.NullString
 		cre   int64
+		exp   sql.NullInt64
 	)
-	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &cre); err != nil {
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &cre, &exp); err != nil {
 		return nil, 0, err
 	}
-	k.AppID, k.CreatedAt = appID.String, fromMS(cre)
+	k.AppID, k.CreatedAt, k.ExpiresAt = appID.String, fromMS(cre), timePtr(exp)
 	return &k, seq, nil
 }
 
@@ -71,25 +77,30 @@ func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*s
 	return listSeq(ctx, s.rdb, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
 }
 
-// DeleteAPIKey removes a key; the last admin key stays (a conflict). The
-// writer is the only one, so the count and the delete see the same rows.
+// DeleteAPIKey removes a key; the last admin key that never expires stays
+// (a conflict). The writer is the only one, so the count and the delete see
+// the same rows.
 func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var appID sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT app_id FROM api_keys WHERE id = ?`, id).Scan(&appID)
+		var (
+			appID sql.NullString
+			exp   sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT app_id, expires_at FROM api_keys WHERE id = ?`, id).Scan(&appID, &exp)
 		if errors.Is(err, sql.ErrNoRows) {
 			return hook.NotFound("API key", id)
 		}
 		if err != nil {
 			return dbErr("delete API key", err)
 		}
-		if !appID.Valid {
+		if !appID.Valid && !exp.Valid {
 			var admins int64
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE app_id IS NULL`).Scan(&admins); err != nil {
+			if err := tx.QueryRowContext(ctx,
+				`SELECT COUNT(*) FROM api_keys WHERE app_id IS NULL AND expires_at IS NULL`).Scan(&admins); err != nil {
 				return dbErr("delete API key", err)
 			}
 			if admins <= 1 {
-				return hook.Errorf(hook.EConflict, "", "%s is the last admin key; create another admin key before deleting it", id)
+				return store.LastAdminKeyConflict(id)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ?`, id); err != nil {

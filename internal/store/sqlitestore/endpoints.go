@@ -61,7 +61,8 @@ func scanEndpointRow(sc scanner) (_ *hook.Endpoint, seq int64, headersSealed boo
 	return &e, seq, headersSealed, nil
 }
 
-// CreateEndpoint stores a new endpoint of an existing app.
+// CreateEndpoint stores a new endpoint of an existing app, if the app has
+// fewer than p.MaxPerApp (when set).
 func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParams) (*hook.Endpoint, error) {
 	now := msTime(p.Now)
 	e := &hook.Endpoint{
@@ -75,6 +76,17 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
 	err := s.writeEndpoints(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if p.MaxPerApp > 0 {
+			// The writer is the only one, so the count and the insert
+			// see the same rows, creates of the same batch included.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE app_id = ?`, e.AppID).Scan(&n); err != nil {
+				return dbErr("create endpoint: count", err)
+			}
+			if n >= p.MaxPerApp {
+				return store.EndpointLimitConflict(p.MaxPerApp)
+			}
+		}
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, headers_sealed,
 				metadata, secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at,

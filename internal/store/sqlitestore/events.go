@@ -167,10 +167,24 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 }
 
 // ExpungeEvent replaces the event's data with {} and drops its previous
-// attributes.
+// attributes, and overwrites their bytes in the database file and the WAL:
+// the update runs with secure_delete on, so SQLite zeroes the space the old
+// values held (in the row's page and in any overflow pages it frees), and a
+// TRUNCATE checkpoint after the commit copies those pages into the database
+// file and empties the WAL, which held the earlier versions of the pages.
+// (Copies that SQLite left elsewhere before, e.g. in pages freed by earlier
+// writes while secure_delete was off, are not sought out.)
 func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (*hook.Event, error) {
 	var out *hook.Event
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeTruncatingWAL(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		if _, err := tx.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+			return dbErr("expunge event: secure_delete", err)
+		}
+		defer func() {
+			if _, rerr := tx.ExecContext(ctx, `PRAGMA secure_delete = OFF`); rerr != nil && err == nil {
+				err = dbErr("expunge event: secure_delete", rerr)
+			}
+		}()
 		e, _, err := scanEvent(tx.QueryRowContext(ctx,
 			`UPDATE events SET data = '{}', previous_attributes = NULL, expunged_at = COALESCE(expunged_at, ?)
 			 WHERE app_id = ? AND id = ? RETURNING `+eventCols, ms(msTime(p.Now)), p.AppID, p.EventID))

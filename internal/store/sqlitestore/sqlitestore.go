@@ -127,6 +127,10 @@ type writeOp struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error // buffered: the writer never blocks on it
+	// truncateWAL asks the writer, once fn has committed, to checkpoint
+	// the WAL into the database file and truncate it, before the result
+	// is reported (see writeTruncatingWAL).
+	truncateWAL bool
 }
 
 // Open opens (creating if needed) the database at path, locks it for this
@@ -297,10 +301,25 @@ func (s *Store) closeDBs() error {
 // runBatch): it must write only to tx and to its own results, which it must
 // set afresh on each run.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// writeTruncatingWAL is write, and then, before it returns, the writer
+// copies the WAL into the database file and truncates the WAL to nothing
+// (PRAGMA wal_checkpoint(TRUNCATE)), so that no earlier version of the
+// pages fn changed is left in the WAL. The checkpoint waits (up to the
+// busy timeout) for readers still using the WAL, holding up the writes
+// queued meanwhile; if it cannot finish, that is logged and fn's result
+// stands.
+func (s *Store) writeTruncatingWAL(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), truncateWAL: true})
+}
+
+// submit hands op to the writer and waits for its result.
+func (s *Store) submit(ctx context.Context, op *writeOp) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -452,9 +471,30 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
 	}
 	for i, op := range ops {
+		if op.truncateWAL && errs[i] == nil {
+			s.truncateWAL()
+			break
+		}
+	}
+	for i, op := range ops {
 		op.done <- errs[i]
 	}
 	return true
+}
+
+// truncateWAL checkpoints the whole WAL into the database file and
+// truncates it (on the writer's connection, between transactions). It
+// logs what it could not do.
+func (s *Store) truncateWAL() {
+	var busy, logFrames, checkpointed int
+	err := s.wdb.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed)
+	switch {
+	case err != nil:
+		s.log.Error("sqlitestore: WAL checkpoint", "err", err)
+	case busy != 0:
+		s.log.Warn("sqlitestore: WAL checkpoint could not finish (readers held the WAL); "+
+			"what was overwritten stays in the WAL until a later checkpoint", "wal_frames", logFrames, "checkpointed", checkpointed)
+	}
 }
 
 // --- shared helpers ---

@@ -338,6 +338,59 @@ func testAPIKeys(t *testing.T, open Opener) {
 		must(t, h.s.DeleteAPIKey(h.ctx, s2.ID), "DeleteAPIKey scoped with one admin key left")
 	})
 
+	t.Run("ExpiresAt", func(t *testing.T) {
+		// The store keeps a key's expiry (ms, UTC) and returns the key
+		// whether or not it has expired: the API compares with its clock.
+		h := setup(t, open)
+		app := h.app("")
+		exp := h.now.Add(time.Hour + 999*time.Microsecond)
+		past := h.now.Add(-time.Hour)
+		key := func(name, appID string, at *time.Time) *store.APIKey {
+			t.Helper()
+			k, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+				ID: hook.NewID("key"), Name: name, Hash: hashOf(name), AppID: appID, ExpiresAt: at, Now: h.now})
+			must(t, err, "CreateAPIKey "+name)
+			return k
+		}
+		never := key("never", "", nil)
+		expiring := key("expiring", app.ID, &exp)
+		expired := key("expired", "", &past)
+		wantTimePtr(t, expiring.ExpiresAt, exp, "returned ExpiresAt")
+		if never.ExpiresAt != nil {
+			t.Fatalf("returned ExpiresAt of a key without one: %v", never.ExpiresAt)
+		}
+		for _, k := range []*store.APIKey{never, expiring, expired} {
+			got, err := h.s.GetAPIKeyByHash(h.ctx, hashOf(k.Name))
+			must(t, err, "GetAPIKeyByHash "+k.Name)
+			if k.ExpiresAt == nil {
+				if got.ExpiresAt != nil {
+					t.Fatalf("%s: stored ExpiresAt %v, want none", k.Name, got.ExpiresAt)
+				}
+				continue
+			}
+			wantTimePtr(t, got.ExpiresAt, *k.ExpiresAt, k.Name+" stored ExpiresAt")
+		}
+		p, err := h.s.ListAPIKeys(h.ctx, &store.ListAPIKeysParams{})
+		must(t, err, "ListAPIKeys")
+		eq(t, len(p.Data), 3, "keys listed")
+		for _, k := range p.Data {
+			if k.ID == expiring.ID {
+				wantTimePtr(t, k.ExpiresAt, exp, "listed ExpiresAt")
+			}
+		}
+		eq(t, expiring.Expired(exp.Add(-time.Millisecond)), false, "Expired just before")
+		eq(t, expiring.Expired(*expiring.ExpiresAt), true, "Expired at ExpiresAt")
+		eq(t, never.Expired(h.now.AddDate(100, 0, 0)), false, "Expired without ExpiresAt")
+
+		// The last admin key that never expires stays, even with other
+		// (expiring or expired) admin keys; those may all go.
+		wantErr(t, h.s.DeleteAPIKey(h.ctx, never.ID), hook.EConflict, "-", "DeleteAPIKey of the last admin key that never expires")
+		must(t, h.s.DeleteAPIKey(h.ctx, expired.ID), "DeleteAPIKey of an expired admin key")
+		again := key("again", "", nil)
+		must(t, h.s.DeleteAPIKey(h.ctx, never.ID), "DeleteAPIKey with another admin key that never expires")
+		wantErr(t, h.s.DeleteAPIKey(h.ctx, again.ID), hook.EConflict, "-", "DeleteAPIKey of the last one again")
+	})
+
 	t.Run("DeleteLastAdminConcurrently", func(t *testing.T) {
 		h := setup(t, open)
 		var ids []string

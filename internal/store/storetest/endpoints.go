@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +59,64 @@ func testEndpoints(t *testing.T, open Opener) {
 		dup.AppID = other.ID
 		_, err = h.s.CreateEndpoint(h.ctx, &dup)
 		wantErr(t, err, hook.EConflict, "-", "CreateEndpoint with a taken id")
+	})
+
+	t.Run("MaxPerApp", func(t *testing.T) {
+		h := setup(t, open)
+		app, other := h.app(""), h.app("")
+		limit := func(n int) func(*store.CreateEndpointParams) {
+			return func(p *store.CreateEndpointParams) { p.MaxPerApp = n }
+		}
+		create := func(appID string, maxPerApp int) error {
+			_, err := h.s.CreateEndpoint(h.ctx, &store.CreateEndpointParams{ID: hook.NewID("ep"), AppID: appID,
+				URL: "https://example.com/hook", Secret: hook.NewSecret(), MaxPerApp: maxPerApp, Now: h.now})
+			return err
+		}
+		h.endpoint(app.ID, limit(2))
+		h.endpoint(app.ID, limit(2))
+		err := create(app.ID, 2)
+		wantErr(t, err, hook.EConflict, "", "CreateEndpoint over MaxPerApp")
+		if !errors.Is(err, store.ErrEndpointLimit) {
+			t.Fatalf("CreateEndpoint over MaxPerApp: %v does not wrap store.ErrEndpointLimit", err)
+		}
+		// The limit is per app, and a higher or no limit lets it grow.
+		h.endpoint(other.ID, limit(2))
+		h.endpoint(app.ID, limit(3))
+		h.endpoint(app.ID)
+		wantErr(t, create(hook.NewID("app"), 2), hook.ENotFound, "-", "CreateEndpoint with MaxPerApp for an unknown app")
+		p, err := h.s.ListEndpoints(h.ctx, &store.ListEndpointsParams{AppID: app.ID, ListParams: store.ListParams{Limit: store.MaxLimit}})
+		must(t, err, "ListEndpoints")
+		eq(t, len(p.Data), 4, "endpoints of the app")
+	})
+
+	t.Run("MaxPerAppConcurrently", func(t *testing.T) {
+		// 200 creates at once against a limit of 10: exactly 10 are
+		// stored, the others are refused, none passes the limit.
+		h := setup(t, open)
+		app := h.app("")
+		const tries, maxPerApp = 200, 10
+		errs := make([]error, tries)
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Go(func() {
+				_, errs[i] = h.s.CreateEndpoint(h.ctx, &store.CreateEndpointParams{ID: hook.NewID("ep"), AppID: app.ID,
+					URL: "https://example.com/hook", Secret: hook.NewSecret(), MaxPerApp: maxPerApp, Now: h.now})
+			})
+		}
+		wg.Wait()
+		created := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, store.ErrEndpointLimit) || hook.ErrorCode(err) != hook.EConflict:
+				t.Fatalf("a concurrent create failed with %v, want the limit's conflict", err)
+			}
+		}
+		p, err := h.s.ListEndpoints(h.ctx, &store.ListEndpointsParams{AppID: app.ID, ListParams: store.ListParams{Limit: store.MaxLimit}})
+		must(t, err, "ListEndpoints")
+		eq(t, created, maxPerApp, "creates that succeeded")
+		eq(t, len(p.Data), maxPerApp, "endpoints stored")
 	})
 
 	t.Run("NilCollections", func(t *testing.T) {
