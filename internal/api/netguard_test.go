@@ -77,6 +77,12 @@ func TestEndpointURLSpecialPurposeAddresses(t *testing.T) {
 		"http://[4000::1]/",                    // outside global unicast 2000::/3
 		"http://0xc0.0.2.1/",                   // legacy spelling of 192.0.2.1
 		"http://[2001:db8::1%25eth0]:8443/x?y", // zoned
+		"http://192.0.0.9/",                    // PCP anycast: the operator's own router
+		"http://192.0.0.10/",                   // TURN anycast
+		"http://192.31.196.1/",                 // AS112-v4
+		"http://[2001:3::1]/",                  // AMT anycast
+		"http://[2001:4:112::1]/",              // AS112-v6
+		"http://[2620:4f:8000::1]/",            // AS112 direct delegation
 	}
 	for _, raw := range refused {
 		t.Run("refused "+raw, func(t *testing.T) {
@@ -94,13 +100,7 @@ func TestEndpointURLSpecialPurposeAddresses(t *testing.T) {
 	}
 
 	allowed := []string{
-		"http://192.0.0.9/",               // PCP anycast, inside 192.0.0.0/24
-		"http://192.0.0.10/",              // TURN anycast
-		"http://192.31.196.1/",            // AS112-v4
-		"http://[2001:3::1]/",             // AMT, inside 2001::/23
-		"http://[2001:4:112::1]/",         // AS112-v6
-		"http://[2001:20::1]/",            // ORCHIDv2
-		"http://[2620:4f:8000::1]/",       // AS112 direct delegation
+		"http://[2001:20::1]/",            // ORCHIDv2, inside 2001::/23
 		"https://[2606:4700::1111]:8443/", // ordinary global unicast
 		"https://8.8.8.8/hook",
 	}

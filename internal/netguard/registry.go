@@ -15,6 +15,15 @@ const (
 	refuse verdict = iota
 	// allow: globally reachable.
 	allow
+	// anycast: globally reachable in the registry, but an anycast
+	// service address (PCP, TURN, DNS-SD, AS112, AMT) whose nearest
+	// instance is often the operator's own router or resolver: refused,
+	// like the blocks around it. No webhook receiver lives there.
+	anycast
+	// anycast: globally reachable in the registry, but an anycast
+	// service address (PCP, TURN, DNS-SD, AS112, AMT) whose nearest
+	// instance is often the operator's own router or resolver: refused,
+	// like the blocks around it. No webhook receiver lives there.
 	// embedded: the address carries an IPv4 address (at
 	// addressRange.v4At in its 16 bytes), whose own verdict decides.
 	embedded
@@ -50,7 +59,8 @@ func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 //
 // Each entry whose "Globally Reachable" is False, or N/A, or blank (the
 // deprecated 192.88.99.0/24 6to4 relay anycast and 2001:10::/28 ORCHID
-// blocks) is refused; True is allowed. Four blocks carry an IPv4 address
+// blocks) is refused; True is allowed, except the anycast service blocks
+// (verdict anycast), which are refused. Four blocks carry an IPv4 address
 // and are judged by it instead: IPv4-mapped ::ffff:0:0/96 (False in the
 // registry, but the kernel sends such a connection as IPv4 to the embedded
 // address), NAT64 64:ff9b::/96 (True: the translator reaches the embedded
@@ -81,17 +91,17 @@ var specialPurpose = []addressRange{
 	{pfx("192.0.0.0/24"), "IETF Protocol Assignments", "RFC 6890, Section 2.1", refuse, 0},
 	{pfx("192.0.0.0/29"), "IPv4 Service Continuity Prefix", "RFC 7335", refuse, 0},
 	{pfx("192.0.0.8/32"), "IPv4 dummy address", "RFC 7600", refuse, 0},
-	{pfx("192.0.0.9/32"), "Port Control Protocol Anycast", "RFC 7723", allow, 0},
-	{pfx("192.0.0.10/32"), "Traversal Using Relays around NAT Anycast", "RFC 8155", allow, 0},
+	{pfx("192.0.0.9/32"), "Port Control Protocol Anycast", "RFC 7723", anycast, 0},
+	{pfx("192.0.0.10/32"), "Traversal Using Relays around NAT Anycast", "RFC 8155", anycast, 0},
 	{pfx("192.0.0.170/32"), "NAT64/DNS64 Discovery", "RFC 8880, RFC 7050, Section 2.2", refuse, 0},
 	{pfx("192.0.0.171/32"), "NAT64/DNS64 Discovery", "RFC 8880, RFC 7050, Section 2.2", refuse, 0},
 	{pfx("192.0.2.0/24"), "Documentation (TEST-NET-1)", "RFC 5737", refuse, 0},
-	{pfx("192.31.196.0/24"), "AS112-v4", "RFC 7535", allow, 0},
-	{pfx("192.52.193.0/24"), "AMT", "RFC 7450", allow, 0},
+	{pfx("192.31.196.0/24"), "AS112-v4", "RFC 7535", anycast, 0},
+	{pfx("192.52.193.0/24"), "AMT", "RFC 7450", anycast, 0},
 	{pfx("192.88.99.0/24"), "Deprecated (6to4 Relay Anycast)", "RFC 7526", refuse, 0},
 	{pfx("192.88.99.2/32"), "6a44-relay anycast address", "RFC 6751", refuse, 0},
 	{pfx("192.168.0.0/16"), "Private-Use", "RFC 1918", refuse, 0},
-	{pfx("192.175.48.0/24"), "Direct Delegation AS112 Service", "RFC 7534", allow, 0},
+	{pfx("192.175.48.0/24"), "Direct Delegation AS112 Service", "RFC 7534", anycast, 0},
 	{pfx("198.18.0.0/15"), "Benchmarking", "RFC 2544", refuse, 0},
 	{pfx("198.51.100.0/24"), "Documentation (TEST-NET-2)", "RFC 5737", refuse, 0},
 	{pfx("203.0.113.0/24"), "Documentation (TEST-NET-3)", "RFC 5737", refuse, 0},
@@ -108,18 +118,18 @@ var specialPurpose = []addressRange{
 	{pfx("100:0:0:1::/64"), "Dummy IPv6 Prefix", "RFC 9780", refuse, 0},
 	{pfx("2001::/23"), "IETF Protocol Assignments", "RFC 2928", refuse, 0},
 	{pfx("2001::/32"), "TEREDO", "RFC 4380, RFC 8190", refuse, 0},
-	{pfx("2001:1::1/128"), "Port Control Protocol Anycast", "RFC 7723", allow, 0},
-	{pfx("2001:1::2/128"), "Traversal Using Relays around NAT Anycast", "RFC 8155", allow, 0},
-	{pfx("2001:1::3/128"), "DNS-SD Service Registration Protocol Anycast", "RFC 9665", allow, 0},
+	{pfx("2001:1::1/128"), "Port Control Protocol Anycast", "RFC 7723", anycast, 0},
+	{pfx("2001:1::2/128"), "Traversal Using Relays around NAT Anycast", "RFC 8155", anycast, 0},
+	{pfx("2001:1::3/128"), "DNS-SD Service Registration Protocol Anycast", "RFC 9665", anycast, 0},
 	{pfx("2001:2::/48"), "Benchmarking", "RFC 5180, RFC Errata 1752", refuse, 0},
-	{pfx("2001:3::/32"), "AMT", "RFC 7450", allow, 0},
-	{pfx("2001:4:112::/48"), "AS112-v6", "RFC 7535", allow, 0},
+	{pfx("2001:3::/32"), "AMT", "RFC 7450", anycast, 0},
+	{pfx("2001:4:112::/48"), "AS112-v6", "RFC 7535", anycast, 0},
 	{pfx("2001:10::/28"), "Deprecated (previously ORCHID)", "RFC 4843", refuse, 0},
 	{pfx("2001:20::/28"), "ORCHIDv2", "RFC 7343", allow, 0},
 	{pfx("2001:30::/28"), "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374", allow, 0},
 	{pfx("2001:db8::/32"), "Documentation", "RFC 3849", refuse, 0},
 	{pfx("2002::/16"), "6to4", "RFC 3056", embedded, 2},
-	{pfx("2620:4f:8000::/48"), "Direct Delegation AS112 Service", "RFC 7534", allow, 0},
+	{pfx("2620:4f:8000::/48"), "Direct Delegation AS112 Service", "RFC 7534", anycast, 0},
 	{pfx("3fff::/20"), "Documentation", "RFC 9637", refuse, 0},
 	{pfx("5f00::/16"), "Segment Routing (SRv6) SIDs", "RFC 9602", refuse, 0},
 	{pfx("fc00::/7"), "Unique-Local", "RFC 4193, RFC 8190", refuse, 0},
