@@ -48,17 +48,17 @@ var registrySpec = []specRow{
 	row("192.0.0.0/24", false),       // IETF Protocol Assignments, RFC 6890
 	row("192.0.0.0/29", false),       // IPv4 Service Continuity Prefix, RFC 7335
 	row("192.0.0.8/32", false),       // IPv4 dummy address, RFC 7600
-	row("192.0.0.9/32", false),        // Port Control Protocol Anycast, RFC 7723
-	row("192.0.0.10/32", false),       // TURN Anycast, RFC 8155
+	row("192.0.0.9/32", false),       // Port Control Protocol Anycast, RFC 7723
+	row("192.0.0.10/32", false),      // TURN Anycast, RFC 8155
 	row("192.0.0.170/32", false),     // NAT64/DNS64 Discovery, RFC 8880
 	row("192.0.0.171/32", false),     // NAT64/DNS64 Discovery, RFC 8880
 	row("192.0.2.0/24", false),       // TEST-NET-1, RFC 5737
-	row("192.31.196.0/24", false),     // AS112-v4, RFC 7535
-	row("192.52.193.0/24", false),     // AMT, RFC 7450
+	row("192.31.196.0/24", false),    // AS112-v4, RFC 7535
+	row("192.52.193.0/24", false),    // AMT, RFC 7450
 	row("192.88.99.0/24", false),     // Deprecated 6to4 Relay Anycast, RFC 7526 (blank)
 	row("192.88.99.2/32", false),     // 6a44-relay anycast, RFC 6751
 	row("192.168.0.0/16", false),     // Private-Use, RFC 1918
-	row("192.175.48.0/24", false),     // Direct Delegation AS112 Service, RFC 7534
+	row("192.175.48.0/24", false),    // Direct Delegation AS112 Service, RFC 7534
 	row("198.18.0.0/15", false),      // Benchmarking, RFC 2544
 	row("198.51.100.0/24", false),    // TEST-NET-2, RFC 5737
 	row("203.0.113.0/24", false),     // TEST-NET-3, RFC 5737
@@ -73,18 +73,18 @@ var registrySpec = []specRow{
 	row("100:0:0:1::/64", false),     // Dummy IPv6 Prefix, RFC 9780
 	row("2001::/23", false),          // IETF Protocol Assignments, RFC 2928
 	row("2001::/32", false),          // Teredo, RFC 4380 (N/A)
-	row("2001:1::1/128", false),       // PCP Anycast, RFC 7723
-	row("2001:1::2/128", false),       // TURN Anycast, RFC 8155
-	row("2001:1::3/128", false),       // DNS-SD SRP Anycast, RFC 9665
+	row("2001:1::1/128", false),      // PCP Anycast, RFC 7723
+	row("2001:1::2/128", false),      // TURN Anycast, RFC 8155
+	row("2001:1::3/128", false),      // DNS-SD SRP Anycast, RFC 9665
 	row("2001:2::/48", false),        // Benchmarking, RFC 5180
-	row("2001:3::/32", false),         // AMT, RFC 7450
-	row("2001:4:112::/48", false),     // AS112-v6, RFC 7535
+	row("2001:3::/32", false),        // AMT, RFC 7450
+	row("2001:4:112::/48", false),    // AS112-v6, RFC 7535
 	row("2001:10::/28", false),       // Deprecated ORCHID, RFC 4843 (blank)
 	row("2001:20::/28", true),        // ORCHIDv2, RFC 7343
 	row("2001:30::/28", true),        // DRIP DETs, RFC 9374
 	row("2001:db8::/32", false),      // Documentation, RFC 3849
 	carrier("2002::/16", 2),          // 6to4, RFC 3056 (N/A)
-	row("2620:4f:8000::/48", false),   // Direct Delegation AS112 Service, RFC 7534
+	row("2620:4f:8000::/48", false),  // Direct Delegation AS112 Service, RFC 7534
 	row("3fff::/20", false),          // Documentation, RFC 9637
 	row("5f00::/16", false),          // SRv6 SIDs, RFC 9602
 	row("fc00::/7", false),           // Unique-Local, RFC 4193
@@ -280,11 +280,11 @@ func TestGloballyReachableCarveOuts(t *testing.T) {
 		{"2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", true}, // end of 2001::/23
 		{"2001:200::", false},                            // first address after it: regular global unicast
 		{"2620:4f:7fff:ffff:ffff:ffff:ffff:ffff", false},
-		{"2620:4f:8000::1", true},  // AS112 direct delegation
+		{"2620:4f:8000::1", true},   // AS112 direct delegation
 		{"3fff:1000::", false},      // after the 3fff::/20 documentation block
 		{"2002:808:808::", false},   // 6to4 of 8.8.8.8
 		{"64:ff9b::808:808", false}, // NAT64 of 8.8.8.8
-		{"64:ff9b::c000:9", true},  // NAT64 of 192.0.0.9
+		{"64:ff9b::c000:9", true},   // NAT64 of 192.0.0.9
 		{"64:ff9b::c000:8", true},   // NAT64 of 192.0.0.8
 	}
 	for _, tt := range tests {
