@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,5 +122,48 @@ func TestNegativeFilterBudgetEvaluatesEveryFilterInTheDispatcher(t *testing.T) {
 	}
 	if got := e.delivery(a.Deliveries[0].ID); got.Status != hook.DeliverySucceeded || got.EndpointID != ep.ID {
 		t.Errorf("the paid delivery is %s", got.Status)
+	}
+}
+
+// TestSandboxBusyPutsOffWithoutAnAttempt checks what happens when an app's
+// programs need more of the jq sandbox than its share: the attempts that
+// find no worker are not attempts (nothing is recorded, no retry is used
+// up), the endpoint is paused by its breaker rather than spinning, and
+// every delivery goes out in the end with one attempt.
+func TestSandboxBusyPutsOffWithoutAnAttempt(t *testing.T) {
+	t.Parallel()
+	sb, err := envelope.NewSandbox(envelope.SandboxOptions{Workers: 1, PerTenant: 1, MaxWaiting: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	e := newEnv(t, func(c *Config) {
+		c.Renderer = envelope.NewRenderer(envelope.Options{Timeout: 5 * time.Second, Sandbox: sb})
+	})
+	rc := newReceiver(t, nil)
+	e.endpoint(rc.URL, func(p *store.CreateEndpointParams) {
+		p.Envelope = `(last(range(20000)) | 0) as $x | {t: .type, n: .data.n}`
+	})
+	const n = 20
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = e.publish("order.created", fmt.Sprintf(`{"n":%d}`, i)).Deliveries[0].ID
+	}
+	// The breaker's cooldowns run on the fake clock: move it on until
+	// every delivery is out.
+	deadline := time.Now().Add(30 * time.Second)
+	for rc.count() < n && time.Now().Before(deadline) {
+		e.clock.Advance(time.Minute)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := rc.count(); got < n {
+		t.Fatalf("%d of %d delivered", got, n)
+	}
+	for _, id := range ids {
+		d := e.delivery(id)
+		waitFor(t, "the attempt to be recorded", func() bool { d = e.delivery(id); return d.Status == hook.DeliverySucceeded })
+		if d.AttemptCount != 1 {
+			t.Errorf("delivery %s: %d attempts, want 1 (finding no worker is not an attempt)", id, d.AttemptCount)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package envelope
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,52 @@ func BenchmarkMatch(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// BenchmarkSandbox measures what running jq in the sandbox costs, as hookd
+// serve does: an envelope, a filter, and ten filters evaluated together
+// (MatchAll, as a publish to ten filtered endpoints does), each on a warm
+// worker. Compare with BenchmarkRender/jq and BenchmarkMatch (in process).
+func BenchmarkSandbox(b *testing.B) {
+	c := benchContext(b)
+	sb, err := NewSandbox(SandboxOptions{Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close()
+	r := NewRenderer(Options{Sandbox: sb})
+	ctx := context.Background()
+	const filter = `.type == "order.updated" and .data.payment_status == "paid"`
+	b.Run("envelope", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.Render(ctx, Spec{Envelope: `{id, type, created: .created, data: {object: .data}, tenant: .app.uid}`}, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("filter", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := r.Match(ctx, filter, c); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("10-filters", func(b *testing.B) {
+		runs := make([]FilterRun, 10)
+		for i := range runs {
+			cc := *c
+			cc.EndpointID = fmt.Sprintf("ep_%d", i)
+			runs[i] = FilterRun{Filter: filter, Context: &cc}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, res := range r.MatchAll(ctx, "app_1", time.Second, runs) {
+				if !res.Match {
+					b.Fatal(res)
+				}
+			}
+		}
+	})
 }
