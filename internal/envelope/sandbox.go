@@ -424,7 +424,9 @@ func startWorker(o SandboxOptions) (*worker, error) {
 		return nil, err
 	}
 	cmd := exec.Command(o.Command[0], o.Command[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"=1", workerMemoryEnv+"="+strconv.FormatInt(o.MemoryBytes, 10))
+	// Nothing of hookd's environment (its keys, its database's URL) goes
+	// to a process that runs tenants' programs.
+	cmd.Env = []string{workerEnv + "=1", workerMemoryEnv + "=" + strconv.FormatInt(o.MemoryBytes, 10), "GOTRACEBACK=none"}
 	cmd.ExtraFiles = []*os.File{reqR, resW} // fds 3 and 4
 	w := &worker{cmd: cmd, in: reqW, outF: resR, out: bufio.NewReaderSize(resR, 64<<10),
 		stderr: &headBuffer{max: 4 << 10}, memory: o.MemoryBytes, done: make(chan struct{})}

@@ -384,3 +384,29 @@ func TestMatchAllBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxWorkerGetsNoEnvironment checks that a worker, which runs
+// tenants' programs, is started without hookd's environment (its keys,
+// its database URL): jq's $ENV is off as well, but a worker has nothing to
+// leak in the first place.
+func TestSandboxWorkerGetsNoEnvironment(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the sandbox bounds memory on Linux only")
+	}
+	t.Setenv("HOOKD_SECRET_KEY", "s3cret-for-the-test")
+	sb := newSandbox(t, SandboxOptions{Workers: 1})
+	r := NewRenderer(Options{Sandbox: sb})
+	if _, err := r.Render(context.Background(), Spec{Envelope: "."}, orderContext("order.created", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	sb.mu.Lock()
+	pid := sb.idle[0].cmd.Process.Pid
+	sb.mu.Unlock()
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(env), "s3cret") || strings.Contains(string(env), "PATH=") {
+		t.Errorf("the worker's environment: %q", env)
+	}
+}
