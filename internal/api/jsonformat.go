@@ -16,7 +16,20 @@ import (
 // already both (ingest compacts them, the store keeps them so), so they
 // are copied into the answer as they are. For a 64 KiB event that is most
 // of the cost of answering.
-var jsonFormat = huma.Format{Marshal: marshalJSON, Unmarshal: json.Unmarshal}
+//
+// Bodies are read by unmarshalJSON, which refuses JSON text that readers
+// may read differently (see checkJSONText).
+var jsonFormat = huma.Format{Marshal: marshalJSON, Unmarshal: unmarshalJSON}
+
+// unmarshalJSON is json.Unmarshal for the request bodies huma decodes,
+// which first checks the text with checkJSONText. huma answers its error
+// 400 at "body"; tidyErrors locates it (see textErrorDetail).
+func unmarshalJSON(data []byte, v any) error {
+	if err := checkJSONText(data, "body"); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
 
 func marshalJSON(w io.Writer, v any) error {
 	if ev, ok := v.(*hook.Event); ok && ev != nil {

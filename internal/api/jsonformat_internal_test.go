@@ -70,9 +70,14 @@ func TestCompactJSON(t *testing.T) {
 }
 
 // FuzzCompactJSON checks compactJSON against json.Compact on any valid
-// JSON.
+// JSON, and that compacting changes nothing checkJSONText sees: what it
+// accepted is accepted compacted (as stored), and a fault is still there.
 func FuzzCompactJSON(f *testing.F) {
-	for _, s := range []string{`{"a": "b c", "d": [1, 2, {"e": "\"f\\"}]}`, `{"x":"y"}`, "[\n1\t]"} {
+	for _, s := range []string{
+		`{"a": "b c", "d": [1, 2, {"e": "\"f\\"}]}`, `{"x":"y"}`, "[\n1\t]",
+		"{ \"s\" : \"\xff x\" }", `{ "a" : 1 , "a" : 2 }`, `[ "\ud800 " , "\ud83d\ude00" ]`,
+		`{ "n" : 12345678901234567890 , "e" : 1e400 , "f" : 0.1000000000000000000001 }`,
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -88,6 +93,10 @@ func FuzzCompactJSON(f *testing.F) {
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
 			t.Fatalf("compactJSON(%q) = %q, want %q", b, got.Bytes(), want.Bytes())
+		}
+		before, after := checkJSONText(b, "body"), checkJSONText(got.Bytes(), "body")
+		if (before == nil) != (after == nil) || (before != nil && before.loc != after.loc) {
+			t.Fatalf("checkJSONText(%q) = %v, but of it compacted, %q: %v", b, before, got.Bytes(), after)
 		}
 	})
 }
