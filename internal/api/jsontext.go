@@ -42,6 +42,10 @@ import (
 // limit: deeper text is refused by the decoder anyway.
 const maxTextDepth = 10000
 
+// shortString is how many bytes of a string are read one by one before
+// the rest is searched for its quote and escapes.
+const shortString = 32
+
 // linearKeys is how many keys of an object are compared one by one for a
 // duplicate; an object with more keys gets a set.
 const linearKeys = 16
@@ -95,13 +99,13 @@ type textFields struct {
 // ("Type", "DATA"), which encoding/json would take for that field.
 func checkJSONFields(b []byte, prefix string, fields []textFields) *textError {
 	c := textCheckers.Get().(*textChecker)
-	c.b, c.prefix, c.fields = b, prefix, fields
+	c.b, c.prefix, c.fields, c.text = b, prefix, fields, ""
 	err := c.run()
 	// Nothing of b is kept, and no big stacks (deep text).
 	clear(c.keys[:c.keysUsed])
 	clear(c.frames[:c.framesUsed])
 	if cap(c.frames) <= maxPooledFrames && cap(c.keys) <= maxPooledKeys {
-		c.b, c.fields = nil, nil
+		c.b, c.fields, c.text = nil, nil, ""
 		textCheckers.Put(c)
 	}
 	return err
@@ -132,6 +136,7 @@ type textChecker struct {
 	b      []byte
 	prefix string
 	fields []textFields
+	text   string // b as a string, made for the first object with a set
 	frames []textFrame
 	keys   [][]byte // the keys of the open objects, innermost last
 	// The most of frames and keys this run used, to clear them after.
@@ -253,6 +258,15 @@ const (
 // is read in linear time.
 func (c *textChecker) str(i int) (end int, fault strFault, escape string) {
 	b := c.b
+	// Most strings are short and ASCII without escapes: read up to
+	// shortString bytes one by one before searching.
+	for n := min(len(b), i+shortString); i < n; i++ {
+		if ch := b[i]; ch == '"' {
+			return i, strOK, ""
+		} else if ch == '\\' || ch >= utf8.RuneSelf {
+			break
+		}
+	}
 	quote, slash := -1, -1
 	for {
 		if quote < i {
@@ -340,13 +354,14 @@ func (c *textChecker) keyError(start int, fault strFault, escape string) *textEr
 func (c *textChecker) addKey(start, end int) *textError {
 	f := c.top()
 	key := c.b[start:end]
+	decoded := "" // key as a string, when it had escapes
 	if bytes.IndexByte(key, '\\') >= 0 {
 		// Rare: compare what the escapes stand for ("\u0061" is "a").
-		var s string
-		if err := json.Unmarshal(c.b[start-1:end+1], &s); err != nil {
+		var ok bool
+		if decoded, ok = decodeString(c.b[start-1 : end+1]); !ok {
 			return nil // the decoder says why
 		}
-		key = []byte(s)
+		key = []byte(decoded)
 	}
 	f.key = key
 	if err := c.checkField(key); err != nil {
@@ -371,11 +386,27 @@ func (c *textChecker) addKey(start, end int) *textError {
 		}
 		c.keys = c.keys[:f.keys0] // the set has them now
 	}
-	if _, dup := f.seen[string(key)]; dup {
+	// The set's keys are cut from one copy of the text, not copied one
+	// by one.
+	skey := decoded
+	if skey == "" {
+		if c.text == "" {
+			c.text = string(c.b)
+		}
+		skey = c.text[start:end]
+	}
+	if _, dup := f.seen[skey]; dup {
 		return c.duplicate()
 	}
-	f.seen[string(key)] = struct{}{}
+	f.seen[skey] = struct{}{}
 	return nil
+}
+
+// decodeString decodes the JSON string quoted.
+func decodeString(quoted []byte) (string, bool) {
+	var s string
+	err := json.Unmarshal(quoted, &s)
+	return s, err == nil
 }
 
 // checkField refuses key if it is a field's name in other case, in an
