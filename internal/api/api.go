@@ -99,6 +99,11 @@ func init() {
 	// and refuses null in requests. (A package-level huma setting: it must
 	// hold before any schema is generated.)
 	huma.DefaultArrayNullable = false
+	// A property is matched by its exact name: huma would take "Name" for
+	// "name" while checking a body, and encoding/json would then decode
+	// {"name":"x","Name":"y"} as y, a value huma did not check. (See
+	// checkJSONText, for the routes that decode their bodies themselves.)
+	huma.ValidateStrictCasing = true
 }
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.

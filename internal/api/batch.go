@@ -97,6 +97,11 @@ func (s *server) createEventBatch(ctx context.Context, in *eventBatchInput) (*ev
 	if !isJSON(in.ContentType) {
 		return nil, huma.Error415UnsupportedMediaType("the body must be application/json, not " + in.ContentType)
 	}
+	// The whole body is checked once here (an item's errors are located
+	// under body.events[i]); the items are not checked again.
+	if te := checkJSONFields(in.RawBody, "body", batchTextFields); te != nil {
+		return nil, te.problem()
+	}
 	var body eventBatchBody
 	if err := decodeBody(in.RawBody, "body", &body); err != nil {
 		return nil, err
@@ -187,6 +192,13 @@ func (s *server) createEventBatch(ctx context.Context, in *eventBatchInput) (*ev
 		out.Data[i] = item
 	}
 	return &eventBatchOutput{Body: out}, nil
+}
+
+// batchTextFields is what checkJSONFields knows of the batch body: its
+// own fields, and those of its items, events of create-event.
+var batchTextFields = []textFields{
+	{depth: 1, names: jsonFieldNames(reflect.TypeFor[eventBatchBody]())},
+	{depth: 3, names: eventFieldNames},
 }
 
 // itemLoc locates item i of the batch: "body.events[3]".

@@ -45,6 +45,10 @@ func (s *server) tidyErrors(ctx huma.Context, _ string, v any) (any, error) {
 		if em.Detail == "validation failed" {
 			em.Detail = "malformed JSON body"
 		}
+		if te := textErrorDetail(em.Errors); te != nil {
+			em.Detail = te.Error()
+			em.Errors = []*huma.ErrorDetail{te.detail()}
+		}
 	case http.StatusRequestEntityTooLarge:
 		// huma states its own limit, which is one more than ours.
 		em.Detail = s.tooLarge(ctx)
@@ -69,6 +73,24 @@ func (s *server) tidyErrors(ctx huma.Context, _ string, v any) (any, error) {
 		}
 	}
 	return em, nil
+}
+
+// textErrorDetail returns the checkJSONText error behind a detail of
+// huma's 400 for a body unmarshalJSON refused, or nil. huma keeps only
+// the error's message, located at "body", with the body as its value: the
+// body is checked again, on this error path only, to locate the error.
+func textErrorDetail(ds []*huma.ErrorDetail) *textError {
+	for _, d := range ds {
+		if d == nil || d.Location != "body" {
+			continue
+		}
+		if body, ok := d.Value.(string); ok {
+			if te := checkJSONText([]byte(body), "body"); te != nil && te.Error() == d.Message {
+				return te
+			}
+		}
+	}
+	return nil
 }
 
 func (s *server) tooLarge(ctx huma.Context) string {

@@ -65,9 +65,26 @@ type eventBody struct {
 	APIVersion         *string         `json:"api_version"`
 }
 
+// eventFieldNames are the names of eventBody's fields.
+var eventFieldNames = jsonFieldNames(reflect.TypeFor[eventBody]())
+
+// eventTextFields is what checkJSONFields knows of create-event's body.
+var eventTextFields = []textFields{{depth: 1, names: eventFieldNames}}
+
+// jsonFieldNames returns the JSON names of struct type t's fields.
+func jsonFieldNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
 // parseEventBody decodes the body of an event once (see decodeBody).
 // prefix locates the event in the request: "body" on create-event,
-// "body.events[3]" for an item of a batch.
+// "body.events[3]" for an item of a batch. The caller has checked the
+// request's whole body with checkJSONText.
 func parseEventBody(body []byte, prefix string) (*eventBody, error) {
 	var b eventBody
 	if err := decodeBody(body, prefix, &b); err != nil {
@@ -231,6 +248,9 @@ func (s *server) documentEventBody() {
 func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventCreateOutput, error) {
 	if !isJSON(in.ContentType) {
 		return nil, huma.Error415UnsupportedMediaType("the body must be application/json, not " + in.ContentType)
+	}
+	if te := checkJSONFields(in.RawBody, "body", eventTextFields); te != nil {
+		return nil, te.problem()
 	}
 	b, err := parseEventBody(in.RawBody, "body")
 	if err != nil {

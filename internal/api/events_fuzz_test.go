@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/hook"
@@ -117,12 +120,15 @@ func (a *fuzzAPI) post(tb testing.TB, path string, body []byte, contentType, ide
 // headers to POST /v1/apps/{app}/events through the real handler and a
 // SQLite store, and checks: the status is 202, 400, 413, 415 or 422, never
 // a 5xx; 413 exactly when the body is over the limit; 400 only for a body
-// that is not one JSON value; 415 only for a Content-Type that is not JSON;
+// that is not one JSON value, or is JSON text with a fault (invalid UTF-8,
+// an unpaired surrogate escape, a duplicate key: see api.ReferenceFault),
+// located at the fault; 415 only for a Content-Type that is not JSON;
 // every 4xx is an application/problem+json problem with its status, title
-// and detail; a 202 is the event as JSON, with the id the body or the
-// header asked for, and the event is stored with data equal to the
-// compacted data of the body (or, on an idempotent replay, is the event
-// stored before).
+// and detail; a 202 is for a body without such a fault, is the event as
+// JSON, with the id the body or the header asked for, and the event is
+// stored with data equal to the compacted data of the body (or, on an
+// idempotent replay, is the event stored before), and served back by GET
+// as valid JSON text without a fault.
 func FuzzCreateEvent(f *testing.F) {
 	for _, s := range []struct{ body, key, ct string }{
 		{`{"type":"order.created","data":{"total":4200,"customer":{"email":"a@b.c"}}}`, "", "application/json"},
@@ -136,6 +142,12 @@ func FuzzCreateEvent(f *testing.F) {
 		{`{"type":"a.b","data":{},"previous_attributes":[1]}`, "", "application/json"},
 		{`{"type":"a.b","data":{"k":"\ud800"},"DATA":{"k":2}}`, "", "application/json"},
 		{`{"type":"a.b","data":{"dup":1,"dup":2}}`, "", "application/json"},
+		{`{"type":"a.b","data":{"items":[{"sku":1},{"sku":2,"\u0073ku":3}]}}`, "", "application/json"},
+		{`{"type":"a.b","type":"c.d","data":{}}`, "", "application/json"},
+		{`{"type":"a.b","data":{},"DATA":{"x":1}}`, "", "application/json"},
+		{"{\"type\":\"a.b\",\"data\":{\"s\":\"\xff\",\"k\xc3\":1}}", "", "application/json"},
+		{`{"type":"a.b","data":{"s":"\ud83d\ude00\udc00"},"previous_attributes":{"\ud800":1}}`, "", "application/json"},
+		{`{"type":"a.b","data":{"big":12345678901234567890,"e":1e400,"f":0.1000000000000000000001}}`, "", "application/json"},
 		{`{"type":"order.created","data":{"total":-1,"items":[1,2,3,4]}}`, "", "application/json"},
 		{`{"type":"a.b","data":[1]}`, "", "application/json"},
 		{`{"type":"a.b","data":null}`, "", "application/json"},
@@ -175,8 +187,18 @@ func FuzzCreateEvent(f *testing.F) {
 		if (len(body) > fuzzMaxBody) != (status == http.StatusRequestEntityTooLarge) {
 			t.Fatalf("%d-byte body (limit %d): status %d: %s", len(body), fuzzMaxBody, status, got)
 		}
-		if status == http.StatusBadRequest && json.Valid(body) {
-			t.Fatalf("400 for a body that is valid JSON %q: %s", body, got)
+		fault := ""
+		if json.Valid(body) {
+			fault, _ = api.ReferenceFault(t, body)
+		}
+		if status == http.StatusBadRequest && json.Valid(body) && fault == "" {
+			t.Fatalf("400 for a body that is valid JSON text %q: %s", body, got)
+		}
+		if status == http.StatusBadRequest && fault != "" && !bytes.Contains(got, []byte(`"location":`+strconv.Quote(fault))) {
+			t.Fatalf("400 for body %q not located at its fault, %s: %s", body, fault, got)
+		}
+		if status == http.StatusAccepted && (fault != "" || !utf8.Valid(body)) {
+			t.Fatalf("202 for body %q, whose JSON text has a fault at %q: %s", body, fault, got)
 		}
 		if status == http.StatusUnsupportedMediaType && (contentType == "" || contentType == "application/json") {
 			t.Fatalf("415 for Content-Type %q: %s", contentType, got)
@@ -223,8 +245,8 @@ func checkAccepted(t *testing.T, a *fuzzAPI, resp *http.Response, got, body []by
 	if err := json.Unmarshal(got, &ev); err != nil || ev.ID == "" || ev.AppID != a.appID {
 		t.Fatalf("202 answer %q for body %q: not an event of the app (%v)", got, body, err)
 	}
-	// What the body asked for, read as encoding/json reads it (the last of
-	// repeated keys, names matched without regard to case).
+	// What the body asked for, read as encoding/json reads it (an accepted
+	// body has no repeated keys, and its names are exact).
 	var sent struct {
 		Type string          `json:"type"`
 		Data json.RawMessage `json:"data"`
@@ -261,5 +283,38 @@ func checkAccepted(t *testing.T, a *fuzzAPI, resp *http.Response, got, body []by
 	}
 	if !bytes.Equal(stored.Data, want.Bytes()) {
 		t.Fatalf("stored data %q, want the compacted body data %q (body %q)", stored.Data, want.Bytes(), body)
+	}
+	checkServedBack(t, a, ev.ID)
+}
+
+// checkServedBack checks GET serves the event back as valid JSON text,
+// its data without a fault.
+func checkServedBack(t *testing.T, a *fuzzAPI, id string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.srv.URL+a.events+"/"+url.PathEscape(id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !json.Valid(got) || !utf8.Valid(got) {
+		t.Fatalf("GET event %q: %d, not valid JSON text: %q", id, resp.StatusCode, got)
+	}
+	var ev struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(got, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if fault, _ := api.ReferenceFault(t, ev.Data); fault != "" {
+		t.Fatalf("GET event %q serves data with a fault at %s: %s", id, fault, ev.Data)
 	}
 }
