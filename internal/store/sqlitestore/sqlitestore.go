@@ -110,6 +110,10 @@ type Store struct {
 
 	stmts stmts
 
+	// health remembers writes that failed for want of the database, for
+	// Ready.
+	health store.WriteHealth
+
 	// claimAfter is the seq of the last endpoint ClaimDeliveries served;
 	// the next claim starts after it. Only the writer goroutine touches it.
 	claimAfter int64
@@ -241,11 +245,11 @@ func (s *Store) Ping(ctx context.Context) error {
 		return ErrClosed
 	}
 	if err := s.rdb.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", err)
+		return dbErr("ping", err)
 	}
 	var one int
 	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", err)
+		return dbErr("ping", err)
 	}
 	return nil
 }
@@ -295,8 +299,14 @@ func (s *Store) closeDBs() error {
 // failed). fn runs with a context that carries ctx's values but not its
 // cancellation: see the package documentation. fn may run twice (see
 // runBatch): it must write only to tx and to its own results, which it must
-// set afresh on each run.
+// set afresh on each run. An error that means the database is unavailable
+// (including ctx's deadline passing while the operation waits for the
+// writer) wraps store.ErrUnavailable.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return classify(s.write1(ctx, fn))
+}
+
+func (s *Store) write1(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -399,10 +409,18 @@ func (s *Store) runBatch(batch []*writeOp) {
 // savepoints is set, commits and reports the results. Without savepoints,
 // if more than one op runs and one fails, it rolls back and returns false
 // having reported nothing.
+//
+// A result that means the database is unavailable is reported as such
+// (wrapping store.ErrUnavailable), and recorded for Ready.
 func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
+	report := func(op *writeOp, err error) {
+		err = classify(err)
+		s.health.Record(err)
+		op.done <- err
+	}
 	fail := func(err error) bool {
 		for _, op := range ops {
-			op.done <- err
+			report(op, err)
 		}
 		return true
 	}
@@ -425,7 +443,7 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 			if errs[i] != nil {
 				_ = tx.Rollback()
 				if len(ops) == 1 {
-					op.done <- errs[i] // nothing else to keep
+					report(op, errs[i]) // nothing else to keep
 					return true
 				}
 				return false
@@ -439,7 +457,13 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 				// stands.
 				_ = tx.Rollback()
 				s.log.Error("sqlitestore: transaction lost", "err", err, "cause", errs[i])
-				return fail(fmt.Errorf("sqlitestore: transaction lost after %v: %w", errs[i], err))
+				lost := fmt.Errorf("sqlitestore: transaction lost after %v: %w", errs[i], err)
+				if ue, ok := store.AsUnavailable(classify(errs[i])); ok {
+					// E.g. SQLITE_FULL, after which SQLite may roll
+					// the whole transaction back.
+					lost = store.Unavailable(ue.Reason, lost)
+				}
+				return fail(lost)
 			}
 		}
 		if _, err := tx.ExecContext(bg, "RELEASE op"); err != nil {
@@ -452,7 +476,7 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
 	}
 	for i, op := range ops {
-		op.done <- errs[i]
+		report(op, errs[i])
 	}
 	return true
 }
@@ -519,6 +543,8 @@ func isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// dbErr wraps a database error; one that means the database is
+// unavailable wraps store.ErrUnavailable too.
 func dbErr(what string, err error) error {
-	return fmt.Errorf("sqlitestore: %s: %w", what, err)
+	return classify(fmt.Errorf("sqlitestore: %s: %w", what, err))
 }
