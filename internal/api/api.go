@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,6 +131,9 @@ type server struct {
 	keys  *keyCache
 	apps  *ttlCache[*hook.App]
 	types *typeCache
+
+	// readiness is what /readyz checks, in order.
+	readiness []readinessCheck
 }
 
 // New builds the API's HTTP handler: /v1/..., /healthz and /readyz.
@@ -151,6 +155,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
 	}
+
 	s := &server{
 		store:    cfg.Store,
 		disp:     cfg.Dispatcher,
@@ -247,7 +252,8 @@ const scopeKey = "hookd.scope"
 
 // operation returns an authenticated operation with the common settings.
 func (s *server) operation(sc scope, method, path, id, tag, summary string, status int) huma.Operation {
-	errs := []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+	// Any route may find the store unavailable (503).
+	errs := []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	if sc != scopeAny {
 		errs = append(errs, http.StatusForbidden)
 	}
@@ -322,6 +328,34 @@ type healthOutput struct {
 	}
 }
 
+// readinessTimeout bounds each check of /readyz.
+const readinessTimeout = 2 * time.Second
+
+// readinessCheck is one line of /readyz: hookd is ready when every check
+// passes. To check one more thing, append to server.readiness (see
+// registerHealth).
+type readinessCheck struct {
+	// Name names the check in the answer: "store".
+	Name string
+	// Check returns nil when the thing checked is fine, else an error
+	// whose message is fit to show (/readyz is not authenticated): say
+	// what is wrong, not the internals. It runs within readinessTimeout.
+	Check func(ctx context.Context) error
+}
+
+// readyCheckResult is one check in /readyz's answer.
+type readyCheckResult struct {
+	Name   string `json:"name" example:"store" doc:"What was checked."`
+	Status string `json:"status" enum:"ok" doc:"ok: a check that fails makes /readyz answer 503 instead, naming it."`
+}
+
+type readyOutput struct {
+	Body struct {
+		Status string             `json:"status" example:"ok"`
+		Checks []readyCheckResult `json:"checks" doc:"Every check made, each ok."`
+	}
+}
+
 func (s *server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "healthz",
@@ -334,22 +368,56 @@ func (s *server) registerHealth() {
 		out.Body.Status = "ok"
 		return out, nil
 	})
+
+	s.readiness = append(s.readiness, readinessCheck{Name: "store", Check: s.storeReady})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "readyz",
 		Method:      http.MethodGet,
 		Path:        "/readyz",
-		Summary:     "Readiness: the database answers within 2 s",
-		Tags:        []string{"Health"},
-		Errors:      []int{http.StatusServiceUnavailable},
-	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := s.store.Ping(pctx); err != nil {
-			s.log.Warn("api: readiness check failed", "err", err)
-			return nil, huma.Error503ServiceUnavailable("the database is not reachable")
-		}
-		out := &healthOutput{}
+		Summary:     "Readiness: every check passes",
+		Description: "Runs each check, each within 2 s, and answers 200 with the list when all pass, " +
+			"or 503 (with Retry-After) naming each that fails, at `checks.<name>`. " +
+			"The checks: `store`, the database answers and takes writes (after a write failed because " +
+			"the store was unavailable, a probe write must succeed).",
+		Tags:   []string{"Health"},
+		Errors: []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
+		out := &readyOutput{}
 		out.Body.Status = "ok"
+		out.Body.Checks = make([]readyCheckResult, 0, len(s.readiness))
+		var failing []error // of *huma.ErrorDetail
+		var why []string
+		for _, c := range s.readiness {
+			cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+			err := c.Check(cctx)
+			cancel()
+			if err != nil {
+				failing = append(failing, &huma.ErrorDetail{Location: "checks." + c.Name, Message: err.Error()})
+				why = append(why, c.Name+": "+err.Error())
+				continue
+			}
+			out.Body.Checks = append(out.Body.Checks, readyCheckResult{Name: c.Name, Status: "ok"})
+		}
+		if len(failing) > 0 {
+			secs := strconv.Itoa(int(storeRetryAfter / time.Second))
+			return nil, huma.ErrorWithHeaders(
+				huma.Error503ServiceUnavailable("not ready: "+strings.Join(why, "; "), failing...),
+				http.Header{"Retry-After": {secs}})
+		}
 		return out, nil
 	})
+}
+
+// storeReady is the store's readiness check: store.Store.Ready, its
+// failure told by its short reason.
+func (s *server) storeReady(ctx context.Context) error {
+	err := s.store.Ready(ctx)
+	if err == nil {
+		return nil
+	}
+	s.log.Warn("api: readiness check failed", "check", "store", "err", err)
+	if ue, ok := store.AsUnavailable(err); ok {
+		return errors.New(store.ErrUnavailable.Error() + ": " + ue.Reason)
+	}
+	return errors.New("the database is not reachable")
 }

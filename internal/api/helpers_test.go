@@ -114,12 +114,15 @@ func (p *testPublisher) snapshot() (changed, deleted []string, wakes int) {
 	return slices.Clone(p.changed), slices.Clone(p.deleted), p.wakes
 }
 
-// env is one API server on its own SQLite file.
+// env is one API server on its own SQLite file (or the store of
+// envOpts.store).
 type env struct {
 	t     *testing.T
 	srv   *httptest.Server
-	store *sqlitestore.Store
-	pub   *testPublisher
+	store store.Store
+	// sqlite is store, when it is the env's own SQLite file.
+	sqlite *sqlitestore.Store
+	pub    *testPublisher
 	// now is the API's clock: the real time, so that store queries
 	// comparing with time.Now agree.
 	now func() time.Time
@@ -139,6 +142,8 @@ type envOpts struct {
 	maxEventTypes   int
 	// now, if set, is the API's clock (rate limits included).
 	now func() time.Time
+	// store, if set, is the store, instead of a new SQLite file.
+	store store.Store
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -148,17 +153,21 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		o = opts[0]
 	}
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), nil)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	e := &env{t: t, store: o.store, now: time.Now}
+	if e.store == nil {
+		st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), nil)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		e.store, e.sqlite = st, st
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	e := &env{t: t, store: st, pub: &testPublisher{st: st}, now: time.Now}
+	e.pub = &testPublisher{st: e.store}
 	if o.now != nil {
 		e.now = o.now
 	}
 	h, err := api.New(api.Config{
-		Store:      st,
+		Store:      e.store,
 		Dispatcher: e.pub,
 		CheckURL: func(u *url.URL) error {
 			if u.Hostname() == blockedHost {
