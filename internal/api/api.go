@@ -17,6 +17,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -81,6 +82,16 @@ type Config struct {
 	// MaxEventTypes bounds the catalog, archived types included (default
 	// 1000): one more is answered 409.
 	MaxEventTypes int
+	// MaxInflightBodyBytes bounds the request body bytes this node holds
+	// at once, all requests together: a request reserves its body's size
+	// (its route's limit if the size is not declared) before the body is
+	// read, until it is answered, and one that does not fit is answered
+	// 503 with Retry-After. 0 means DefaultInflightBodyFactor times the
+	// largest body a route accepts; less than that largest body is an
+	// error, since such a body could never be taken.
+	MaxInflightBodyBytes int64
+	// Registerer, if set, receives the API's metrics.
+	Registerer prometheus.Registerer
 	// Version is hookd's version, shown in the OpenAPI info.
 	Version string
 }
@@ -134,6 +145,8 @@ type server struct {
 
 	// readiness is what /readyz checks, in order.
 	readiness []readinessCheck
+	// budget bounds the request body bytes held at once.
+	budget *bodyBudget
 }
 
 // New builds the API's HTTP handler: /v1/..., /healthz and /readyz.
@@ -155,7 +168,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
 	}
-
+	if cfg.MaxInflightBodyBytes < 0 {
+		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
+	}
 	s := &server{
 		store:    cfg.Store,
 		disp:     cfg.Dispatcher,
@@ -176,6 +191,19 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	largest := max(s.maxBody, s.batchMaxBody())
+	inflight := cfg.MaxInflightBodyBytes
+	if inflight == 0 {
+		inflight = DefaultInflightBodyFactor * largest
+	}
+	if inflight < largest {
+		return nil, fmt.Errorf("api: the request body budget, %d bytes (HOOKD_MAX_INFLIGHT_BODY_BYTES), is less than the largest body a route accepts, %d bytes (the batch route's)",
+			inflight, largest)
+	}
+	s.budget = newBodyBudget(inflight)
+	if err := s.budget.register(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
 	}
 	if cfg.KeyRate > 0 {
 		burst := float64(cfg.KeyBurst)
@@ -224,7 +252,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	s.api = humago.New(s.mux, hcfg)
-	s.api.UseMiddleware(s.recoverMiddleware, s.authMiddleware)
+	s.api.UseMiddleware(s.recoverMiddleware, s.authMiddleware, s.budgetMiddleware)
 
 	s.registerHealth()
 	s.registerApps()

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -30,6 +32,9 @@ const adminKey = "sk_test_admin_0123456789"
 // delivery per subscribed, enabled endpoint) and records what it is told.
 type testPublisher struct {
 	st store.Store
+	// onPublish, if set, is called as Publish and PublishBatch begin
+	// (e.g. to hold requests in their handlers).
+	onPublish func()
 
 	readers sync.WaitGroup
 
@@ -41,6 +46,9 @@ type testPublisher struct {
 }
 
 func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
+	if p.onPublish != nil {
+		p.onPublish()
+	}
 	eps, err := p.st.ListEnabledEndpoints(ctx, ev.AppID)
 	if err != nil {
 		return nil, err
@@ -57,6 +65,9 @@ func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event
 // PublishBatch fans out as Publish does and stores the batch in one
 // InsertEvents.
 func (p *testPublisher) PublishBatch(ctx context.Context, app *hook.App, evs []*hook.Event) ([]*store.InsertEventResult, error) {
+	if p.onPublish != nil {
+		p.onPublish()
+	}
 	eps, err := p.st.ListEnabledEndpoints(ctx, app.ID)
 	if err != nil {
 		return nil, err
@@ -144,6 +155,12 @@ type envOpts struct {
 	now func() time.Time
 	// store, if set, is the store, instead of a new SQLite file.
 	store store.Store
+	// maxInflightBody is api.Config.MaxInflightBodyBytes.
+	maxInflightBody int64
+	// onPublish is testPublisher.onPublish.
+	onPublish func()
+	// registerer is api.Config.Registerer.
+	registerer prometheus.Registerer
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -162,7 +179,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		t.Cleanup(func() { _ = st.Close() })
 		e.store, e.sqlite = st, st
 	}
-	e.pub = &testPublisher{st: e.store}
+	e.pub = &testPublisher{st: e.store, onPublish: o.onPublish}
 	if o.now != nil {
 		e.now = o.now
 	}
@@ -175,15 +192,17 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 			}
 			return nil
 		},
-		Now:                func() time.Time { return e.now() },
-		Logger:             slog.New(slog.DiscardHandler),
-		MaxBodyBytes:       o.maxBody,
-		KeyRate:            o.keyRate,
-		KeyBurst:           o.keyBurst,
-		AuthFailureRate:    o.authFailureRate,
-		MaxEndpointsPerApp: o.maxEndpoints,
-		MaxEventTypes:      o.maxEventTypes,
-		Version:            "1.2.3-test",
+		Now:                  func() time.Time { return e.now() },
+		Logger:               slog.New(slog.DiscardHandler),
+		MaxBodyBytes:         o.maxBody,
+		KeyRate:              o.keyRate,
+		KeyBurst:             o.keyBurst,
+		AuthFailureRate:      o.authFailureRate,
+		MaxEndpointsPerApp:   o.maxEndpoints,
+		MaxEventTypes:        o.maxEventTypes,
+		MaxInflightBodyBytes: o.maxInflightBody,
+		Registerer:           o.registerer,
+		Version:              "1.2.3-test",
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

@@ -117,14 +117,16 @@ func Run(ctx context.Context, o Options) error {
 		CheckURL: func(u *url.URL) error {
 			return netguard.CheckHost(u.Hostname(), allowPrivate)
 		},
-		Logger:             log,
-		MaxBodyBytes:       cfg.MaxBodyBytes,
-		KeyRate:            cfg.APIRate,
-		KeyBurst:           cfg.APIBurst,
-		AuthFailureRate:    cfg.AuthFailureRate,
-		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
-		MaxEventTypes:      cfg.MaxEventTypes,
-		Version:            o.Version,
+		Logger:               log,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		KeyRate:              cfg.APIRate,
+		KeyBurst:             cfg.APIBurst,
+		AuthFailureRate:      cfg.AuthFailureRate,
+		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
+		MaxEventTypes:        cfg.MaxEventTypes,
+		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
+		Registerer:           reg,
+		Version:              o.Version,
 	})
 	if err != nil {
 		return err
