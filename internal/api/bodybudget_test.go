@@ -260,7 +260,7 @@ func TestBodyBudgetConfig(t *testing.T) {
 		budget int64
 		ok     bool
 	}{
-		{0, true},     // the default: 4 x 16384
+		{0, true},     // the default: 2 x 16384
 		{16384, true}, // the batch route's limit
 		{16383, false},
 		{-1, false},
