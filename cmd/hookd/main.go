@@ -104,6 +104,7 @@ func newServeCmd() *cobra.Command {
 	f.Var(retryScheduleFlag{&cfg.RetrySchedule}, "retry-schedule", "comma-separated waits before retry 1, 2, ...")
 	f.DurationVar(&cfg.AttemptTimeout, "attempt-timeout", cfg.AttemptTimeout, "timeout of one delivery attempt")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest API request body accepted")
+	f.Int64Var(&cfg.MaxInflightBodyBytes, "max-inflight-body-bytes", cfg.MaxInflightBodyBytes, "API request body bytes held at once, all requests together; beyond, 503 (0: twice the largest body a route accepts, 32 MiB by default)")
 	f.Float64Var(&cfg.APIRate, "api-rate", cfg.APIRate, "requests per second each API key may make to this node (0: no limit)")
 	f.IntVar(&cfg.APIBurst, "api-burst", cfg.APIBurst, "requests an API key may make at once above --api-rate")
 	f.Float64Var(&cfg.AuthFailureRate, "api-auth-failure-rate", cfg.AuthFailureRate, "failed authentications per second per client IP before its requests get 429 (0: no limit)")

@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
@@ -81,6 +83,16 @@ type Config struct {
 	// MaxEventTypes bounds the catalog, archived types included (default
 	// 1000): one more is answered 409.
 	MaxEventTypes int
+	// MaxInflightBodyBytes bounds the request body bytes this node holds
+	// at once, all requests together: a request reserves its body's size
+	// (its route's limit if the size is not declared) before the body is
+	// read, until it is answered, and one that does not fit is answered
+	// 503 with Retry-After. 0 means DefaultInflightBodyFactor times the
+	// largest body a route accepts; less than that largest body is an
+	// error, since such a body could never be taken.
+	MaxInflightBodyBytes int64
+	// Registerer, if set, receives the API's metrics.
+	Registerer prometheus.Registerer
 	// Version is hookd's version, shown in the OpenAPI info.
 	Version string
 	// Programs checks the jq envelopes and filters saved with apps and
@@ -148,6 +160,11 @@ type server struct {
 	keys  *keyCache
 	apps  *ttlCache[*hook.App]
 	types *typeCache
+
+	// readiness is what /readyz checks, in order.
+	readiness []readinessCheck
+	// budget bounds the request body bytes held at once.
+	budget *bodyBudget
 }
 
 // New builds the API's HTTP handler: /v1/..., /healthz and /readyz.
@@ -168,6 +185,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxEndpointsPerApp < 0 || cfg.MaxEventTypes < 0 {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
+	}
+	if cfg.MaxInflightBodyBytes < 0 {
+		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
 	s := &server{
 		store:    cfg.Store,
@@ -194,6 +214,19 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.programs == nil {
 		s.programs = envelope.NewRenderer(envelope.Options{})
+	}
+	largest := max(s.maxBody, s.batchMaxBody())
+	inflight := cfg.MaxInflightBodyBytes
+	if inflight == 0 {
+		inflight = DefaultInflightBodyFactor * largest
+	}
+	if inflight < largest {
+		return nil, fmt.Errorf("api: the request body budget, %d bytes (HOOKD_MAX_INFLIGHT_BODY_BYTES), is less than the largest body a route accepts, %d bytes (the batch route's)",
+			inflight, largest)
+	}
+	s.budget = newBodyBudget(inflight)
+	if err := s.budget.register(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
 	}
 	if cfg.KeyRate > 0 {
 		burst := float64(cfg.KeyBurst)
@@ -242,7 +275,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	s.api = humago.New(s.mux, hcfg)
-	s.api.UseMiddleware(s.recoverMiddleware, s.authMiddleware)
+	s.api.UseMiddleware(s.recoverMiddleware, s.authMiddleware, s.budgetMiddleware)
 
 	s.registerHealth()
 	s.registerApps()
@@ -270,7 +303,8 @@ const scopeKey = "hookd.scope"
 
 // operation returns an authenticated operation with the common settings.
 func (s *server) operation(sc scope, method, path, id, tag, summary string, status int) huma.Operation {
-	errs := []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+	// Any route may find the store unavailable (503).
+	errs := []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 	if sc != scopeAny {
 		errs = append(errs, http.StatusForbidden)
 	}
@@ -342,8 +376,36 @@ func (s *server) recoverMiddleware(ctx huma.Context, next func(huma.Context)) {
 type healthOutput struct {
 	Body struct {
 		Status string `json:"status" example:"ok"`
+	}
+}
+
+// readinessTimeout bounds each check of /readyz.
+const readinessTimeout = 2 * time.Second
+
+// readinessCheck is one line of /readyz: hookd is ready when every check
+// passes. To check one more thing, append to server.readiness (see
+// registerHealth).
+type readinessCheck struct {
+	// Name names the check in the answer: "store".
+	Name string
+	// Check returns nil when the thing checked is fine, else an error
+	// whose message is fit to show (/readyz is not authenticated): say
+	// what is wrong, not the internals. It runs within readinessTimeout.
+	Check func(ctx context.Context) error
+}
+
+// readyCheckResult is one check in /readyz's answer.
+type readyCheckResult struct {
+	Name   string `json:"name" example:"store" doc:"What was checked."`
+	Status string `json:"status" enum:"ok" doc:"ok: a check that fails makes /readyz answer 503 instead, naming it."`
+}
+
+type readyOutput struct {
+	Body struct {
+		Status string             `json:"status" example:"ok"`
+		Checks []readyCheckResult `json:"checks" doc:"Every check made, each ok."`
 		// Warnings are what an operator should fix although hookd
-		// serves (/readyz only).
+		// is ready.
 		Warnings []string `json:"warnings,omitempty" doc:"What an operator should fix although hookd is ready (e.g. HOOKD_OPERATOR_APP names no app)."`
 	}
 }
@@ -360,25 +422,61 @@ func (s *server) registerHealth() {
 		out.Body.Status = "ok"
 		return out, nil
 	})
+
+	s.readiness = append(s.readiness, readinessCheck{Name: "store", Check: s.storeReady})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "readyz",
 		Method:      http.MethodGet,
 		Path:        "/readyz",
-		Summary:     "Readiness: the database answers within 2 s",
-		Tags:        []string{"Health"},
-		Errors:      []int{http.StatusServiceUnavailable},
-	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := s.store.Ping(pctx); err != nil {
-			s.log.Warn("api: readiness check failed", "err", err)
-			return nil, huma.Error503ServiceUnavailable("the database is not reachable")
-		}
-		out := &healthOutput{}
+		Summary:     "Readiness: every check passes",
+		Description: "Runs each check, each within 2 s, and answers 200 with the list when all pass, " +
+			"or 503 (with Retry-After) naming each that fails, at `checks.<name>`. " +
+			"The checks: `store`, the database answers and takes writes (after a write failed because " +
+			"the store was unavailable, a probe write must succeed).",
+		Tags:   []string{"Health"},
+		Errors: []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
+		out := &readyOutput{}
 		out.Body.Status = "ok"
-		if w := s.operatorAppWarning(pctx); w != "" {
+		out.Body.Checks = make([]readyCheckResult, 0, len(s.readiness))
+		var failing []error // of *huma.ErrorDetail
+		var why []string
+		for _, c := range s.readiness {
+			cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+			err := c.Check(cctx)
+			cancel()
+			if err != nil {
+				failing = append(failing, &huma.ErrorDetail{Location: "checks." + c.Name, Message: err.Error()})
+				why = append(why, c.Name+": "+err.Error())
+				continue
+			}
+			out.Body.Checks = append(out.Body.Checks, readyCheckResult{Name: c.Name, Status: "ok"})
+		}
+		if len(failing) > 0 {
+			secs := strconv.Itoa(int(storeRetryAfter / time.Second))
+			return nil, huma.ErrorWithHeaders(
+				huma.Error503ServiceUnavailable("not ready: "+strings.Join(why, "; "), failing...),
+				http.Header{"Retry-After": {secs}})
+		}
+		wctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+		defer cancel()
+		if w := s.operatorAppWarning(wctx); w != "" {
 			out.Body.Warnings = append(out.Body.Warnings, w)
 		}
 		return out, nil
 	})
+}
+
+// storeReady is the store's readiness check: store.Store.Ready, its
+// failure told by its short reason.
+func (s *server) storeReady(ctx context.Context) error {
+	err := s.store.Ready(ctx)
+	if err == nil {
+		return nil
+	}
+	s.log.Warn("api: readiness check failed", "check", "store", "err", err)
+	if ue, ok := store.AsUnavailable(err); ok {
+		return errors.New(store.ErrUnavailable.Error() + ": " + ue.Reason)
+	}
+	return errors.New("the database is not reachable")
 }

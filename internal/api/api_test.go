@@ -149,12 +149,10 @@ func TestOpenAPIDocument(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, p := range []string{"/healthz", "/readyz"} {
-		r := e.call("GET", p, nil, withKey(""))
-		if got := want[map[string]string](t, r, http.StatusOK); got["status"] != "ok" {
-			t.Errorf("%s: %v", p, got)
-		}
+	if got := want[map[string]string](t, e.call("GET", "/healthz", nil, withKey("")), http.StatusOK); got["status"] != "ok" {
+		t.Errorf("/healthz: %v", got)
 	}
+	wantReady(t, e)
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -152,15 +153,24 @@ func (s *server) writeErr(ctx huma.Context, status int, detail string) {
 	_ = huma.WriteErr(s.api, ctx, status, detail)
 }
 
-// writeError writes an error made by fail (a huma.StatusError).
+// writeError writes an error made by fail (a huma.StatusError, perhaps
+// with headers: see huma.ErrorWithHeaders).
 func (s *server) writeError(ctx huma.Context, err error) {
-	se, ok := err.(huma.StatusError)
-	if !ok {
-		s.writeErr(ctx, http.StatusInternalServerError, "internal error")
-		return
+	var he huma.HeadersError
+	if errors.As(err, &he) {
+		for k, vs := range he.GetHeaders() {
+			for _, v := range vs {
+				ctx.AppendHeader(k, v)
+			}
+		}
 	}
-	em, ok := se.(*huma.ErrorModel)
-	if !ok {
+	var em *huma.ErrorModel
+	if !errors.As(err, &em) {
+		var se huma.StatusError
+		if !errors.As(err, &se) {
+			s.writeErr(ctx, http.StatusInternalServerError, "internal error")
+			return
+		}
 		s.writeErr(ctx, se.GetStatus(), se.Error())
 		return
 	}

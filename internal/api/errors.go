@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
 )
 
 // Every error leaves the API as an RFC 9457 problem (huma.ErrorModel, served
@@ -180,11 +182,15 @@ func collect(details []*huma.ErrorDetail, err error, prefix, field string, value
 
 // fail maps an error from the store or the dispatcher to a problem:
 // EInvalid → 422 (its Field located under prefix), ENotFound → 404,
-// EConflict → 409, anything else → 500, logged and not shown.
+// EConflict → 409, a store that is unavailable (store.ErrUnavailable) →
+// 503 with Retry-After, anything else → 500, logged and not shown.
 func (s *server) fail(ctx context.Context, err error, prefix string) error {
 	var em *huma.ErrorModel
 	if errors.As(err, &em) {
-		return em // already a problem
+		return err // already a problem (perhaps with headers)
+	}
+	if ue, ok := store.AsUnavailable(err); ok {
+		return s.storeUnavailable(ctx, ue)
 	}
 	var he *hook.Error
 	switch hook.ErrorCode(err) {
@@ -211,4 +217,24 @@ func (s *server) fail(ctx context.Context, err error, prefix string) error {
 	}
 	s.log.LogAttrs(ctx, level, "api: internal error", slog.String("err", err.Error()))
 	return huma.Error500InternalServerError("internal error")
+}
+
+// storeRetryAfter is the Retry-After of a 503 for a store that is
+// unavailable: long enough not to hammer a database in trouble, short
+// enough that a publisher's retry lands soon after it is back.
+const storeRetryAfter = 5 * time.Second
+
+// storeUnavailable is the answer when the store cannot serve: 503 with
+// Retry-After and the store's short reason ("the database is full"); the
+// backend's own error is logged, not shown.
+func (s *server) storeUnavailable(ctx context.Context, ue *store.UnavailableError) error {
+	level := slog.LevelWarn
+	if ctx.Err() != nil {
+		level = slog.LevelInfo // the client went away (or timed out)
+	}
+	s.log.LogAttrs(ctx, level, "api: the store is unavailable", slog.String("err", ue.Error()))
+	secs := strconv.Itoa(int(storeRetryAfter / time.Second))
+	return huma.ErrorWithHeaders(
+		huma.Error503ServiceUnavailable(store.ErrUnavailable.Error()+": "+ue.Reason+"; retry in "+secs+" s"),
+		http.Header{"Retry-After": {secs}})
 }

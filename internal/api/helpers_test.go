@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -30,6 +32,9 @@ const adminKey = "sk_test_admin_0123456789"
 // delivery per subscribed, enabled endpoint) and records what it is told.
 type testPublisher struct {
 	st store.Store
+	// onPublish, if set, is called as Publish and PublishBatch begin
+	// (e.g. to hold requests in their handlers).
+	onPublish func()
 
 	readers sync.WaitGroup
 
@@ -41,6 +46,9 @@ type testPublisher struct {
 }
 
 func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event) (*store.InsertEventResult, error) {
+	if p.onPublish != nil {
+		p.onPublish()
+	}
 	eps, err := p.st.ListEnabledEndpoints(ctx, ev.AppID)
 	if err != nil {
 		return nil, err
@@ -57,6 +65,9 @@ func (p *testPublisher) Publish(ctx context.Context, _ *hook.App, ev *hook.Event
 // PublishBatch fans out as Publish does and stores the batch in one
 // InsertEvents.
 func (p *testPublisher) PublishBatch(ctx context.Context, app *hook.App, evs []*hook.Event) ([]*store.InsertEventResult, error) {
+	if p.onPublish != nil {
+		p.onPublish()
+	}
 	eps, err := p.st.ListEnabledEndpoints(ctx, app.ID)
 	if err != nil {
 		return nil, err
@@ -114,12 +125,15 @@ func (p *testPublisher) snapshot() (changed, deleted []string, wakes int) {
 	return slices.Clone(p.changed), slices.Clone(p.deleted), p.wakes
 }
 
-// env is one API server on its own SQLite file.
+// env is one API server on its own SQLite file (or the store of
+// envOpts.store).
 type env struct {
 	t     *testing.T
 	srv   *httptest.Server
-	store *sqlitestore.Store
-	pub   *testPublisher
+	store store.Store
+	// sqlite is store, when it is the env's own SQLite file.
+	sqlite *sqlitestore.Store
+	pub    *testPublisher
 	// now is the API's clock: the real time, so that store queries
 	// comparing with time.Now agree.
 	now func() time.Time
@@ -141,6 +155,14 @@ type envOpts struct {
 	now func() time.Time
 	// operatorApp is api.Config.OperatorApp.
 	operatorApp string
+	// store, if set, is the store, instead of a new SQLite file.
+	store store.Store
+	// maxInflightBody is api.Config.MaxInflightBodyBytes.
+	maxInflightBody int64
+	// onPublish is testPublisher.onPublish.
+	onPublish func()
+	// registerer is api.Config.Registerer.
+	registerer prometheus.Registerer
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -150,17 +172,21 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		o = opts[0]
 	}
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), nil)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	e := &env{t: t, store: o.store, now: time.Now}
+	if e.store == nil {
+		st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hookd.db"), nil)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		e.store, e.sqlite = st, st
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	e := &env{t: t, store: st, pub: &testPublisher{st: st}, now: time.Now}
+	e.pub = &testPublisher{st: e.store, onPublish: o.onPublish}
 	if o.now != nil {
 		e.now = o.now
 	}
 	h, err := api.New(api.Config{
-		Store:      st,
+		Store:      e.store,
 		Dispatcher: e.pub,
 		CheckURL: func(u *url.URL) error {
 			if u.Hostname() == blockedHost {
@@ -168,16 +194,18 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 			}
 			return nil
 		},
-		Now:                func() time.Time { return e.now() },
-		Logger:             slog.New(slog.DiscardHandler),
-		MaxBodyBytes:       o.maxBody,
-		KeyRate:            o.keyRate,
-		KeyBurst:           o.keyBurst,
-		AuthFailureRate:    o.authFailureRate,
-		MaxEndpointsPerApp: o.maxEndpoints,
-		MaxEventTypes:      o.maxEventTypes,
-		Version:            "1.2.3-test",
-		OperatorApp:        o.operatorApp,
+		Now:                  func() time.Time { return e.now() },
+		Logger:               slog.New(slog.DiscardHandler),
+		MaxBodyBytes:         o.maxBody,
+		KeyRate:              o.keyRate,
+		KeyBurst:             o.keyBurst,
+		AuthFailureRate:      o.authFailureRate,
+		MaxEndpointsPerApp:   o.maxEndpoints,
+		MaxEventTypes:        o.maxEventTypes,
+		MaxInflightBodyBytes: o.maxInflightBody,
+		Registerer:           o.registerer,
+		Version:              "1.2.3-test",
+		OperatorApp:          o.operatorApp,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

@@ -57,6 +57,13 @@ type Config struct {
 	AttemptTimeout time.Duration
 	// MaxBodyBytes bounds an API request body (HOOKD_MAX_BODY_BYTES).
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes bounds the API request body bytes this node
+	// holds at once, all requests together; a request that does not fit
+	// is answered 503 with Retry-After before its body is read. 0 means
+	// twice the largest body a route accepts, the batch route's (16 x
+	// MaxBodyBytes, at most 64 MiB): 32 MiB by default. It may not be
+	// less than that largest body (HOOKD_MAX_INFLIGHT_BODY_BYTES).
+	MaxInflightBodyBytes int64
 	// APIRate is each API key's request rate limit on this node, in
 	// requests per second; 0 means no limit (HOOKD_API_RATE).
 	APIRate float64
@@ -204,6 +211,11 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		bad("HOOKD_MAX_BODY_BYTES", "must be between 1024 and 67108864")
+	}
+	// (The API checks that the largest body, the batch route's, fits.)
+	if c.MaxInflightBodyBytes != 0 && (c.MaxInflightBodyBytes < c.MaxBodyBytes || c.MaxInflightBodyBytes > 64<<30) {
+		bad("HOOKD_MAX_INFLIGHT_BODY_BYTES", "must be 0 (twice the largest request body) or between HOOKD_MAX_BODY_BYTES and 68719476736, not %d",
+			c.MaxInflightBodyBytes)
 	}
 	// !(x >= 0) also refuses NaN.
 	if !(c.APIRate >= 0) || c.APIRate > 1e6 {

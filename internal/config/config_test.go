@@ -43,6 +43,10 @@ func TestValidateAbuseLimits(t *testing.T) {
 		{"breaker cooldown 0", func(c *Config) { c.BreakerCooldown = 0 }, "HOOKD_BREAKER_COOLDOWN"},
 		{"breaker max below cooldown", func(c *Config) { c.BreakerCooldown, c.BreakerMaxCooldown = time.Minute, time.Second }, "HOOKD_BREAKER_MAX_COOLDOWN"},
 		{"breaker max over a day", func(c *Config) { c.BreakerMaxCooldown = 25 * time.Hour }, "HOOKD_BREAKER_MAX_COOLDOWN"},
+		{"body budget by default", func(c *Config) { c.MaxInflightBodyBytes = 0 }, ""},
+		{"body budget of one body", func(c *Config) { c.MaxInflightBodyBytes = c.MaxBodyBytes }, ""},
+		{"body budget below one body", func(c *Config) { c.MaxInflightBodyBytes = c.MaxBodyBytes - 1 }, "HOOKD_MAX_INFLIGHT_BODY_BYTES"},
+		{"negative body budget", func(c *Config) { c.MaxInflightBodyBytes = -1 }, "HOOKD_MAX_INFLIGHT_BODY_BYTES"},
 		{"short breaker", func(c *Config) {
 			c.BreakerThreshold, c.BreakerCooldown, c.BreakerMaxCooldown = 1, time.Second, time.Second
 		}, ""},

@@ -136,16 +136,18 @@ func Run(ctx context.Context, o Options) error {
 		CheckURL: func(u *url.URL) error {
 			return netguard.CheckHost(u.Hostname(), allowPrivate)
 		},
-		Logger:             log,
-		MaxBodyBytes:       cfg.MaxBodyBytes,
-		KeyRate:            cfg.APIRate,
-		KeyBurst:           cfg.APIBurst,
-		AuthFailureRate:    cfg.AuthFailureRate,
-		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
-		MaxEventTypes:      cfg.MaxEventTypes,
-		Version:            o.Version,
-		Programs:           programs,
-		OperatorApp:        cfg.OperatorApp,
+		Logger:               log,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		KeyRate:              cfg.APIRate,
+		KeyBurst:             cfg.APIBurst,
+		AuthFailureRate:      cfg.AuthFailureRate,
+		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
+		MaxEventTypes:        cfg.MaxEventTypes,
+		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
+		Registerer:           reg,
+		Version:              o.Version,
+		Programs:             programs,
+		OperatorApp:          cfg.OperatorApp,
 	})
 	if err != nil {
 		return err

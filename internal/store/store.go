@@ -4,8 +4,10 @@
 //
 // Methods take (ctx, *Params) and return domain types from package hook.
 // Errors are *hook.Error values with code hook.ENotFound, hook.EConflict or
-// hook.EInvalid where the caller is at fault, and any other error where the
-// database is.
+// hook.EInvalid where the caller is at fault, an error wrapping
+// ErrUnavailable where the database cannot serve for now (a full disk, an
+// unreachable server, ...), and any other error where the database fails
+// otherwise.
 //
 // Writes are durable when a method returns: a backend commits with a full
 // sync before returning. Backends batch concurrent writes into shared
@@ -24,6 +26,12 @@ import (
 type Store interface {
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
+	// Ready checks that the store can serve, reads and writes: the
+	// database is reachable, and, if a write has failed because the
+	// store was unavailable (see ErrUnavailable), a probe write that
+	// needs room, as that write may have, now succeeds. The error wraps
+	// ErrUnavailable when the store is unavailable.
+	Ready(ctx context.Context) error
 	// Close releases the database. Calls after Close fail.
 	Close() error
 

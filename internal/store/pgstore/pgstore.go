@@ -136,6 +136,10 @@ type Store struct {
 	// latest call), for tests.
 	listenPID atomic.Uint32
 
+	// health remembers writes that failed for want of the database, for
+	// Ready.
+	health store.WriteHealth
+
 	// Counters for tests and diagnostics.
 	nBatches atomic.Int64 // group transactions run
 	nOps     atomic.Int64 // operations run in them
@@ -246,7 +250,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return ErrClosed
 	}
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("pgstore: ping: %w", err)
+		return dbErr("ping", err)
 	}
 	return nil
 }
@@ -284,8 +288,10 @@ type querier interface {
 const maxTxTries = 4
 
 // tx runs fn in a transaction of its own and commits it. fn's error is
-// returned as it is (it wraps database errors itself); a transaction
-// aborted by a deadlock is run again, so fn must be safe to run twice.
+// returned as it is (it wraps database errors itself), except that one that
+// means the database is unavailable wraps store.ErrUnavailable (and is
+// recorded for Ready); a transaction aborted by a deadlock is run again, so
+// fn must be safe to run twice.
 func (s *Store) tx(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
 	if s.isClosed() {
 		return ErrClosed
@@ -294,6 +300,12 @@ func (s *Store) tx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 	for try := 1; ; try++ {
 		err = s.tx1(ctx, what, fn)
 		if try >= maxTxTries || !isRetryable(err) || ctx.Err() != nil {
+			err = classify(err)
+			if ctx.Err() == nil {
+				// (A failure on the caller's deadline says
+				// nothing of the database's state.)
+				s.health.Record(err)
+			}
 			return err
 		}
 		s.log.Debug("pgstore: transaction retried", "what", what, "err", err)
@@ -352,8 +364,13 @@ type opBase struct {
 
 func (b *opBase) base() *opBase { return b }
 
-// group hands op to the writers and waits for its result.
+// group hands op to the writers and waits for its result. An error that
+// means the database is unavailable wraps store.ErrUnavailable.
 func (s *Store) group(ctx context.Context, op groupOp) error {
+	return classify(s.group1(ctx, op))
+}
+
+func (s *Store) group1(ctx context.Context, op groupOp) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -444,7 +461,9 @@ func (s *Store) runBatch(batch []groupOp) {
 	s.nRetries.Add(1)
 	s.log.Debug("pgstore: batch failed; running its operations one by one", "ops", len(live), "err", err)
 	for _, op := range live {
-		op.base().done <- s.runAlone(op)
+		err := classify(s.runAlone(op))
+		s.health.Record(err)
+		op.base().done <- err
 	}
 }
 
@@ -619,12 +638,13 @@ func isRetryable(err error) bool {
 
 // dbErr wraps a database error. PostgreSQL's refusal of a text that is
 // not valid UTF-8 or holds a NUL byte (which SQLite would have stored) is
-// the caller's fault: EInvalid.
+// the caller's fault: EInvalid. An error that means the database is
+// unavailable wraps store.ErrUnavailable.
 func dbErr(what string, err error) error {
 	if code, _ := pgCode(err); code == codeBadText {
 		return hook.Errorf(hook.EInvalid, "", "%s: a text is not valid UTF-8 or holds a NUL byte", what)
 	}
-	return fmt.Errorf("pgstore: %s: %w", what, err)
+	return classify(fmt.Errorf("pgstore: %s: %w", what, err))
 }
 
 // cleanText makes s storable as PostgreSQL text: invalid UTF-8 (e.g. a

@@ -110,6 +110,10 @@ type Store struct {
 
 	stmts stmts
 
+	// health remembers writes that failed for want of the database, for
+	// Ready.
+	health store.WriteHealth
+
 	// claimAfter is the seq of the last endpoint ClaimDeliveries served;
 	// the next claim starts after it. Only the writer goroutine touches it.
 	claimAfter int64
@@ -245,11 +249,11 @@ func (s *Store) Ping(ctx context.Context) error {
 		return ErrClosed
 	}
 	if err := s.rdb.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", err)
+		return dbErr("ping", err)
 	}
 	var one int
 	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", err)
+		return dbErr("ping", err)
 	}
 	return nil
 }
@@ -299,9 +303,11 @@ func (s *Store) closeDBs() error {
 // failed). fn runs with a context that carries ctx's values but not its
 // cancellation: see the package documentation. fn may run twice (see
 // runBatch): it must write only to tx and to its own results, which it must
-// set afresh on each run.
+// set afresh on each run. An error that means the database is unavailable
+// (including ctx's deadline passing while the operation waits for the
+// writer) wraps store.ErrUnavailable.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+	return classify(s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}))
 }
 
 // writeTruncatingWAL is write, and then, before it returns, the writer
@@ -312,7 +318,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 // queued meanwhile; if it cannot finish, that is logged and fn's result
 // stands.
 func (s *Store) writeTruncatingWAL(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), truncateWAL: true})
+	return classify(s.submit(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), truncateWAL: true}))
 }
 
 // submit hands op to the writer and waits for its result.
@@ -418,10 +424,18 @@ func (s *Store) runBatch(batch []*writeOp) {
 // savepoints is set, commits and reports the results. Without savepoints,
 // if more than one op runs and one fails, it rolls back and returns false
 // having reported nothing.
+//
+// A result that means the database is unavailable is reported as such
+// (wrapping store.ErrUnavailable), and recorded for Ready.
 func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
+	report := func(op *writeOp, err error) {
+		err = classify(err)
+		s.health.Record(err)
+		op.done <- err
+	}
 	fail := func(err error) bool {
 		for _, op := range ops {
-			op.done <- err
+			report(op, err)
 		}
 		return true
 	}
@@ -444,7 +458,7 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 			if errs[i] != nil {
 				_ = tx.Rollback()
 				if len(ops) == 1 {
-					op.done <- errs[i] // nothing else to keep
+					report(op, errs[i]) // nothing else to keep
 					return true
 				}
 				return false
@@ -458,7 +472,13 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 				// stands.
 				_ = tx.Rollback()
 				s.log.Error("sqlitestore: transaction lost", "err", err, "cause", errs[i])
-				return fail(fmt.Errorf("sqlitestore: transaction lost after %v: %w", errs[i], err))
+				lost := fmt.Errorf("sqlitestore: transaction lost after %v: %w", errs[i], err)
+				if ue, ok := store.AsUnavailable(classify(errs[i])); ok {
+					// E.g. SQLITE_FULL, after which SQLite may roll
+					// the whole transaction back.
+					lost = store.Unavailable(ue.Reason, lost)
+				}
+				return fail(lost)
 			}
 		}
 		if _, err := tx.ExecContext(bg, "RELEASE op"); err != nil {
@@ -477,7 +497,7 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		}
 	}
 	for i, op := range ops {
-		op.done <- errs[i]
+		report(op, errs[i])
 	}
 	return true
 }
@@ -559,6 +579,8 @@ func isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// dbErr wraps a database error; one that means the database is
+// unavailable wraps store.ErrUnavailable too.
 func dbErr(what string, err error) error {
-	return fmt.Errorf("sqlitestore: %s: %w", what, err)
+	return classify(fmt.Errorf("sqlitestore: %s: %w", what, err))
 }

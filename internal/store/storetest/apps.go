@@ -15,6 +15,7 @@ func testLifecycle(t *testing.T, open Opener) {
 	t.Run("PingAndClose", func(t *testing.T) {
 		h := setup(t, open)
 		must(t, h.s.Ping(h.ctx), "Ping")
+		must(t, h.s.Ready(h.ctx), "Ready")
 		a := h.app("")
 		must(t, h.s.Close(), "Close")
 		if _, err := h.s.GetApp(h.ctx, a.ID); err == nil {
@@ -25,6 +26,9 @@ func testLifecycle(t *testing.T, open Opener) {
 		}
 		if err := h.s.Ping(h.ctx); err == nil {
 			t.Fatal("Ping after Close: got no error")
+		}
+		if err := h.s.Ready(h.ctx); err == nil {
+			t.Fatal("Ready after Close: got no error")
 		}
 	})
 	t.Run("TimesRoundTrip", func(t *testing.T) {
