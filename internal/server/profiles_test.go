@@ -10,14 +10,12 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,9 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/hook"
-	"github.com/hookd/hookd/internal/server"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -86,46 +82,8 @@ type hookd struct {
 // startHookd runs hookd on a fresh SQLite file until the test ends.
 func startHookd(t *testing.T) *hookd {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(t.TempDir(), "hookd.db")
-	cfg.APIKey = testAdminKey
-	cfg.AllowPrivateNetworks = true
-	cfg.ShutdownTimeout = 5 * time.Second
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{Config: cfg, Logger: log, Version: "test", Out: io.Discard, Ready: ready})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server.Run: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("hookd did not start\n%s", logs)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("hookd did not stop")
-		}
-		if t.Failed() {
-			t.Logf("hookd log:\n%s", logs)
-		}
-	})
-	return &hookd{base: "http://" + addr, client: &http.Client{Timeout: 30 * time.Second}}
+	h, _ := startHookdWith(t, nil)
+	return h
 }
 
 // call makes one API request; body is raw JSON (a string) or a value to

@@ -2,10 +2,8 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/config"
-	"github.com/hookd/hookd/internal/server"
 )
 
 // startHookdWith runs hookd on a fresh SQLite file, with the settings mod
@@ -28,41 +25,16 @@ func startHookdWith(t *testing.T, mod func(*config.Config)) (*hookd, *syncBuffer
 	cfg.APIKey = testAdminKey
 	cfg.AllowPrivateNetworks = true
 	cfg.ShutdownTimeout = 5 * time.Second
-	mod(&cfg)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{Config: cfg, Logger: log, Version: "test", Out: io.Discard, Ready: ready})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server.Run: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("hookd did not start\n%s", logs)
+	if mod != nil {
+		mod(&cfg)
 	}
+	h, logs, _ := runHookd(t, cfg)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run returned %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("hookd did not stop")
-		}
 		if t.Failed() {
 			t.Logf("hookd log:\n%s", logs)
 		}
 	})
-	return &hookd{base: "http://" + addr, client: &http.Client{Timeout: 30 * time.Second}}, logs
+	return h, logs
 }
 
 // callWithKey makes one API request with the given key; body is marshalled
