@@ -50,14 +50,16 @@ func serveWorker() int {
 	if _, err := out.Write([]byte{workerReady}); err != nil {
 		return 1
 	}
-	if err := serve(bufio.NewReaderSize(in, 64<<10), out, newPrograms(DefaultMaxPrograms)); err != nil && err != io.EOF {
+	// serve ends when hookd closes the pipe (io.EOF), or on an error.
+	if err := serve(bufio.NewReaderSize(in, 64<<10), out, newPrograms(DefaultMaxPrograms)); err != io.EOF {
 		fmt.Fprintf(os.Stderr, "jq worker: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// serve answers requests from r on w until r ends: one answer frame per
+// serve answers requests from r on w until r ends (io.EOF) or fails, and
+// returns why: one answer frame per
 // run, written as soon as the run ends, so that what a worker killed at
 // its deadline had decided is not lost.
 func serve(r io.Reader, w io.Writer, progs *programs) error {
