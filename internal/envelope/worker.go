@@ -59,9 +59,8 @@ func serveWorker() int {
 }
 
 // serve answers requests from r on w until r ends (io.EOF) or fails, and
-// returns why: one answer frame per
-// run, written as soon as the run ends, so that what a worker killed at
-// its deadline had decided is not lost.
+// returns why: one answer frame per run, written as soon as the run ends,
+// so that what a worker killed at its deadline had decided is not lost.
 func serve(r io.Reader, w io.Writer, progs *programs) error {
 	var in, out []byte
 	for {
