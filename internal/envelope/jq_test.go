@@ -214,7 +214,9 @@ func TestRenderEnvelopeErrors(t *testing.T) {
 				r = short
 			}
 			start := time.Now()
-			body, err := r.Render(context.Background(), Spec{Envelope: tt.program}, c)
+			var body []byte
+			var err error
+			stops(t, tt.program, func() { body, err = r.Render(context.Background(), Spec{Envelope: tt.program}, c) })
 			took := time.Since(start)
 			if err == nil {
 				t.Fatalf("%s = %s, want an error", tt.program, body)
@@ -366,7 +368,9 @@ func TestMatchErrors(t *testing.T) {
 	r := NewRenderer(Options{Timeout: 20 * time.Millisecond})
 	for _, filter := range []string{`error("no")`, `.data.total | ascii_downcase`, `def f: f; f`, `[range(1e12)] | length > 0`, `.type ==`, `$undefined`} {
 		start := time.Now()
-		ok, err := r.Match(context.Background(), filter, orderContext("order.created", `{"total":1}`))
+		var ok bool
+		var err error
+		stops(t, filter, func() { ok, err = r.Match(context.Background(), filter, orderContext("order.created", `{"total":1}`)) })
 		if err == nil || ok {
 			t.Errorf("Match(%s) = %v, %v; want an error", filter, ok, err)
 		}
@@ -524,5 +528,23 @@ func TestMultiplicationIsBoundedAndStillJq(t *testing.T) {
 	}
 	if err := NewRenderer(Options{}).ValidateEnvelope(context.Background(), "app_01", "envelope", `.data.n *= 2`); err == nil || !strings.Contains(err.Error(), "*=") {
 		t.Errorf("*= accepted: %v", err)
+	}
+}
+
+// runDeadline bounds a run that a time limit should stop in milliseconds.
+const runDeadline = 10 * time.Second
+
+// stops runs run and fails the test, by name, when it has not returned
+// within runDeadline: a time limit that does not hold then fails the test
+// instead of hanging it until go test's own timeout panics. The run is
+// left behind in its goroutine.
+func stops(t *testing.T, program string, run func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); run() }()
+	select {
+	case <-done:
+	case <-time.After(runDeadline):
+		t.Fatalf("%s did not stop within %v: its time limit does not hold", program, runDeadline)
 	}
 }
