@@ -197,9 +197,10 @@ func TestPublishBatchFailureStoresNothing(t *testing.T) {
 	if hook.ErrorCode(err) != hook.ENotFound || !errors.As(err, &he) || he.Field != "events[2]" {
 		t.Fatalf("PublishBatch with a bad last item: %v, want not_found at events[2]", err)
 	}
-	if n, b := e.held(); n != 0 || b != 0 {
-		t.Errorf("after a failed batch %d deliveries (%d bytes) are held, want none", n, b)
-	}
+	// Nothing of the failed batch stays held. (The poller reserves room
+	// while it claims, so a look at one instant can see its reservation:
+	// wait for memory to settle; a leak never does.)
+	e.waitIdle()
 
 	other := e.newEvent("order.created", `{}`)
 	other.AppID = hook.NewID("app")
