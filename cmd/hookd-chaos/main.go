@@ -328,6 +328,9 @@ func run(cfg config) int {
 		failures = append(failures, fmt.Sprintf("%d retries started sooner than their wait allows (allowance %s), e.g. %s",
 			timing.earlyCount, earlyAllowance, strings.Join(timing.early, "; ")))
 	}
+	if timing.gaps == 0 {
+		failures = append(failures, "no retry was measured, so the early-retry check proved nothing (the misbehaving receivers caused no retries?)")
+	}
 	if timing.readErrors > 0 {
 		failures = append(failures, fmt.Sprintf("%d deliveries with retries could not be read: their retry timing is unchecked", timing.readErrors))
 	}
