@@ -70,8 +70,10 @@ func listDeliveries(nodes []*node, appID, epID string) (map[string]*delivery, er
 type result struct {
 	received, dups, failed, pending, lost int
 	// breaches counts the deliveries whose end breaks the receiver's
-	// outcome class (lost ones included); examples shows a few.
-	breaches int
+	// outcome class (lost ones included); breachExamples shows a few.
+	breaches       int
+	breachExamples []string
+	// examples shows a few allowed ends worth a look (the tls receiver's).
 	examples []string
 	// deliveries are the endpoint's deliveries by event id, nil if they
 	// could not be listed.
@@ -90,7 +92,7 @@ func check(nodes []*node, appID string, recvs []*receiver, accepted []string, re
 		if err != nil {
 			res.lost += len(accepted)
 			res.breaches += len(accepted)
-			res.examples = append(res.examples, "cannot list deliveries: "+err.Error())
+			res.breachExamples = append(res.breachExamples, "cannot list deliveries: "+err.Error())
 			continue
 		}
 		res.deliveries = dl
@@ -117,12 +119,12 @@ func check(nodes []*node, appID string, recvs []*receiver, accepted []string, re
 			}
 			if breach != "" {
 				res.breaches++
-				if len(res.examples) < 5 {
+				if len(res.breachExamples) < 5 {
 					ex := fmt.Sprintf("event %s: %s", id, breach)
 					if d != nil {
 						ex = fmt.Sprintf("event %s, delivery %s: %s (%s)", id, d.ID, breach, failReason(nodes, appID, d))
 					}
-					res.examples = append(res.examples, ex)
+					res.breachExamples = append(res.breachExamples, ex)
 				}
 				continue
 			}

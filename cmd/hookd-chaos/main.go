@@ -307,8 +307,8 @@ func run(cfg config) int {
 			failures = append(failures, fmt.Sprintf("%s: %d requests got through a certificate hookd must not trust", r.kind, handled))
 		}
 		if s.breaches > 0 {
-			failures = append(failures, fmt.Sprintf("%s: %d deliveries ended as this receiver does not allow (%d lost, %d failed, %d pending), e.g. %s",
-				r.kind, s.breaches, s.lost, s.failed, s.pending, s.examples[0]))
+			failures = append(failures, fmt.Sprintf("%s: %d deliveries ended as this receiver does not allow, e.g. %s",
+				r.kind, s.breaches, s.breachExamples[0]))
 		}
 	}
 	fmt.Printf("deliveries         %d (%d events x %d endpoints)\n", deliveries, len(accepted), len(recvs))
@@ -319,6 +319,9 @@ func run(cfg config) int {
 		fmt.Printf("still pending      %d (tls %d: held by hookd's circuit breaker, one probe per cooldown)\n", totPending, res["tls"].pending)
 	}
 	for _, r := range recvs {
+		for _, ex := range res[r.kind].breachExamples {
+			fmt.Printf("  %s: BREACH %s\n", r.kind, ex)
+		}
 		for _, ex := range res[r.kind].examples {
 			fmt.Printf("  %s: %s\n", r.kind, ex)
 		}
