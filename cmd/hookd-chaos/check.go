@@ -3,17 +3,17 @@ package main
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"time"
 )
 
 type delivery struct {
-	ID           string     `json:"id"`
-	EventID      string     `json:"event_id"`
-	EndpointID   string     `json:"endpoint_id"`
-	Status       string     `json:"status"`
-	AttemptCount int        `json:"attempt_count"`
-	Attempts     []*attempt `json:"attempts"`
+	ID            string     `json:"id"`
+	EventID       string     `json:"event_id"`
+	EndpointID    string     `json:"endpoint_id"`
+	Status        string     `json:"status"`
+	AttemptCount  int        `json:"attempt_count"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	Attempts      []*attempt `json:"attempts"`
 }
 
 type attempt struct {
@@ -66,72 +66,75 @@ func listDeliveries(nodes []*node, appID, epID string) (map[string]*delivery, er
 	}
 }
 
+// result is how one receiver's deliveries ended.
 type result struct {
 	received, dups, failed, pending, lost int
-	examples                              []string
+	// breaches counts the deliveries whose end breaks the receiver's
+	// outcome class (lost ones included); breachExamples shows a few.
+	breaches       int
+	breachExamples []string
+	// examples shows a few allowed ends worth a look (the tls receiver's).
+	examples []string
+	// deliveries are the endpoint's deliveries by event id, nil if they
+	// could not be listed.
+	deliveries map[string]*delivery
 }
 
-// check classifies every (accepted event, endpoint) pair.
-func check(nodes []*node, appID string, recvs []*receiver, accepted []string) map[string]*result {
+// check classifies every (accepted event, endpoint) pair and judges it
+// against the receiver's outcome class. recoverAt is when the misbehaving
+// receivers recovered for good.
+func check(nodes []*node, appID string, recvs []*receiver, accepted []string, recoverAt time.Time) map[string]*result {
 	out := map[string]*result{}
 	for _, r := range recvs {
 		res := &result{}
 		out[r.kind] = res
-		r.mu.Lock()
-		var missing []string
-		for _, id := range accepted {
-			if c := r.ok[id]; c > 0 {
-				res.received++
-				res.dups += c - 1
-			} else {
-				missing = append(missing, id)
-			}
-		}
-		r.mu.Unlock()
-		if len(missing) == 0 {
-			continue
-		}
 		dl, err := listDeliveries(nodes, appID, r.epID)
 		if err != nil {
-			res.lost += len(missing)
-			res.examples = append(res.examples, "cannot list deliveries: "+err.Error())
+			res.lost += len(accepted)
+			res.breaches += len(accepted)
+			res.breachExamples = append(res.breachExamples, "cannot list deliveries: "+err.Error())
 			continue
 		}
-		reasons := map[string]int{}
-		for _, id := range missing {
-			d := dl[id]
-			switch {
-			case d == nil:
-				res.lost++
-				if len(res.examples) < 5 {
-					res.examples = append(res.examples, "LOST "+id+": no delivery")
-				}
-			case d.Status == "failed" && d.AttemptCount > 0:
-				res.failed++
-				if r.kind != "tls" || len(reasons) == 0 {
-					reason := failReason(nodes, appID, d)
-					if r.kind != "tls" && reasons[reason] == 0 && len(res.examples) < 5 {
-						res.examples = append(res.examples, fmt.Sprintf("failed %s %s: %s", id, d.ID, reason))
-					}
-					reasons[reason]++
-				}
-			case d.Status == "pending":
-				// Not lost, not done: only the TLS endpoint may be left so
-				// (the run fails if any other is).
-				res.pending++
-				if d.AttemptCount > 0 && len(res.examples) == 0 {
-					res.examples = append(res.examples, fmt.Sprintf("pending %s %s: %s", id, d.ID, failReason(nodes, appID, d)))
-				}
-			default:
-				res.lost++
-				if len(res.examples) < 5 {
-					res.examples = append(res.examples, fmt.Sprintf("LOST %s %s: status %s, %d attempts, receiver saw it %d times", id, d.ID, d.Status, d.AttemptCount, r.seen[id]))
-				}
+		res.deliveries = dl
+		class := receiverClasses[r.kind]
+		tlsReasons := map[string]bool{}
+		for _, id := range accepted {
+			r.mu.Lock()
+			answered := r.ok[id]
+			r.mu.Unlock()
+			if answered > 1 {
+				res.dups += answered - 1
 			}
-		}
-		if r.kind == "tls" {
-			for k := range reasons {
-				res.examples = append(res.examples, "e.g. "+k)
+			d := dl[id]
+			bucket, breach := judge(class, d, answered > 0, recoverAt)
+			switch bucket {
+			case bucketReceived:
+				res.received++
+			case bucketFailed:
+				res.failed++
+			case bucketPending:
+				res.pending++
+			case bucketLost:
+				res.lost++
+			}
+			if breach != "" {
+				res.breaches++
+				if len(res.breachExamples) < 5 {
+					ex := fmt.Sprintf("event %s: %s", id, breach)
+					if d != nil {
+						ex = fmt.Sprintf("event %s, delivery %s: %s (%s)", id, d.ID, breach, failReason(nodes, appID, d))
+					}
+					res.breachExamples = append(res.breachExamples, ex)
+				}
+				continue
+			}
+			// The unreachable receiver's allowed ends: a reason or two, for
+			// the output.
+			if class == unreachable && d != nil && d.AttemptCount > 0 && len(tlsReasons) < 2 {
+				if reason := failReason(nodes, appID, d); !tlsReasons[reason] {
+					tlsReasons[reason] = true
+					res.examples = append(res.examples, "e.g. "+bucket+" "+reason)
+				}
 			}
 		}
 	}
@@ -147,120 +150,6 @@ func failReason(nodes []*node, appID string, d *delivery) string {
 		return "no attempts recorded"
 	}
 	a := full.Attempts[len(full.Attempts)-1]
-	return fmt.Sprintf("%d attempts, last: status %d kind %q %s", len(full.Attempts), a.ResponseStatus, a.ErrorKind, a.Error)
-}
-
-// showGaps is how many retry gaps retryTiming prints (-show-gaps).
-var showGaps int
-
-// timing holds retry timing errors in milliseconds, by bucket.
-type timing struct {
-	normal, afterKill, late []float64
-	early                   int
-	samples                 int
-}
-
-// retryTiming samples deliveries with at least two scheduled attempts on
-// the misbehaving endpoints and compares each gap (end of one attempt to
-// the start of the next) with the configured wait: the schedule's entry
-// plus up to 10% jitter, or exactly the Retry-After of a 429.
-func retryTiming(nodes []*node, appID string, recvs []*receiver, kills []killRecord) *timing {
-	t := &timing{}
-	for _, r := range recvs {
-		if r.kind == "healthy" || r.kind == "slow" {
-			continue
-		}
-		dl, err := listDeliveries(nodes, appID, r.epID)
-		if err != nil {
-			continue
-		}
-		var ids []string
-		for _, d := range dl {
-			if d.AttemptCount >= 2 {
-				ids = append(ids, d.ID)
-			}
-		}
-		sort.Strings(ids)
-		if len(ids) > 40 {
-			step := len(ids) / 40
-			var s []string
-			for i := 0; i < len(ids) && len(s) < 40; i += step {
-				s = append(s, ids[i])
-			}
-			ids = s
-		}
-		for _, id := range ids {
-			var d delivery
-			if err := anyCall(nodes, "/v1/apps/"+appID+"/deliveries/"+id, &d); err != nil {
-				continue
-			}
-			t.samples++
-			k := 0
-			for i := 0; i+1 < len(d.Attempts); i++ {
-				a, b := d.Attempts[i], d.Attempts[i+1]
-				if a.Trigger != "scheduled" {
-					continue
-				}
-				k++
-				if b.Trigger != "scheduled" || k-1 >= len(retrySchedule) {
-					continue
-				}
-				end := a.StartedAt.Add(time.Duration(a.DurationMillis) * time.Millisecond)
-				gap := b.StartedAt.Sub(end)
-				lo := retrySchedule[k-1]
-				hi := lo + lo/10
-				if a.ResponseStatus == 429 {
-					lo, hi = time.Second, time.Second
-				}
-				var e time.Duration
-				switch {
-				case gap < lo:
-					e = lo - gap
-					if e > 20*time.Millisecond {
-						t.early++
-					}
-				case gap > hi:
-					e = gap - hi
-				}
-				ms := float64(e) / float64(time.Millisecond)
-				nearKill := false
-				for _, kr := range kills {
-					if end.Before(kr.ready) && b.StartedAt.After(kr.at) {
-						nearKill = true
-					}
-				}
-				if showGaps > 0 {
-					showGaps--
-					fmt.Printf("  gap %s %s #%d->#%d (status %d %s): %s, want %s..%s, near kill %v\n", r.kind, d.ID, a.Number, b.Number,
-						a.ResponseStatus, a.ErrorKind, gap.Round(time.Millisecond), lo, hi, nearKill)
-				}
-				switch {
-				case nearKill:
-					t.afterKill = append(t.afterKill, ms)
-				case e > time.Second:
-					t.late = append(t.late, ms)
-				default:
-					t.normal = append(t.normal, ms)
-				}
-			}
-		}
-	}
-	return t
-}
-
-func stats(v []float64) string {
-	if len(v) == 0 {
-		return "none"
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return fmt.Sprintf("%d gaps, median %.0f ms, max %.0f ms", len(s), s[len(s)/2], s[len(s)-1])
-}
-
-func (t *timing) print() {
-	fmt.Printf("retry timing error (%d sampled deliveries; 0 = within wait..wait+10%%, 429: exactly Retry-After 1s)\n", t.samples)
-	fmt.Printf("  no kill nearby, <=1s off: %s\n", stats(t.normal))
-	fmt.Printf("  no kill nearby, >1s late: %s (circuit breaker cooldown or a slow claim)\n", stats(t.late))
-	fmt.Printf("  spanning a kill (+lease): %s\n", stats(t.afterKill))
-	fmt.Printf("  gaps shorter than the wait by >20ms: %d\n", t.early)
+	return fmt.Sprintf("status %s, %d attempts, last at %s: status %d kind %q %s", full.Status, len(full.Attempts),
+		a.StartedAt.Format("15:04:05.000"), a.ResponseStatus, a.ErrorKind, a.Error)
 }

@@ -2,8 +2,12 @@
 // binary, starts one or more nodes on one database, runs receivers that
 // misbehave in different ways (5xx, 429, hangs, slow bodies, resets,
 // redirects, untrusted TLS), pours events in while SIGKILLing and
-// restarting nodes, and then checks that every accepted event reached every
-// endpoint or ended failed for a stated reason.
+// restarting nodes, and then checks what RELIABILITY.md promises: that
+// every accepted event reached every endpoint, or ended as its receiver's
+// misbehaviour allows (see receiverClasses: only the untrusted TLS
+// receiver's deliveries may stay pending or fail); that every request's
+// signature verified; and that no retry came sooner than its wait. It
+// exits 1 on any breach, naming it.
 //
 //	go run ./cmd/hookd-chaos -events 2000 -kills 3
 //	go run ./cmd/hookd-chaos -db 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' -nodes 3
@@ -153,6 +157,7 @@ func run(cfg config) int {
 	pourDur := time.Duration(float64(cfg.events) / cfg.rate * float64(time.Second))
 	sched := &schedule{recoverAfter: time.Duration(float64(pourDur) * 0.6), window: time.Second}
 	recvs := newReceivers(sched)
+	fmt.Print(expectations(sched.recoverAfter))
 	defer func() {
 		for _, r := range recvs {
 			r.srv.Close()
@@ -262,8 +267,13 @@ func run(cfg config) int {
 	drained := time.Since(sched.t0)
 
 	// Check.
-	res := check(nodes, app.ID, recvs, accepted)
-	timing := retryTiming(nodes, app.ID, recvs, killLog)
+	recoverAt := sched.t0.Add(sched.recoverAfter)
+	res := check(nodes, app.ID, recvs, accepted, recoverAt)
+	byKind := map[string]map[string]*delivery{}
+	for kind, r := range res {
+		byKind[kind] = r.deliveries
+	}
+	timing := retryTiming(nodes, app.ID, recvs, byKind, killLog)
 
 	fmt.Println()
 	fmt.Println("==== hookd-chaos summary ====")
@@ -276,19 +286,30 @@ func run(cfg config) int {
 	fmt.Println()
 	fmt.Printf("pour / drained     %s / %s (all but tls) / %s (end of tls wait) after the first event\n",
 		pourTook.Round(time.Millisecond), drainedNonTLS.Round(time.Millisecond), drained.Round(time.Millisecond))
-	fmt.Printf("%-14s %8s %8s %8s %8s %8s %8s %8s %8s\n", "endpoint", "requests", "faults", "badsig", "received", "dups", "failed", "pending", "lost")
+	fmt.Printf("%-14s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "endpoint", "requests", "faults", "badsig", "received", "dups", "failed", "pending", "lost", "breaches")
 	totLost, totDup, totFailed, totPending, deliveries := 0, 0, 0, 0, 0
+	var failures []string
 	for _, r := range recvs {
 		s := res[r.kind]
 		r.mu.Lock()
-		reqs, faults, bad := r.requests, r.faults, r.badSig
+		reqs, faults, bad, badSigs, handled := r.requests, r.faults, r.badSig, r.badSigs, r.handled
 		r.mu.Unlock()
-		fmt.Printf("%-14s %8d %8d %8d %8d %8d %8d %8d %8d\n", r.kind, reqs, faults, bad, s.received, s.dups, s.failed, s.pending, s.lost)
+		fmt.Printf("%-14s %8d %8d %8d %8d %8d %8d %8d %8d %8d\n", r.kind, reqs, faults, bad, s.received, s.dups, s.failed, s.pending, s.lost, s.breaches)
 		totLost += s.lost
 		totDup += s.dups
 		totFailed += s.failed
 		totPending += s.pending
 		deliveries += len(accepted)
+		if bad > 0 {
+			failures = append(failures, fmt.Sprintf("%s: %d requests whose signature did not verify, e.g. %s", r.kind, bad, strings.Join(badSigs, "; ")))
+		}
+		if receiverClasses[r.kind] == unreachable && handled > 0 {
+			failures = append(failures, fmt.Sprintf("%s: %d requests got through a certificate hookd must not trust", r.kind, handled))
+		}
+		if s.breaches > 0 {
+			failures = append(failures, fmt.Sprintf("%s: %d deliveries ended as this receiver does not allow, e.g. %s",
+				r.kind, s.breaches, s.breachExamples[0]))
+		}
 	}
 	fmt.Printf("deliveries         %d (%d events x %d endpoints)\n", deliveries, len(accepted), len(recvs))
 	fmt.Printf("lost               %d\n", totLost)
@@ -298,24 +319,42 @@ func run(cfg config) int {
 		fmt.Printf("still pending      %d (tls %d: held by hookd's circuit breaker, one probe per cooldown)\n", totPending, res["tls"].pending)
 	}
 	for _, r := range recvs {
+		for _, ex := range res[r.kind].breachExamples {
+			fmt.Printf("  %s: BREACH %s\n", r.kind, ex)
+		}
 		for _, ex := range res[r.kind].examples {
 			fmt.Printf("  %s: %s\n", r.kind, ex)
 		}
 	}
 	timing.print()
+	if timing.earlyCount > 0 {
+		failures = append(failures, fmt.Sprintf("%d retries started sooner than their wait allows (allowance %s), e.g. %s",
+			timing.earlyCount, earlyAllowance, strings.Join(timing.early, "; ")))
+	}
+	if timing.gaps == 0 {
+		failures = append(failures, "no retry was measured, so the early-retry check proved nothing (the misbehaving receivers caused no retries?)")
+	}
+	if timing.readErrors > 0 {
+		failures = append(failures, fmt.Sprintf("%d deliveries with retries could not be read: their retry timing is unchecked", timing.readErrors))
+	}
 	opened := 0
 	for _, n := range nodes {
 		opened += strings.Count(n.logTail(1<<30), "circuit open")
 	}
 	fmt.Printf("circuit openings   %d (\"circuit open\" warnings in the nodes' logs)\n", opened)
-	if totPending > res["tls"].pending {
-		fmt.Printf("deliveries still pending on endpoints other than tls: %d\n", totPending-res["tls"].pending)
-		timedOut = true
+	if timedOut {
+		failures = append(failures, "timed out waiting for deliveries to endpoints other than tls to end")
 	}
-	if totLost > 0 || timedOut {
-		fmt.Println("RESULT: FAIL")
+	fmt.Println()
+	fmt.Print(expectations(sched.recoverAfter))
+	fmt.Println()
+	if len(failures) > 0 {
 		for _, n := range nodes {
 			n.printLogTail(1500)
+		}
+		fmt.Println("RESULT: FAIL")
+		for _, f := range failures {
+			fmt.Println("FAIL: " + f)
 		}
 		return 1
 	}

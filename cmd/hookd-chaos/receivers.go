@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,18 +46,27 @@ type receiver struct {
 	mu       sync.Mutex
 	verifier *webhook.Verifier
 	epID     string
-	requests int            // every request
+	requests int            // every request (and, for tls, every failed handshake)
+	handled  int            // requests that reached the handler
 	faults   int            // requests answered badly
 	badSig   int            // requests whose signature did not verify
+	badSigs  []string       // the first few of those, with why
 	inWindow int            // requests during fault windows
 	seen     map[string]int // webhook-id -> requests verified
 	ok       map[string]int // webhook-id -> 2xx answers sent
 }
 
+// receiverKinds are the receivers newReceivers makes, one endpoint each;
+// receiverClasses says how each one's deliveries must end.
+var receiverKinds = []string{"healthy", "500", "429", "hang", "slow", "reset", "redirect", "tls"}
+
+// retryAfter is the Retry-After the 429 receiver sends: hookd must wait
+// exactly that long after a 429.
+const retryAfter = time.Second
+
 func newReceivers(s *schedule) []*receiver {
-	kinds := []string{"healthy", "500", "429", "hang", "slow", "reset", "redirect", "tls"}
 	var out []*receiver
-	for _, k := range kinds {
+	for _, k := range receiverKinds {
 		r := &receiver{kind: k, seen: map[string]int{}, ok: map[string]int{}}
 		h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(s, w, req) })
 		if k == "tls" {
@@ -76,11 +88,21 @@ func (r *receiver) serve(s *schedule, w http.ResponseWriter, req *http.Request) 
 	id := req.Header.Get("webhook-id")
 	r.mu.Lock()
 	r.requests++
+	r.handled++
 	v := r.verifier
 	r.mu.Unlock()
-	if err != nil || v == nil || v.Verify(req.Header, body) != nil {
+	if err == nil && v == nil {
+		err = errors.New("no verifier yet")
+	}
+	if err == nil {
+		err = v.Verify(req.Header, body)
+	}
+	if err != nil {
 		r.mu.Lock()
 		r.badSig++
+		if len(r.badSigs) < 3 {
+			r.badSigs = append(r.badSigs, fmt.Sprintf("webhook-id %s at %s: %v", id, time.Now().Format("15:04:05.000"), err))
+		}
 		r.mu.Unlock()
 		w.WriteHeader(401)
 		return
@@ -118,7 +140,7 @@ func (r *receiver) serve(s *schedule, w http.ResponseWriter, req *http.Request) 
 	case "429":
 		if bad {
 			fault()
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
