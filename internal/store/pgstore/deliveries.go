@@ -138,9 +138,19 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 		conds, args, scanDelivery)
 }
 
+// Making a finished delivery pending holds its event against the purge
+// first, with a FOR KEY SHARE lock until the transaction ends. The purge's
+// DELETE takes old events FOR UPDATE SKIP LOCKED, so it passes these
+// events by: otherwise it could delete a delivery that this transaction is
+// making pending, a change that its check of pending deliveries cannot see
+// before the commit (a retry reported done, then lost). An event the purge
+// holds already is waited for, and is gone when the wait ends.
+
 // RetryDelivery makes a delivery due now: a pending one keeps its place in
 // the schedule, a finished one becomes pending for one manual attempt. A
-// delivery leased right now is a conflict. It signals hookd_due.
+// delivery leased right now is a conflict. It signals hookd_due. Its event
+// is held against the purge first: a delivery the purge deleted first is
+// not found.
 func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams) (*hook.Delivery, error) {
 	now := ms(p.Now)
 	var out *hook.Delivery
@@ -150,6 +160,11 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 			owner  pgtype.Text
 			avail  pgtype.Timestamptz
 		)
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM events WHERE seq = (
+				SELECT event_seq FROM deliveries WHERE id = $1 AND app_id = $2) FOR KEY SHARE`,
+			p.DeliveryID, p.AppID); err != nil {
+			return dbErr("retry delivery: hold event", err)
+		}
 		err := tx.QueryRow(ctx,
 			`SELECT status, lease_owner, available_at FROM deliveries WHERE id = $1 AND app_id = $2 FOR UPDATE`,
 			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail)
@@ -182,7 +197,9 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 
 // RecoverEndpoint makes the endpoint's failed deliveries created at or
 // after Since due now, each for one manual attempt, and signals hookd_due
-// if there were any.
+// if there were any. Their events are held against the purge first, and
+// only the deliveries of the events held are recovered (one that fails
+// meanwhile is left for the next recovery).
 func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointParams) (int, error) {
 	now := ms(p.Now)
 	var n int64
@@ -193,11 +210,21 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 		if err != nil {
 			return notFound(err, "endpoint", p.EndpointID, "recover endpoint")
 		}
+		rows, err := tx.Query(ctx, `SELECT seq FROM events WHERE seq IN (
+				SELECT event_seq FROM deliveries WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2)
+			ORDER BY seq FOR KEY SHARE`, p.EndpointID, ms(p.Since))
+		if err != nil {
+			return dbErr("recover endpoint: hold events", err)
+		}
+		events, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return dbErr("recover endpoint: hold events", err)
+		}
 		tag, err := tx.Exec(ctx,
 			`UPDATE deliveries SET status = 'pending', manual = true, next_attempt_at = $1, available_at = $1,
 				lease_owner = NULL, updated_at = $1
-			 WHERE endpoint_id = $2 AND status = 'failed' AND created_at >= $3`,
-			now, p.EndpointID, ms(p.Since))
+			 WHERE endpoint_id = $2 AND status = 'failed' AND created_at >= $3 AND event_seq = ANY ($4)`,
+			now, p.EndpointID, ms(p.Since), events)
 		if err != nil {
 			return dbErr("recover endpoint", err)
 		}

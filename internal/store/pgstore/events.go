@@ -427,7 +427,9 @@ func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (
 // PurgeEvents deletes a batch of old events none of whose deliveries is
 // pending, scanning in insertion order (seq) and stopping at the first
 // event created at or after p.Before. Rows another node is deleting at the
-// same moment are skipped, not waited for.
+// same moment are skipped, not waited for, and so are the events of a
+// manual retry or an endpoint's recovery under way, which hold them (see
+// RetryDelivery).
 func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
 	after, err := store.DecodePurgeCursor(p.Cursor)
 	if err != nil {

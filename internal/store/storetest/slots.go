@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -104,59 +105,91 @@ func testSlots(t *testing.T, open Opener) {
 			"C after A's renewed lease ran out")
 	})
 
+	// Race: owners lease one endpoint's slots at the same moment. The
+	// race is sharpest on an endpoint nobody holds yet (no row to lock, so
+	// only the store's own serialisation keeps two owners from both seeing
+	// every slot free), so each round starts on a new endpoint, with every
+	// owner released at once by a barrier and asking for all the slots;
+	// then every owner changes its want at once, and a last owner checks
+	// that the store holds exactly what was granted. Rounds repeat the
+	// race so that a missing lock fails every run, not some.
 	t.Run("Race", func(t *testing.T) {
-		h, l, ep := slots(t)
-		const owners, limit, rounds = 8, 5, 40
-		var (
-			mu      sync.Mutex
-			tally   = map[string]int{}
-			maxSeen int
-			wg      sync.WaitGroup
-		)
-		sum := func() int {
-			n := 0
-			for _, g := range tally {
-				n += g
+		h, l, _ := slots(t)
+		app := h.app("")
+		const owners, limit, rounds = 8, 3, 25
+		until := h.at(time.Hour)
+		// wave leases, for every owner at once, want[i] of the endpoint's
+		// slots, and returns the grants.
+		wave := func(ep string, want []int) []store.SlotGrant {
+			t.Helper()
+			var (
+				ready, done sync.WaitGroup
+				start       = make(chan struct{})
+				grants      = make([]store.SlotGrant, owners)
+				errs        = make([]error, owners)
+			)
+			for i := range owners {
+				ready.Add(1)
+				done.Go(func() {
+					ready.Done()
+					<-start
+					var g map[string]store.SlotGrant
+					g, errs[i] = l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: string(rune('A' + i)), Now: h.now,
+						Until: until, Requests: []store.SlotRequest{{EndpointID: ep, Want: want[i], Limit: limit}}})
+					grants[i] = g[ep]
+				})
 			}
-			return n
+			ready.Wait()
+			close(start)
+			done.Wait()
+			for i, err := range errs {
+				must(t, err, "LeaseSlots of owner "+string(rune('A'+i)))
+			}
+			return grants
 		}
-		for i := range owners {
-			owner := string(rune('A' + i))
-			wg.Go(func() {
-				for range rounds {
-					want := rand.IntN(limit + 1)
-					// The grant will be at most want (and, while the
-					// leases hold, at least min(what it held, want)):
-					// count the lower value from the start, so that
-					// slots given back are not counted twice.
-					mu.Lock()
-					tally[owner] = min(tally[owner], want)
-					mu.Unlock()
-					now := time.Now()
-					g, err := l.LeaseSlots(h.ctx, &store.LeaseSlotsParams{Owner: owner, Now: now, Until: now.Add(time.Hour),
-						Requests: []store.SlotRequest{{EndpointID: ep, Want: want, Limit: limit}}})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					got := g[ep].Granted
-					mu.Lock()
-					if got > want || got < 0 {
-						t.Errorf("%s wants %d, granted %d", owner, want, got)
-					}
-					tally[owner] = got
-					n := sum()
-					maxSeen = max(maxSeen, n)
-					if n > limit {
-						t.Errorf("grants add up to %d, limit %d: %v", n, limit, tally)
-					}
-					mu.Unlock()
+		for round := range rounds {
+			ep := h.endpoint(app.ID).ID
+			all := make([]int, owners)
+			for i := range all {
+				all[i] = limit
+			}
+			// Everyone wants every slot of a new endpoint: whoever comes
+			// first gets them all, the others nothing.
+			sum := 0
+			for _, g := range wave(ep, all) {
+				sum += g.Granted
+			}
+			if sum != limit {
+				t.Fatalf("round %d: %d owners asking at once for all %d slots of a new endpoint were granted %d in all",
+					round, owners, limit, sum)
+			}
+			// Everyone changes its want at once (0 gives all back).
+			want := make([]int, owners)
+			for i := range want {
+				want[i] = rand.IntN(limit + 1)
+			}
+			grants := wave(ep, want)
+			var wantGrant store.SlotGrant
+			sum = 0
+			for i, g := range grants {
+				if g.Granted < 0 || g.Granted > want[i] {
+					t.Fatalf("round %d: owner %c wants %d, granted %d", round, 'A'+i, want[i], g.Granted)
 				}
-			})
-		}
-		wg.Wait()
-		if maxSeen == 0 {
-			t.Fatal("no slot was ever granted")
+				sum += g.Granted
+				if g.Granted > 0 {
+					wantGrant.Others++
+				}
+				if want[i] > g.Granted {
+					wantGrant.Waiting++
+				}
+			}
+			if sum > limit {
+				t.Fatalf("round %d: grants add up to %d, limit %d: wants %v, grants %+v", round, sum, limit, want, grants)
+			}
+			// A last owner sees exactly what the others were granted.
+			wantGrant.Granted = limit - sum
+			deepEq(t, lease(h, l, "Z", ep, limit, limit, h.now, time.Hour), wantGrant,
+				fmt.Sprintf("round %d: a last owner after wants %v and grants %+v", round, want, grants))
 		}
 	})
 }
