@@ -134,7 +134,11 @@ func CheckHost(host string, allowPrivate bool) error {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	// Brackets come in pairs: "::%]" is an address with a zone that
+	// ends in "]", not a bracketed one.
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
 	if host == "" {
 		return &BlockedError{Addr: netip.IPv4Unspecified()}
 	}
@@ -143,6 +147,16 @@ func CheckHost(host string, allowPrivate bool) error {
 			return &BlockedError{Addr: ip}
 		}
 		return nil
+	}
+	// An address with a zone netip refuses ("::%", an empty zone) is
+	// judged by its address: no DNS name has a '%'.
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		if ip, err := netip.ParseAddr(host[:i]); err == nil {
+			if IsBlocked(ip) {
+				return &BlockedError{Addr: ip}
+			}
+			return nil
+		}
 	}
 	if ip, ok := parseLegacyIPv4(host); ok {
 		if IsBlocked(ip) {
