@@ -163,7 +163,7 @@ func TestCheckHost(t *testing.T) {
 		{"169.254.169.254", "169.254.169.254"},
 		{"0.0.0.0", "0.0.0.0"},
 		{"::1", "::1"},
-		{"::%]", "::"},     // a zone ending in "]", not brackets (a fuzzer's find)
+		{"::%]", "::%]"},   // a zone ending in "]", not brackets (a fuzzer's find)
 		{"[::%]]", "::%]"}, // the same, bracketed
 		{"::%", "::"},      // an empty zone netip refuses
 		{"[::1]", "::1"},
