@@ -131,13 +131,10 @@ func CheckHost(host string, allowPrivate bool) error {
 	if allowPrivate {
 		return nil
 	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	// Brackets come in pairs: "::%]" is an address with a zone that
-	// ends in "]", not a bracketed one.
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
+	// A bare address first (an IPv6 one may end in ':'); else a Host,
+	// with a port or brackets.
+	if _, err := netip.ParseAddr(host); err != nil {
+		host = urlHostname(host)
 	}
 	if host == "" {
 		return &BlockedError{Addr: netip.IPv4Unspecified()}
@@ -169,6 +166,36 @@ func CheckHost(host string, allowPrivate bool) error {
 		return &BlockedError{Addr: loopback4}
 	}
 	return nil
+}
+
+// urlHostname is host without its port and brackets, as url.URL's
+// Hostname reads a URL's Host: a trailing ":" and digits is the port, and
+// brackets come off only as a pair ("::%]" is an address whose zone ends
+// in "]"). So CheckHost judges a Host as it judges its Hostname.
+func urlHostname(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && validOptionalPort(host[i:]) {
+		host = host[:i]
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return host
+}
+
+// validOptionalPort reports whether port is "" or ":" and digits.
+func validOptionalPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	if port[0] != ':' {
+		return false
+	}
+	for _, b := range port[1:] {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseLegacyIPv4 parses the inet_aton forms that netip rejects but some
