@@ -132,9 +132,14 @@ func CheckHost(host string, allowPrivate bool) error {
 		return nil
 	}
 	// A bare address first (an IPv6 one may end in ':'); else a Host,
-	// with a port or brackets.
+	// with a port or brackets, split as the dialer would, or, where it
+	// cannot, as url.URL's Hostname does.
 	if _, err := netip.ParseAddr(host); err != nil {
-		host = urlHostname(host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h // ":80" is the local system's port 80
+		} else {
+			host = urlHostname(host)
+		}
 	}
 	if host == "" {
 		return &BlockedError{Addr: netip.IPv4Unspecified()}
@@ -160,6 +165,12 @@ func CheckHost(host string, allowPrivate bool) error {
 			return &BlockedError{Addr: ip}
 		}
 		return nil
+	}
+	// What is left is a name; one with a character no DNS name has
+	// (a bracket, a zone, a colon: a mangled address) is refused rather
+	// than guessed at.
+	if strings.ContainsAny(host, "[]%:/\\@ \t") {
+		return &BlockedError{Addr: netip.IPv4Unspecified()}
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
