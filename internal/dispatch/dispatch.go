@@ -234,6 +234,8 @@ type Dispatcher struct {
 	// because memory was full; freeing room then wakes the poller.
 	backlog  bool
 	stopping bool
+	// nextWake is when the poller polls next; zero while it polls, so
+	// that noteDue keeps every due time it is told of meanwhile.
 	nextWake time.Time
 	// immediateRepolls counts polls in a row that found work already
 	// due (only the poll loop touches it).
@@ -658,7 +660,9 @@ func (d *Dispatcher) forgetLocked(j *store.Job) {
 	delete(d.heldIDs, j.DeliveryID)
 }
 
-// noteDue tells the poller that work falls due at t.
+// noteDue tells the poller that work falls due at t: it polls at t if it
+// meant to poll later. Told during a poll, it keeps t for when the poll is
+// over (see pollLoop).
 func (d *Dispatcher) noteDue(t time.Time) {
 	d.mu.Lock()
 	earlier := d.nextWake.IsZero() || t.Before(d.nextWake)

@@ -279,6 +279,13 @@ func (d *Dispatcher) putOff(q *endpointQueue, j *store.Job) {
 
 // pollLoop claims due work from the store when told to, when the earliest
 // known due time comes, and at the latest every PollInterval.
+//
+// It sleeps until d.nextWake. While it polls, nextWake is cleared, so
+// that noteDue keeps the earliest due time it is told of meanwhile: a
+// retry recorded after the poll read the store, which the poll cannot know
+// of. When the poll is over the loop sleeps until the earlier of that and
+// what the poll found; it never overwrites what it was told (that made a
+// retry falling due during a poll wait up to a whole PollInterval).
 func (d *Dispatcher) pollLoop(ctx context.Context) {
 	defer d.loops.Done()
 	timer := d.clock.NewTimer(d.cfg.PollInterval)
@@ -293,19 +300,27 @@ func (d *Dispatcher) pollLoop(ctx context.Context) {
 			d.mu.Lock()
 			next := d.nextWake
 			d.mu.Unlock()
-			timer.Reset(max(next.Sub(d.clock.Now()), 0))
+			if !next.IsZero() {
+				timer.Reset(max(next.Sub(d.clock.Now()), 0))
+			}
 			continue
 		}
-		wait := d.poll(ctx)
 		d.mu.Lock()
-		d.nextWake = d.clock.Now().Add(wait)
+		d.nextWake = time.Time{} // noteDue keeps what falls due during the poll
 		d.mu.Unlock()
-		timer.Reset(wait)
+		next := d.poll(ctx)
+		d.mu.Lock()
+		if !d.nextWake.IsZero() && d.nextWake.Before(next) {
+			next = d.nextWake
+		}
+		d.nextWake = next
+		d.mu.Unlock()
+		timer.Reset(max(next.Sub(d.clock.Now()), 0))
 	}
 }
 
-// poll claims what fits in memory and returns how long to sleep.
-func (d *Dispatcher) poll(ctx context.Context) time.Duration {
+// poll claims what fits in memory and returns when to poll next.
+func (d *Dispatcher) poll(ctx context.Context) time.Time {
 	const batch = 500
 	var exclude []string
 	perEP := map[string]int{} // jobs claimed per endpoint, in one claim
@@ -329,7 +344,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 		}
 		d.mu.Unlock()
 		if stopping || room <= 0 {
-			return d.cfg.PollInterval // woken again when room frees up
+			return d.clock.Now().Add(d.cfg.PollInterval) // woken again when room frees up
 		}
 		now := d.clock.Now()
 		perEndpoint := min(room, max(d.cfg.EndpointConcurrency*2, 100))
@@ -348,7 +363,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 			if ctx.Err() == nil {
 				d.log.Error("claiming deliveries", "err", err)
 			}
-			return time.Second
+			return d.clock.Now().Add(time.Second)
 		}
 		d.mu.Lock()
 		d.held -= room - len(res.Jobs)
@@ -384,22 +399,25 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 		}
 	}
 	next, ok, err := d.st.NextDue(ctx)
+	now := d.clock.Now()
 	if err != nil || !ok {
-		return d.cfg.PollInterval
+		return now.Add(d.cfg.PollInterval)
 	}
-	wait := next.Sub(d.clock.Now())
-	if wait <= 0 {
+	if !next.After(now) {
 		// Work fell due between the claim and now: look again at once,
 		// a few times. Due work we cannot take (its endpoints are full)
 		// wakes us as those endpoints drain; look again in a while anyway.
 		if len(exclude) == 0 && d.immediateRepolls < 3 {
 			d.immediateRepolls++
-			return 0
+			return now
 		}
-		return min(d.cfg.PollInterval, time.Second)
+		return now.Add(min(d.cfg.PollInterval, time.Second))
 	}
 	d.immediateRepolls = 0
-	return min(wait, d.cfg.PollInterval)
+	if latest := now.Add(d.cfg.PollInterval); latest.Before(next) {
+		return latest
+	}
+	return next
 }
 
 // renewLoop extends this dispatcher's leases while it holds deliveries.
