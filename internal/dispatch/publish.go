@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -288,34 +290,45 @@ func (d *Dispatcher) putOff(q *endpointQueue, j *store.Job) {
 // retry falling due during a poll wait up to a whole PollInterval).
 func (d *Dispatcher) pollLoop(ctx context.Context) {
 	defer d.loops.Done()
-	timer := d.clock.NewTimer(d.cfg.PollInterval)
-	defer timer.Stop()
+	d.mu.Lock()
+	if d.nextWake.IsZero() {
+		d.nextWake = d.clock.Now().Add(d.cfg.PollInterval)
+	}
+	next := d.nextWake
+	d.mu.Unlock()
 	for {
+		// The sleep ends at a time, not after a duration computed from
+		// Now: a clock that moved on between reading Now and setting a
+		// timer would make the timer late by as much. With a real clock
+		// that is nanoseconds; a test's fake clock jumps seconds, and
+		// clockwork sets its deadline under the clock's own lock.
+		sleep, cancel := clockwork.WithDeadline(ctx, d.clock, next)
 		select {
-		case <-ctx.Done():
-			return
+		case <-sleep.Done():
 		case <-d.wake:
-		case <-timer.Chan():
 		case <-d.retimer:
+			cancel()
 			d.mu.Lock()
-			next := d.nextWake
-			d.mu.Unlock()
-			if !next.IsZero() {
-				timer.Reset(max(next.Sub(d.clock.Now()), 0))
+			if !d.nextWake.IsZero() {
+				next = d.nextWake
 			}
+			d.mu.Unlock()
 			continue
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
 		}
 		d.mu.Lock()
 		d.nextWake = time.Time{} // noteDue keeps what falls due during the poll
 		d.mu.Unlock()
-		next := d.poll(ctx)
+		next = d.poll(ctx)
 		d.mu.Lock()
 		if !d.nextWake.IsZero() && d.nextWake.Before(next) {
 			next = d.nextWake
 		}
 		d.nextWake = next
 		d.mu.Unlock()
-		timer.Reset(max(next.Sub(d.clock.Now()), 0))
 	}
 }
 
