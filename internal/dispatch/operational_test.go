@@ -69,7 +69,10 @@ func TestOperationalEvents(t *testing.T) {
 	e.publish("order.deleted", `{}`)
 	id := res.Deliveries[0].ID
 	for n := 1; n <= 5; n++ {
-		// Recorded, so its retry is scheduled before the clock moves.
+		// Recorded: its retry falls due 5 s later. The attempt tells the
+		// poller so after recording it, before or after the clock moves,
+		// maybe while a poll runs (TestRetryNotedDuringAPollIsNotLost):
+		// the poller must wake at that time whichever comes first.
 		waitFor(t, "attempt to the failing endpoint", func() bool { return e.delivery(id).AttemptCount == n })
 		if n < 5 {
 			e.clock.Advance(5 * time.Second)
