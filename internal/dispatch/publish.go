@@ -332,11 +332,16 @@ func (d *Dispatcher) pollLoop(ctx context.Context) {
 	}
 }
 
-// poll claims what fits in memory and returns when to poll next.
+// poll claims what fits in memory and returns when to poll next. Once it
+// has claimed, the times it returns count from its last claim's look at
+// the store, not from when it returns: the clock may have moved on
+// meanwhile (a test's fake clock, by seconds), and what fell due since is
+// due at once.
 func (d *Dispatcher) poll(ctx context.Context) time.Time {
 	const batch = 500
 	var exclude []string
 	perEP := map[string]int{} // jobs claimed per endpoint, in one claim
+	lookedAt := d.clock.Now()
 	for ctx.Err() == nil {
 		d.mu.Lock()
 		room := min(d.cfg.MaxHeld-d.held, batch)
@@ -360,6 +365,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Time {
 			return d.clock.Now().Add(d.cfg.PollInterval) // woken again when room frees up
 		}
 		now := d.clock.Now()
+		lookedAt = now
 		perEndpoint := min(room, max(d.cfg.EndpointConcurrency*2, 100))
 		res, err := d.st.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{
 			Owner:            d.owner,
@@ -376,7 +382,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Time {
 			if ctx.Err() == nil {
 				d.log.Error("claiming deliveries", "err", err)
 			}
-			return d.clock.Now().Add(time.Second)
+			return d.clock.Now().Add(time.Second) // a second after the failure
 		}
 		d.mu.Lock()
 		d.held -= room - len(res.Jobs)
@@ -412,22 +418,23 @@ func (d *Dispatcher) poll(ctx context.Context) time.Time {
 		}
 	}
 	next, ok, err := d.st.NextDue(ctx)
-	now := d.clock.Now()
 	if err != nil || !ok {
-		return now.Add(d.cfg.PollInterval)
+		return lookedAt.Add(d.cfg.PollInterval)
 	}
-	if !next.After(now) {
-		// Work fell due between the claim and now: look again at once,
-		// a few times. Due work we cannot take (its endpoints are full)
-		// wakes us as those endpoints drain; look again in a while anyway.
+	if !next.After(lookedAt) {
+		// Work due when the claim looked was left in the store: it was
+		// written just after the claim's query, or it cannot be taken
+		// now (its endpoint is full, or a FIFO endpoint's first delivery
+		// waits for its retry). Look again at once, a few times; full
+		// endpoints wake us as they drain; look again in a while anyway.
 		if len(exclude) == 0 && d.immediateRepolls < 3 {
 			d.immediateRepolls++
-			return now
+			return lookedAt
 		}
-		return now.Add(min(d.cfg.PollInterval, time.Second))
+		return lookedAt.Add(min(d.cfg.PollInterval, time.Second))
 	}
 	d.immediateRepolls = 0
-	if latest := now.Add(d.cfg.PollInterval); latest.Before(next) {
+	if latest := lookedAt.Add(d.cfg.PollInterval); latest.Before(next) {
 		return latest
 	}
 	return next
