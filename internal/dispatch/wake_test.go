@@ -117,3 +117,49 @@ func TestRetryNotedDuringAPollIsNotLost(t *testing.T) {
 		})
 	}
 }
+
+// TestPollBackOffCountsFromItsClaim drives a poll during which the clock
+// moves: a FIFO endpoint's first delivery waits for its retry, the one
+// behind it is due but cannot be taken, so the poller, its few immediate
+// polls spent, looks again a second later. That second counts from the
+// poll's look at the store: a poll that looked at t and ends after the
+// clock moved to the retry's due time polls again at once, and the retry
+// goes out without the clock moving further.
+func TestPollBackOffCountsFromItsClaim(t *testing.T) {
+	t.Parallel()
+	const retryIn = 5 * time.Second
+	var gate *gatedStore
+	e := newEnv(t, func(c *Config) {
+		gate = newGatedStore(c.Store)
+		c.Store = gate
+		c.Schedule = hook.RetrySchedule{retryIn}
+	})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	e.endpoint(rc.URL, func(p *store.CreateEndpointParams) { p.Ordering = hook.OrderingFIFO })
+	first := e.publish("order.created", `{"n":1}`).Deliveries[0].ID
+	e.publish("order.created", `{"n":2}`)
+	waitFor(t, "the first attempt", func() bool { return e.delivery(first).AttemptCount == 1 })
+	// Its immediate polls spent on the second delivery, due but held
+	// back, the poller looks again a second later.
+	waitFor(t, "the poller to back off", func() bool { return e.nextWake().Equal(t0.Add(time.Second)) })
+
+	gate.armed.Store(true)
+	e.d.Wake()
+	select {
+	case <-gate.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for the poll to read the store")
+	}
+	// The poll looked at t0; the clock moves to the retry's due time
+	// before it ends.
+	e.clock.Advance(retryIn)
+	close(gate.release)
+	waitFor(t, "the retry at its due time (the poll's back-off counted from its end)", func() bool {
+		return e.delivery(first).AttemptCount == 2
+	})
+	waitFor(t, "the delivery behind it", func() bool { return rc.count() == 3 })
+}
