@@ -39,8 +39,11 @@ import (
 
 // Config configures a Dispatcher. Zero values take the defaults noted.
 type Config struct {
-	Store  store.Store
-	Clock  clockwork.Clock // default: the real clock
+	Store store.Store
+	// Clock is the real clock (the default) or, in tests, a
+	// *clockwork.FakeClock: the poller sleeps until a time with
+	// clockwork.WithDeadline, which treats any other Clock as real.
+	Clock  clockwork.Clock
 	Logger *slog.Logger
 
 	Schedule hook.RetrySchedule // default hook.DefaultRetrySchedule
