@@ -39,8 +39,11 @@ import (
 
 // Config configures a Dispatcher. Zero values take the defaults noted.
 type Config struct {
-	Store  store.Store
-	Clock  clockwork.Clock // default: the real clock
+	Store store.Store
+	// Clock is the real clock (the default) or, in tests, a
+	// *clockwork.FakeClock: the poller sleeps until a time with
+	// clockwork.WithDeadline, which treats any other Clock as real.
+	Clock  clockwork.Clock
 	Logger *slog.Logger
 
 	Schedule hook.RetrySchedule // default hook.DefaultRetrySchedule
@@ -234,6 +237,8 @@ type Dispatcher struct {
 	// because memory was full; freeing room then wakes the poller.
 	backlog  bool
 	stopping bool
+	// nextWake is when the poller polls next; zero while it polls, so
+	// that noteDue keeps every due time it is told of meanwhile.
 	nextWake time.Time
 	// immediateRepolls counts polls in a row that found work already
 	// due (only the poll loop touches it).
@@ -658,7 +663,9 @@ func (d *Dispatcher) forgetLocked(j *store.Job) {
 	delete(d.heldIDs, j.DeliveryID)
 }
 
-// noteDue tells the poller that work falls due at t.
+// noteDue tells the poller that work falls due at t: it polls at t if it
+// meant to poll later. Told during a poll, it keeps t for when the poll is
+// over (see pollLoop).
 func (d *Dispatcher) noteDue(t time.Time) {
 	d.mu.Lock()
 	earlier := d.nextWake.IsZero() || t.Before(d.nextWake)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -115,6 +116,47 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// waitForCount waits until count() reaches want. It fails only when the
+// count stops moving for 10 s: for much work, how long all of it takes
+// depends on the machine's load (-race, other tests), and a stall is what
+// the tests that use it look for.
+func waitForCount(t *testing.T, what string, want int, count func() int) {
+	t.Helper()
+	last, moved := count(), time.Now()
+	for {
+		n := count()
+		if n >= want {
+			return
+		}
+		if n != last {
+			last, moved = n, time.Now()
+		}
+		if time.Since(moved) > 10*time.Second {
+			t.Fatalf("timed out waiting for %s: %d of %d, and no progress for 10 s", what, n, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// counterValue reads the counter name from reg (0 if it has no value).
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var sum float64
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	return 0
 }
 
 // receiver records what reaches it and answers with respond.
@@ -457,7 +499,10 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		e.publish("order.created", `{"i":`+strings.Repeat("1", i%5+1)+`}`)
 	}
 	for i, rc := range good {
-		waitFor(t, "healthy endpoint "+string(rune('A'+i))+" to get every event", func() bool { return rc.count() == events })
+		waitForCount(t, "healthy endpoint "+string(rune('A'+i))+" to get every event", events, rc.count)
+		if n := rc.count(); n != events {
+			t.Errorf("healthy endpoint %c got %d requests for %d events", 'A'+i, n, events)
+		}
 	}
 	if n := hanging.Load(); n != 4 {
 		t.Errorf("the hanging endpoint holds %d attempts, want its concurrency limit 4", n)
@@ -667,5 +712,5 @@ func TestBacklogOfOneEndpointDrainsWithoutTicks(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.d.EndpointChanged(up)
-	waitFor(t, "the whole backlog", func() bool { return rc.count() >= n })
+	waitForCount(t, "the whole backlog", n, rc.count)
 }

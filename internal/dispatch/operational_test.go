@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -69,7 +71,10 @@ func TestOperationalEvents(t *testing.T) {
 	e.publish("order.deleted", `{}`)
 	id := res.Deliveries[0].ID
 	for n := 1; n <= 5; n++ {
-		// Recorded, so its retry is scheduled before the clock moves.
+		// Recorded: its retry falls due 5 s later. The attempt tells the
+		// poller so after recording it, before or after the clock moves,
+		// maybe while a poll runs (TestRetryNotedDuringAPollIsNotLost):
+		// the poller must wake at that time whichever comes first.
 		waitFor(t, "attempt to the failing endpoint", func() bool { return e.delivery(id).AttemptCount == n })
 		if n < 5 {
 			e.clock.Advance(5 * time.Second)
@@ -120,15 +125,21 @@ func (l *lockedBuffer) String() string {
 func TestOperationalEventsMissingApp(t *testing.T) {
 	t.Parallel()
 	logs := &lockedBuffer{}
+	reg := prometheus.NewRegistry()
 	e := newEnv(t, func(c *Config) {
 		c.OperatorApp = "ops"
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		c.Registerer = reg
 	})
 	const warning = "operational events: dropped, HOOKD_OPERATOR_APP names no app"
 	for range 3 {
 		e.d.Emit(e.app.ID, OpEndpointDisabled, EndpointOp{EndpointID: "ep_1", AppID: e.app.ID, Reason: "api"})
 	}
-	waitFor(t, "the warning", func() bool { return strings.Contains(logs.String(), warning) })
+	// All three dropped, not only the first (which logs the warning):
+	// one still queued when the app appears would be published.
+	waitFor(t, "the three events to be dropped", func() bool {
+		return counterValue(t, reg, "hookd_operational_events_dropped_total") == 3
+	})
 
 	ops, err := e.st.CreateApp(context.Background(), &store.CreateAppParams{ID: hook.NewID("app"), UID: "ops", Name: "Operator", Livemode: true, Now: e.clock.Now()})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -279,36 +281,67 @@ func (d *Dispatcher) putOff(q *endpointQueue, j *store.Job) {
 
 // pollLoop claims due work from the store when told to, when the earliest
 // known due time comes, and at the latest every PollInterval.
+//
+// It sleeps until d.nextWake. While it polls, nextWake is cleared, so
+// that noteDue keeps the earliest due time it is told of meanwhile: a
+// retry recorded after the poll read the store, which the poll cannot know
+// of. When the poll is over the loop sleeps until the earlier of that and
+// what the poll found; it never overwrites what it was told (that made a
+// retry falling due during a poll wait up to a whole PollInterval).
 func (d *Dispatcher) pollLoop(ctx context.Context) {
 	defer d.loops.Done()
-	timer := d.clock.NewTimer(d.cfg.PollInterval)
-	defer timer.Stop()
+	d.mu.Lock()
+	if d.nextWake.IsZero() {
+		d.nextWake = d.clock.Now().Add(d.cfg.PollInterval)
+	}
+	next := d.nextWake
+	d.mu.Unlock()
 	for {
+		// The sleep ends at a time, not after a duration computed from
+		// Now: a clock that moved on between reading Now and setting a
+		// timer would make the timer late by as much. With a real clock
+		// that is nanoseconds; a test's fake clock jumps seconds, and
+		// clockwork sets its deadline under the clock's own lock.
+		sleep, cancel := clockwork.WithDeadline(ctx, d.clock, next)
 		select {
-		case <-ctx.Done():
-			return
+		case <-sleep.Done():
 		case <-d.wake:
-		case <-timer.Chan():
 		case <-d.retimer:
+			cancel()
 			d.mu.Lock()
-			next := d.nextWake
+			if !d.nextWake.IsZero() {
+				next = d.nextWake
+			}
 			d.mu.Unlock()
-			timer.Reset(max(next.Sub(d.clock.Now()), 0))
 			continue
 		}
-		wait := d.poll(ctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
 		d.mu.Lock()
-		d.nextWake = d.clock.Now().Add(wait)
+		d.nextWake = time.Time{} // noteDue keeps what falls due during the poll
 		d.mu.Unlock()
-		timer.Reset(wait)
+		next = d.poll(ctx)
+		d.mu.Lock()
+		if !d.nextWake.IsZero() && d.nextWake.Before(next) {
+			next = d.nextWake
+		}
+		d.nextWake = next
+		d.mu.Unlock()
 	}
 }
 
-// poll claims what fits in memory and returns how long to sleep.
-func (d *Dispatcher) poll(ctx context.Context) time.Duration {
+// poll claims what fits in memory and returns when to poll next. Once it
+// has claimed, the times it returns count from its last claim's look at
+// the store, not from when it returns: the clock may have moved on
+// meanwhile (a test's fake clock, by seconds), and what fell due since is
+// due at once.
+func (d *Dispatcher) poll(ctx context.Context) time.Time {
 	const batch = 500
 	var exclude []string
 	perEP := map[string]int{} // jobs claimed per endpoint, in one claim
+	lookedAt := d.clock.Now()
 	for ctx.Err() == nil {
 		d.mu.Lock()
 		room := min(d.cfg.MaxHeld-d.held, batch)
@@ -329,9 +362,10 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 		}
 		d.mu.Unlock()
 		if stopping || room <= 0 {
-			return d.cfg.PollInterval // woken again when room frees up
+			return d.clock.Now().Add(d.cfg.PollInterval) // woken again when room frees up
 		}
 		now := d.clock.Now()
+		lookedAt = now
 		perEndpoint := min(room, max(d.cfg.EndpointConcurrency*2, 100))
 		res, err := d.st.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{
 			Owner:            d.owner,
@@ -348,7 +382,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 			if ctx.Err() == nil {
 				d.log.Error("claiming deliveries", "err", err)
 			}
-			return time.Second
+			return d.clock.Now().Add(time.Second) // a second after the failure
 		}
 		d.mu.Lock()
 		d.held -= room - len(res.Jobs)
@@ -385,21 +419,25 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 	}
 	next, ok, err := d.st.NextDue(ctx)
 	if err != nil || !ok {
-		return d.cfg.PollInterval
+		return lookedAt.Add(d.cfg.PollInterval)
 	}
-	wait := next.Sub(d.clock.Now())
-	if wait <= 0 {
-		// Work fell due between the claim and now: look again at once,
-		// a few times. Due work we cannot take (its endpoints are full)
-		// wakes us as those endpoints drain; look again in a while anyway.
+	if !next.After(lookedAt) {
+		// Work due when the claim looked was left in the store: it was
+		// written just after the claim's query, or it cannot be taken
+		// now (its endpoint is full, or a FIFO endpoint's first delivery
+		// waits for its retry). Look again at once, a few times; full
+		// endpoints wake us as they drain; look again in a while anyway.
 		if len(exclude) == 0 && d.immediateRepolls < 3 {
 			d.immediateRepolls++
-			return 0
+			return lookedAt
 		}
-		return min(d.cfg.PollInterval, time.Second)
+		return lookedAt.Add(min(d.cfg.PollInterval, time.Second))
 	}
 	d.immediateRepolls = 0
-	return min(wait, d.cfg.PollInterval)
+	if latest := lookedAt.Add(d.cfg.PollInterval); latest.Before(next) {
+		return latest
+	}
+	return next
 }
 
 // renewLoop extends this dispatcher's leases while it holds deliveries.
