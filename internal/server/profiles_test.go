@@ -90,6 +90,13 @@ func startHookd(t *testing.T) *hookd {
 // marshal, nil for none.
 func (h *hookd) call(t *testing.T, method, path string, body any) (int, http.Header, []byte) {
 	t.Helper()
+	return h.request(t, testAdminKey, method, path, body)
+}
+
+// request makes one API request with key; body is sent as it is when a
+// string, marshalled to JSON otherwise, and not at all when nil.
+func (h *hookd) request(t *testing.T, key, method, path string, body any) (int, http.Header, []byte) {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -106,7 +113,7 @@ func (h *hookd) call(t *testing.T, method, path string, body any) (int, http.Hea
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
