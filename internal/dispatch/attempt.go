@@ -65,12 +65,12 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	var respBody []byte
 	var errMsg string
 	realStart := time.Now()
-	rctx, cancel := context.WithTimeout(d.attemptCtx, sandboxWait)
-	body, err := d.render.Render(rctx, envelope.Resolve(app, ep), &envelope.Context{
+	// A jq envelope waits for a sandbox worker at most the sandbox's
+	// MaxWait; a profile is Go code and does not wait.
+	body, err := d.render.Render(d.attemptCtx, envelope.Resolve(app, ep), &envelope.Context{
 		Event: j.Event, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: j.DeliveryID,
 		Attempt: j.AttemptCount + 1,
 	})
-	cancel()
 	var sig []header
 	var se *envelope.SandboxError
 	if errors.As(err, &se) && d.attemptCtx.Err() == nil {

@@ -215,11 +215,9 @@ func (d *Dispatcher) handOverLocked(app *hook.App, f *fanout, stored *hook.Event
 // (the sandbox had no worker for it, or hookd is stopping), to be
 // evaluated again.
 func (d *Dispatcher) checkFilter(q *endpointQueue, ep *hook.Endpoint, app *hook.App, j *store.Job) bool {
-	ctx, cancel := context.WithTimeout(d.attemptCtx, sandboxWait)
-	ok, err := d.render.Match(ctx, ep.Filter, &envelope.Context{
+	ok, err := d.render.Match(d.attemptCtx, ep.Filter, &envelope.Context{
 		Event: j.Event, App: app, EndpointID: ep.ID, EndpointUID: ep.UID, DeliveryID: j.DeliveryID, Attempt: 1,
 	})
-	cancel()
 	if ok && err == nil {
 		return true
 	}
@@ -238,7 +236,7 @@ func (d *Dispatcher) checkFilter(q *endpointQueue, ep *hook.Endpoint, app *hook.
 	d.mu.Lock()
 	d.sentLocked(q)
 	d.mu.Unlock()
-	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	_, err = d.st.DiscardDeliveries(ctx, &store.DiscardDeliveriesParams{Owner: d.owner, IDs: []string{j.DeliveryID}})
 	cancel()
 	if err != nil {
@@ -253,10 +251,6 @@ func (d *Dispatcher) checkFilter(q *endpointQueue, ep *hook.Endpoint, app *hook.
 	}
 	return false
 }
-
-// sandboxWait bounds an attempt's wait for a jq sandbox worker, which
-// holds one of the attempt slots meanwhile.
-const sandboxWait = 5 * time.Second
 
 // putOff ends an attempt that did not start because the jq sandbox had no
 // worker for it (the app's programs fill their share of the workers):

@@ -67,7 +67,9 @@ type SandboxOptions struct {
 	// input and its output may take.
 	MemoryBytes int64
 	// MaxWait bounds the wait for a worker when the caller's context has
-	// no deadline (default 30 s): a run that waits longer fails.
+	// no deadline (default 5 s): a run that waits longer fails with a
+	// SandboxError. A delivery attempt holds one of the dispatcher's slots
+	// while it waits.
 	MaxWait time.Duration
 	// MaxWaiting bounds the runs of one tenant waiting for a worker
 	// (default 64): one more fails at once, a SandboxError.
@@ -122,7 +124,7 @@ func NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		o.MemoryBytes = DefaultSandboxMemory
 	}
 	if o.MaxWait <= 0 {
-		o.MaxWait = 30 * time.Second
+		o.MaxWait = 5 * time.Second
 	}
 	if o.MaxWaiting <= 0 {
 		o.MaxWaiting = 64

@@ -9,23 +9,16 @@ import (
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/hook"
 )
 
 func TestEndpointHeadersSealedAndSent(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(dir, "hookd.db")
-	cfg.APIKey = testAdminKey
-	cfg.AllowPrivateNetworks = true
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg := testConfig(dir)
 
 	const credential = "Bearer hdr-s3cr3t-0123456789"
 	type received struct{ id, auth, tenant string }

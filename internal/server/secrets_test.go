@@ -171,12 +171,7 @@ func rawSecret(t *testing.T, dbPath, endpointID string) string {
 
 func TestSecretKeyFileReusedAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(dir, "hookd.db")
-	cfg.APIKey = testAdminKey
-	cfg.AllowPrivateNetworks = true
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg := testConfig(dir)
 	keyFile := cfg.DB + ".secret-key"
 	if got := server.SecretKeyFile(&cfg); got != keyFile {
 		t.Fatalf("SecretKeyFile: %q, want %q", got, keyFile)

@@ -13,16 +13,23 @@ import (
 	"github.com/hookd/hookd/internal/config"
 )
 
+// testConfig is the settings the tests run hookd with: a SQLite file in
+// dir, any free port, the test's admin key, receivers on loopback allowed.
+func testConfig(dir string) config.Config {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DB = filepath.Join(dir, "hookd.db")
+	cfg.APIKey = testAdminKey
+	cfg.AllowPrivateNetworks = true
+	cfg.ShutdownTimeout = 5 * time.Second
+	return cfg
+}
+
 // startHookdWith runs hookd on a fresh SQLite file, with the settings mod
 // changes, until the test ends, and returns it with its log.
 func startHookdWith(t *testing.T, mod func(*config.Config)) (*hookd, *syncBuffer) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(t.TempDir(), "hookd.db")
-	cfg.APIKey = testAdminKey
-	cfg.AllowPrivateNetworks = true
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg := testConfig(t.TempDir())
 	if mod != nil {
 		mod(&cfg)
 	}
