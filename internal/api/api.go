@@ -100,6 +100,10 @@ type Config struct {
 	// the sandbox deliveries use. nil checks them in this process: only
 	// for tests.
 	Programs *envelope.Renderer
+	// Retention is how long events are kept (HOOKD_RETENTION); 0 keeps
+	// them forever. replay-missing refuses a window that starts before
+	// it.
+	Retention time.Duration
 	// OperatorApp is the app (id or uid) that receives hookd's
 	// operational events (HOOKD_OPERATOR_APP); "" when there is none.
 	// /readyz warns while it names no app.
@@ -154,6 +158,7 @@ type server struct {
 	maxEndpoints int
 	maxTypes     int
 	operatorApp  string
+	retention    time.Duration
 
 	programs *envelope.Renderer
 
@@ -202,6 +207,7 @@ func New(cfg Config) (http.Handler, error) {
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 		operatorApp:  cfg.OperatorApp,
+		retention:    cfg.Retention,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -284,6 +290,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerReplay()
 	s.registerAPIKeys()
 
 	s.mux.HandleFunc("/", s.unmatched)

@@ -163,6 +163,8 @@ type envOpts struct {
 	onPublish func()
 	// registerer is api.Config.Registerer.
 	registerer prometheus.Registerer
+	// retention is api.Config.Retention.
+	retention time.Duration
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -206,6 +208,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		Registerer:           o.registerer,
 		Version:              "1.2.3-test",
 		OperatorApp:          o.operatorApp,
+		Retention:            o.retention,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
