@@ -100,6 +100,9 @@ type Config struct {
 	// the sandbox deliveries use. nil checks them in this process: only
 	// for tests.
 	Programs *envelope.Renderer
+	// ReplayLimit bounds the events one replay-missing call sends (0:
+	// MaxReplayEvents).
+	ReplayLimit int
 	// Retention is how long events are kept (HOOKD_RETENTION); 0 keeps
 	// them forever. replay-missing refuses a window that starts before
 	// it.
@@ -159,6 +162,7 @@ type server struct {
 	maxTypes     int
 	operatorApp  string
 	retention    time.Duration
+	replayLimit  int
 
 	programs *envelope.Renderer
 
@@ -191,6 +195,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
 	}
+	if cfg.ReplayLimit < 0 {
+		return nil, fmt.Errorf("api: Config.ReplayLimit is negative (%d)", cfg.ReplayLimit)
+	}
 	if cfg.MaxInflightBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
@@ -208,6 +215,7 @@ func New(cfg Config) (http.Handler, error) {
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 		operatorApp:  cfg.OperatorApp,
 		retention:    cfg.Retention,
+		replayLimit:  cmp.Or(cfg.ReplayLimit, MaxReplayEvents),
 	}
 	if s.now == nil {
 		s.now = time.Now

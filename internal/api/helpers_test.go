@@ -165,6 +165,8 @@ type envOpts struct {
 	registerer prometheus.Registerer
 	// retention is api.Config.Retention.
 	retention time.Duration
+	// replayLimit is api.Config.ReplayLimit.
+	replayLimit int
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -209,6 +211,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		Version:              "1.2.3-test",
 		OperatorApp:          o.operatorApp,
 		Retention:            o.retention,
+		ReplayLimit:          o.replayLimit,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

@@ -18,7 +18,8 @@ import (
 // Bounds of one replay-missing call.
 const (
 	// MaxReplayEvents is how many events one replay-missing call sends
-	// at most; the answer says where to go on.
+	// at most, unless Config.ReplayLimit says otherwise; the answer says
+	// where to go on.
 	MaxReplayEvents = 10000
 	// maxReplayBytes bounds the event data one replay-missing call
 	// holds in memory.
@@ -341,7 +342,7 @@ func (s *server) replayMissing(ctx context.Context, in *struct {
 	}
 	found, err := s.store.ListUndeliveredEvents(ctx, &store.ListUndeliveredEventsParams{
 		AppID: app.ID, EndpointID: ep.ID, EventTypes: ep.EventTypes, Since: since, Until: until,
-		Limit: MaxReplayEvents, MaxBytes: maxReplayBytes,
+		Limit: s.replayLimit, MaxBytes: maxReplayBytes,
 	})
 	if err != nil {
 		return nil, s.fail(ctx, err, "body")

@@ -349,3 +349,37 @@ func TestReplayMissingTestEventsLeftOut(t *testing.T) {
 		t.Fatalf("events %v %v", evs, err)
 	}
 }
+
+// TestReplayMissingTruncated: a call sends at most ReplayLimit events and
+// says where the next one starts; the next one sends the rest.
+func TestReplayMissingTruncated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{replayLimit: 2})
+	app := e.mkApp("shop", "")
+	since := time.Now().UTC().Add(-time.Minute)
+	for _, id := range []string{"A", "B", "C"} {
+		e.publishEvent(app.ID, id, "order.created", `{}`)
+	}
+	ep := e.mkEndpoint(app.ID, map[string]any{})["id"].(string)
+	stored, err := e.store.GetEvent(context.Background(), app.ID, "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		Sent      int        `json:"sent"`
+		Truncated bool       `json:"truncated"`
+		NextSince *time.Time `json:"next_since"`
+	}
+	path := "/v1/apps/" + app.ID + "/endpoints/" + ep + "/replay-missing"
+	a := want[answer](t, e.call("POST", path, map[string]any{"since": since}), http.StatusAccepted)
+	if a.Sent != 2 || !a.Truncated || a.NextSince == nil || !a.NextSince.Equal(stored.CreatedAt) {
+		t.Fatalf("first call %+v: want 2 sent, truncated, next_since %v (C's)", a, stored.CreatedAt)
+	}
+	a = want[answer](t, e.call("POST", path, map[string]any{"since": a.NextSince}), http.StatusAccepted)
+	if a.Sent != 1 || a.Truncated || a.NextSince != nil {
+		t.Errorf("second call %+v: want 1 sent, done", a)
+	}
+	if got := e.endpointEvents(app.ID, ep); !slices.Equal(got, []string{"A", "B", "C"}) {
+		t.Errorf("the endpoint has %v", got)
+	}
+}
