@@ -109,7 +109,7 @@ func (s *server) registerReplay() {
 		"Endpoints", "Send an endpoint the events it never got", http.StatusAccepted)
 	replay.Description = "Sends the endpoint every event of the app created in [since, until) that it subscribes " +
 		"to (event_types, and its payload filter) and has no delivery of, whatever that delivery's status: " +
-		"events from before the endpoint existed, or filtered out then. Test events are not sent. At most " +
+		"events from before the endpoint existed, or filtered out then. Test events and expunged events are not sent. At most " +
 		"10,000 events per call: `truncated` and `next_since` say where to go on. A disabled endpoint is a 409."
 	replay.Errors = append(replay.Errors, http.StatusUnprocessableEntity)
 	huma.Register(s.api, replay, s.replayMissing)

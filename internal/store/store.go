@@ -103,7 +103,7 @@ type Store interface {
 	CreateDeliveries(ctx context.Context, p *CreateDeliveriesParams) ([]*hook.Delivery, error)
 	// ListUndeliveredEvents lists, oldest first (by CreatedAt, then in
 	// the order stored), the app's events created in [Since, Until) that
-	// are not test events, whose type EventTypes matches (as
+	// are not test events nor expunged, whose type EventTypes matches (as
 	// hook.MatchEventTypes) and that have no delivery to EndpointID,
 	// whatever its status. It returns at most Limit events, fewer once
 	// their data add up to MaxBytes (at least one is returned), and says

@@ -145,7 +145,7 @@ func (s *Store) ListUndeliveredEvents(ctx context.Context, p *store.ListUndelive
 		until = pgtype.Timestamptz{Time: ms(p.Until), Valid: true}
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events
-		WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND NOT test
+		WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND NOT test AND expunged_at IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = $4)
 		ORDER BY created_at, seq`, p.AppID, ms(p.Since), until, p.EndpointID)
 	if err != nil {

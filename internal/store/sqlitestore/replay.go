@@ -128,7 +128,7 @@ func (s *Store) ListUndeliveredEvents(ctx context.Context, p *store.ListUndelive
 		until = ms(p.Until)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventCols+` FROM events
-		WHERE app_id = ? AND created_at >= ? AND created_at < ? AND test = 0
+		WHERE app_id = ? AND created_at >= ? AND created_at < ? AND test = 0 AND expunged_at IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = ?)
 		ORDER BY created_at, seq`, p.AppID, ms(p.Since), until, p.EndpointID)
 	if err != nil {

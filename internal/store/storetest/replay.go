@@ -153,6 +153,10 @@ func testReplay(t *testing.T, open Opener) {
 		_, err := h.s.InsertTestEvent(h.ctx, &store.InsertTestEventParams{EndpointID: b.ID, DeliveryID: hook.NewID("dlv"),
 			Event: &hook.Event{ID: "t", AppID: app.ID, Type: "order.created", Data: json.RawMessage(`{}`), CreatedAt: h.at(2 * time.Second)}})
 		must(t, err, "InsertTestEvent")
+		// Expunged: its payload is gone, it is not sent again.
+		h.insert(app.ID, ev{id: "expunged", at: h.at(3 * time.Second)})
+		_, err = h.s.ExpungeEvent(h.ctx, &store.ExpungeEventParams{AppID: app.ID, EventID: "expunged", Now: h.now})
+		must(t, err, "ExpungeEvent")
 		// Any delivery to ep, whatever its status, counts as received.
 		h.insert(app.ID, ev{id: "failed", at: h.at(5 * time.Second), endpoints: []string{ep.ID}})
 
