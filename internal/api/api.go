@@ -100,6 +100,13 @@ type Config struct {
 	// the sandbox deliveries use. nil checks them in this process: only
 	// for tests.
 	Programs *envelope.Renderer
+	// ReplayLimit bounds the events one replay-missing call sends (0:
+	// MaxReplayEvents).
+	ReplayLimit int
+	// Retention is how long events are kept (HOOKD_RETENTION); 0 keeps
+	// them forever. replay-missing refuses a window that starts before
+	// it.
+	Retention time.Duration
 	// OperatorApp is the app (id or uid) that receives hookd's
 	// operational events (HOOKD_OPERATOR_APP); "" when there is none.
 	// /readyz warns while it names no app.
@@ -154,6 +161,8 @@ type server struct {
 	maxEndpoints int
 	maxTypes     int
 	operatorApp  string
+	retention    time.Duration
+	replayLimit  int
 
 	programs *envelope.Renderer
 
@@ -186,6 +195,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
 	}
+	if cfg.ReplayLimit < 0 {
+		return nil, fmt.Errorf("api: Config.ReplayLimit is negative (%d)", cfg.ReplayLimit)
+	}
 	if cfg.MaxInflightBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
@@ -202,6 +214,8 @@ func New(cfg Config) (http.Handler, error) {
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 		operatorApp:  cfg.OperatorApp,
+		retention:    cfg.Retention,
+		replayLimit:  cmp.Or(cfg.ReplayLimit, MaxReplayEvents),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -284,6 +298,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerReplay()
 	s.registerAPIKeys()
 
 	s.mux.HandleFunc("/", s.unmatched)

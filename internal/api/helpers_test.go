@@ -163,6 +163,10 @@ type envOpts struct {
 	onPublish func()
 	// registerer is api.Config.Registerer.
 	registerer prometheus.Registerer
+	// retention is api.Config.Retention.
+	retention time.Duration
+	// replayLimit is api.Config.ReplayLimit.
+	replayLimit int
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -206,6 +210,8 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		Registerer:           o.registerer,
 		Version:              "1.2.3-test",
 		OperatorApp:          o.operatorApp,
+		Retention:            o.retention,
+		ReplayLimit:          o.replayLimit,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

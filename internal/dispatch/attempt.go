@@ -56,7 +56,9 @@ type signerSet struct {
 // attempt makes one HTTP attempt for j and records it.
 func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App, j *store.Job) {
 	defer d.attempts.Done()
-	if ep.Filter != "" && !j.FilterChecked && j.AttemptCount == 0 && !j.Manual && !d.checkFilter(q, ep, app, j) {
+	// A test event goes to the endpoint it was sent to whatever its
+	// filter says: the filter is not evaluated.
+	if ep.Filter != "" && !j.FilterChecked && j.AttemptCount == 0 && !j.Manual && !j.Event.Test && !d.checkFilter(q, ep, app, j) {
 		return
 	}
 	start := d.clock.Now()

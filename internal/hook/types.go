@@ -167,7 +167,11 @@ type Event struct {
 	// ExpungedAt is when the payload was removed on request; nil while
 	// it is kept.
 	ExpungedAt *time.Time `json:"expunged_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
+	// Test marks an event sent with the send-test-event route to one
+	// endpoint: it goes to that endpoint only, whatever its payload
+	// filter says, and replay-missing never sends it.
+	Test      bool      `json:"test,omitempty" doc:"true for an event sent to one endpoint by the send-test-event route."`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Delivery statuses.

@@ -147,6 +147,7 @@ func Run(ctx context.Context, o Options) error {
 		Registerer:           reg,
 		Version:              o.Version,
 		Programs:             programs,
+		Retention:            cfg.Retention,
 		OperatorApp:          cfg.OperatorApp,
 	})
 	if err != nil {

@@ -87,6 +87,28 @@ type Store interface {
 	// written and the error is that item's, located by ItemError
 	// (Field "events[i]...").
 	InsertEvents(ctx context.Context, p *InsertEventsParams) ([]*InsertEventResult, error)
+	// InsertTestEvent stores a test event (Test set; the Test of
+	// p.Event is ignored) with one delivery, to p.EndpointID, due at the
+	// event's CreatedAt, in one transaction. An endpoint that is not the
+	// app's is ENotFound; a disabled one, or an event id the app has
+	// already, EConflict. Nothing is written on error.
+	InsertTestEvent(ctx context.Context, p *InsertTestEventParams) (*InsertEventResult, error)
+	// CreateDeliveries adds deliveries of stored events, due at p.Now,
+	// in one transaction: either all of them are written or none is. An
+	// event or endpoint that is not the app's is ENotFound. With
+	// OnlyMissing, an item whose endpoint already has a delivery of its
+	// event (whatever its status) is left out, decided in the writing
+	// transaction, so that concurrent calls do not both create it. The
+	// result lists the deliveries created, in the order of p.Deliveries.
+	CreateDeliveries(ctx context.Context, p *CreateDeliveriesParams) ([]*hook.Delivery, error)
+	// ListUndeliveredEvents lists, oldest first (by CreatedAt, then in
+	// the order stored), the app's events created in [Since, Until) that
+	// are not test events nor expunged, whose type EventTypes matches (as
+	// hook.MatchEventTypes) and that have no delivery to EndpointID,
+	// whatever its status. It returns at most Limit events, fewer once
+	// their data add up to MaxBytes (at least one is returned), and says
+	// where the window goes on if it stopped before its end.
+	ListUndeliveredEvents(ctx context.Context, p *ListUndeliveredEventsParams) (*UndeliveredEvents, error)
 	GetEvent(ctx context.Context, appID, eventID string) (*hook.Event, error)
 	// ExpungeEvent replaces an event's data with {} and drops its
 	// previous attributes, keeping the event, its deliveries and their
@@ -356,6 +378,54 @@ type InsertEventResult struct {
 	Deliveries []*hook.Delivery
 }
 
+// InsertTestEventParams stores Event (its ID, AppID, Type, Data and
+// CreatedAt set) as a test event with one delivery, DeliveryID, to
+// EndpointID.
+type InsertTestEventParams struct {
+	Event      *hook.Event
+	DeliveryID string
+	EndpointID string
+}
+
+// EventDelivery is one delivery to add to a stored event.
+type EventDelivery struct {
+	ID         string
+	EventID    string
+	EndpointID string
+}
+
+// CreateDeliveriesParams adds Deliveries (distinct event and endpoint
+// pairs) to the app's stored events.
+type CreateDeliveriesParams struct {
+	AppID       string
+	Deliveries  []EventDelivery
+	OnlyMissing bool
+	Now         time.Time
+}
+
+// ListUndeliveredEventsParams is one look for the events an endpoint
+// never got. Until zero is no end; Limit below 1 is 1; MaxBytes 0 is no
+// bound.
+type ListUndeliveredEventsParams struct {
+	AppID      string
+	EndpointID string
+	EventTypes []string
+	Since      time.Time
+	Until      time.Time
+	Limit      int
+	MaxBytes   int
+}
+
+// UndeliveredEvents is what ListUndeliveredEvents found. When More is
+// set, the window holds further such events, the first created at Next:
+// a look from Next on goes on (it may see again events created at Next
+// that were returned, and that have a delivery by then).
+type UndeliveredEvents struct {
+	Events []*hook.Event
+	More   bool
+	Next   time.Time
+}
+
 // ExpungeEventParams names the event whose payload goes.
 type ExpungeEventParams struct {
 	AppID   string
@@ -527,8 +597,9 @@ type CreateAPIKeyParams struct {
 //
 // The store signals from the transactions that make deliveries claimable
 // by anyone: InsertEvent with unclaimed deliveries, ReleaseDeliveries,
-// ReleaseAllLeases, RetryDelivery, RecoverEndpoint, and UpdateEndpoint when
-// it enables an endpoint.
+// ReleaseAllLeases, RetryDelivery, RecoverEndpoint, InsertTestEvent,
+// CreateDeliveries that created some, and UpdateEndpoint when it enables
+// an endpoint.
 type DueListener interface {
 	// ListenDue blocks until ctx is done, calling wake each time a
 	// signal arrives, except those sent by owner itself (InsertEvent and

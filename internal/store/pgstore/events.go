@@ -14,7 +14,7 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at, test`
 
 func scanEvent(row pgx.Row) (*hook.Event, int64, error) {
 	var (
@@ -24,7 +24,7 @@ func scanEvent(row pgx.Row) (*hook.Event, int64, error) {
 		exp  pgtype.Timestamptz
 	)
 	if err := row.Scan(&seq, &e.AppID, &e.ID, &e.Type, &e.Data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
-		&exp, &e.CreatedAt); err != nil {
+		&exp, &e.CreatedAt, &e.Test); err != nil {
 		return nil, 0, err
 	}
 	e.ExpungedAt = timePtr(exp)

@@ -11,7 +11,7 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at`
+const eventCols = `seq, app_id, id, type, data, previous_attributes, livemode, request_id, api_version, expunged_at, created_at, test`
 
 func scanEvent(sc scanner) (*hook.Event, int64, error) {
 	var (
@@ -23,7 +23,7 @@ func scanEvent(sc scanner) (*hook.Event, int64, error) {
 		cre  int64
 	)
 	if err := sc.Scan(&seq, &e.AppID, &e.ID, &e.Type, &data, &prev, &e.Livemode, &e.RequestID, &e.APIVersion,
-		&exp, &cre); err != nil {
+		&exp, &cre, &e.Test); err != nil {
 		return nil, 0, err
 	}
 	e.ExpungedAt = timePtr(exp)
