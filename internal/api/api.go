@@ -83,6 +83,11 @@ type Config struct {
 	// MaxEventTypes bounds the catalog, archived types included (default
 	// 1000): one more is answered 409.
 	MaxEventTypes int
+	// Catalog is the catalog setting of apps that have none of their own
+	// (hook.CatalogOpen or hook.CatalogStrict; "" is open): with strict,
+	// publishing an event of a type the catalog does not define, or has
+	// archived, is refused (422 at body.type). An app's own Catalog wins.
+	Catalog string
 	// MaxInflightBodyBytes bounds the request body bytes this node holds
 	// at once, all requests together: a request reserves its body's size
 	// (its route's limit if the size is not declared) before the body is
@@ -154,6 +159,8 @@ type server struct {
 	maxEndpoints int
 	maxTypes     int
 	operatorApp  string
+	// catalog is the deployment's catalog setting (Config.Catalog).
+	catalog string
 
 	programs *envelope.Renderer
 
@@ -186,6 +193,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: negative count limit (MaxEndpointsPerApp %d, MaxEventTypes %d)",
 			cfg.MaxEndpointsPerApp, cfg.MaxEventTypes)
 	}
+	if cfg.Catalog != "" && cfg.Catalog != hook.CatalogOpen && cfg.Catalog != hook.CatalogStrict {
+		return nil, fmt.Errorf("api: Config.Catalog must be open or strict, not %q", cfg.Catalog)
+	}
 	if cfg.MaxInflightBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
@@ -202,6 +212,7 @@ func New(cfg Config) (http.Handler, error) {
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
 		maxTypes:     cmp.Or(cfg.MaxEventTypes, DefaultMaxEventTypes),
 		operatorApp:  cfg.OperatorApp,
+		catalog:      cmp.Or(cfg.Catalog, hook.CatalogOpen),
 	}
 	if s.now == nil {
 		s.now = time.Now

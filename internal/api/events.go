@@ -284,13 +284,15 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 
 // eventFields is an event as its publisher sent it, checked by checkEvent.
 type eventFields struct {
-	typ        string
-	id         string // "" when the publisher gave none
-	data       json.RawMessage
-	prev       []byte // compacted; nil when absent
-	livemode   *bool
-	requestID  string
-	apiVersion string
+	typ string
+	id  string // "" when the publisher gave none
+	// idFromHeader: id is the Idempotency-Key header's (the body has none).
+	idFromHeader bool
+	data         json.RawMessage
+	prev         []byte // compacted; nil when absent
+	livemode     *bool
+	requestID    string
+	apiVersion   string
 }
 
 // checkEvent checks a parsed event body on its own (no store needed) and
@@ -324,6 +326,7 @@ func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.Err
 		id = *b.ID
 	}
 	f.id = id
+	f.idFromHeader = b.ID == nil && id != ""
 	if b.PreviousAttributes != nil && string(b.PreviousAttributes) != "null" {
 		if b.PreviousAttributes[0] != '{' {
 			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "must be a JSON object"})
@@ -352,9 +355,11 @@ func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.Err
 
 // buildEvent makes the event f describes for app: the app's defaults for
 // what f leaves out (id, api_version, request_id, livemode), data
-// compacted and checked against its type's schema. A mismatch is a 422
-// whose details are located under prefix (and tells the operator, as
-// event.rejected).
+// compacted and checked against its type's schema. What the app's
+// contract refuses (contractDetails), a type a strict catalog lacks
+// (catalogStrict) and a schema mismatch are a 422 whose details are
+// located under prefix; a mismatch also tells the operator, as
+// event.rejected.
 func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, prefix string) (*hook.Event, error) {
 	id, apiVersion, requestID := f.id, f.apiVersion, f.requestID
 	if id == "" {
@@ -375,9 +380,16 @@ func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, 
 	if err := compactJSON(&data, f.data); err != nil {
 		return nil, invalid(joinLoc(prefix, "data"), "is not valid JSON", nil)
 	}
+	ds := contractDetails(app, f, prefix)
 	ti, err := s.types.get(ctx, f.typ)
 	if err != nil {
 		return nil, s.fail(ctx, err, prefix)
+	}
+	if !ti.defined && s.catalogStrict(app) {
+		ds = append(ds, notInCatalog(prefix, f.typ))
+	}
+	if len(ds) > 0 {
+		return nil, invalidAll(ds)
 	}
 	if ti.schema != nil {
 		if ds := validateJSON(ti.schema, data.Bytes(), joinLoc(prefix, "data")); len(ds) > 0 {

@@ -163,6 +163,8 @@ type envOpts struct {
 	onPublish func()
 	// registerer is api.Config.Registerer.
 	registerer prometheus.Registerer
+	// catalog is api.Config.Catalog, the deployment's catalog setting.
+	catalog string
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -206,6 +208,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		Registerer:           o.registerer,
 		Version:              "1.2.3-test",
 		OperatorApp:          o.operatorApp,
+		Catalog:              o.catalog,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
