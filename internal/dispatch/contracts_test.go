@@ -155,3 +155,25 @@ func TestRotationOverlapOnTheWire(t *testing.T) {
 	e.clock.Advance(24*time.Hour - time.Second)
 	deliver("within the default 24 h", "shop_secret_E_0123456789abcdef", "shop_secret_D_0123456789abcdef")
 }
+
+// TestReflowDeliveryNamesAnAPIVersion: an endpoint that chooses the
+// reflow profile for an app with no api_version (and events with none)
+// receives Reflow's "api-version", never null.
+func TestReflowDeliveryNamesAnAPIVersion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	rcv := newReceiver(t, nil)
+	e.endpoint(rcv.URL, func(p *store.CreateEndpointParams) { p.Profile = hook.ProfileReflow })
+	if e.app.APIVersion != "" {
+		t.Fatalf("the app has api_version %q", e.app.APIVersion)
+	}
+	res := e.publish("order.created", `{"id":"o1"}`)
+	waitFor(t, "the delivery", func() bool { return e.delivery(res.Deliveries[0].ID).Status == hook.DeliverySucceeded })
+	var body map[string]any
+	if err := json.Unmarshal(rcv.get(0).body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["api-version"] != "2023-01-30" {
+		t.Errorf("api-version = %v, want 2023-01-30: %s", body["api-version"], rcv.get(0).body)
+	}
+}
