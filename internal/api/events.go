@@ -27,10 +27,10 @@ const eventsPath = "/v1/apps/{app}/events"
 // route parses the body itself (see parseEventBody): once, keeping data's
 // bytes as they came (compacted).
 type eventCreateRequest struct {
-	Type               string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema." example:"order.created"`
-	Data               json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent."`
-	ID                 string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header), in the format of the app's profile (evt_ and 40 hex digits for reflow, a UUID v4 for opentiendas)." example:"ord_1234_created"`
-	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty" doc:"For *.updated events: the old values of what changed (an object)."`
+	Type               string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema. With a strict catalog (the app's catalog, else HOOKD_CATALOG), the catalog must define it, unarchived." example:"order.created"`
+	Data               json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent. For flo apps, only the keys Flo's contract places: user, the type's resource (subscription, item, invoice), invoiceDetails and, on invoice events, subscription and item."`
+	ID                 string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header), in the format of the app's profile (evt_ and 40 hex digits for reflow, a UUID v4 for opentiendas). An opentiendas app takes only a lowercase UUID v4 here and in the header." example:"ord_1234_created"`
+	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty" doc:"For *.updated events: the old values of what changed (an object). Refused on other types for reflow apps, and on every type for flo apps, whose contracts have no place for it."`
 	Livemode           *bool           `json:"livemode,omitempty" doc:"false marks a test event; default: the app's livemode (true unless it is a test app)."`
 	RequestID          string          `json:"request_id,omitempty" maxLength:"255" doc:"The id of your API request that caused the event."`
 	APIVersion         string          `json:"api_version,omitempty" maxLength:"64" doc:"The version of your API the data is shaped by; default: the app's api_version."`
@@ -143,7 +143,10 @@ func jsonKind(t reflect.Type) string {
 func (s *server) registerEvents() {
 	op := s.operation(scopeApp, http.MethodPost, eventsPath, "create-event", "Events", "Publish an event", http.StatusAccepted)
 	op.Description = "Stores the event and fans it out to the app's subscribed endpoints. " +
-		"Publishing an id that exists returns the stored event with `Idempotent-Replayed: true` and publishes nothing."
+		"Publishing an id that exists returns the stored event with `Idempotent-Replayed: true` and publishes nothing. " +
+		"What the app's profile would not deliver is refused (422, the field located) rather than dropped: data keys Flo's contract " +
+		"does not place (flo), previous_attributes off *.updated (reflow), an id that is not a UUID v4 (opentiendas); so is " +
+		"a type a strict catalog lacks."
 	op.Errors = append(op.Errors, http.StatusUnprocessableEntity)
 	op.SkipValidateBody = true // parseEventBody does it, in one pass
 	huma.Register(s.api, op, s.createEvent)
