@@ -110,6 +110,7 @@ func newServeCmd() *cobra.Command {
 	f.Float64Var(&cfg.AuthFailureRate, "api-auth-failure-rate", cfg.AuthFailureRate, "failed authentications per second per client IP before its requests get 429 (0: no limit)")
 	f.IntVar(&cfg.MaxEndpointsPerApp, "max-endpoints-per-app", cfg.MaxEndpointsPerApp, "endpoints one app may have")
 	f.IntVar(&cfg.MaxEventTypes, "max-event-types", cfg.MaxEventTypes, "event types the catalog may hold, archived ones included")
+	f.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "open: events of any type are accepted; strict: only of types the catalog defines and has not archived (an app's own catalog setting wins)")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "time to read one API request, body included")
 	f.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "time from the end of a request's headers to the end of its answer")
 	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")

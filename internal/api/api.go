@@ -83,6 +83,11 @@ type Config struct {
 	// MaxEventTypes bounds the catalog, archived types included (default
 	// 1000): one more is answered 409.
 	MaxEventTypes int
+	// Catalog is the catalog setting of apps that have none of their own
+	// (hook.CatalogOpen or hook.CatalogStrict; "" is open): with strict,
+	// publishing an event of a type the catalog does not define, or has
+	// archived, is refused (422 at body.type). An app's own Catalog wins.
+	Catalog string
 	// MaxInflightBodyBytes bounds the request body bytes this node holds
 	// at once, all requests together: a request reserves its body's size
 	// (its route's limit if the size is not declared) before the body is
@@ -163,6 +168,8 @@ type server struct {
 	operatorApp  string
 	retention    time.Duration
 	replayLimit  int
+	// catalog is the deployment's catalog setting (Config.Catalog).
+	catalog string
 
 	programs *envelope.Renderer
 
@@ -198,6 +205,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.ReplayLimit < 0 {
 		return nil, fmt.Errorf("api: Config.ReplayLimit is negative (%d)", cfg.ReplayLimit)
 	}
+	if cfg.Catalog != "" && cfg.Catalog != hook.CatalogOpen && cfg.Catalog != hook.CatalogStrict {
+		return nil, fmt.Errorf("api: Config.Catalog must be open or strict, not %q", cfg.Catalog)
+	}
 	if cfg.MaxInflightBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
@@ -216,6 +226,7 @@ func New(cfg Config) (http.Handler, error) {
 		operatorApp:  cfg.OperatorApp,
 		retention:    cfg.Retention,
 		replayLimit:  cmp.Or(cfg.ReplayLimit, MaxReplayEvents),
+		catalog:      cmp.Or(cfg.Catalog, hook.CatalogOpen),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -238,12 +238,12 @@ func TestApps(t *testing.T) {
 	}
 	var raw map[string]any
 	_ = json.Unmarshal(r.Body, &raw)
-	for _, k := range []string{"id", "uid", "name", "metadata", "profile", "livemode", "signature", "created_at", "updated_at"} {
+	for _, k := range []string{"id", "uid", "name", "metadata", "profile", "livemode", "signature", "catalog", "secret_overlap_seconds", "created_at", "updated_at"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("app JSON lacks %s: %s", k, r.Body)
 		}
 	}
-	if len(raw) != 9 || raw["profile"] != "hookd" || raw["livemode"] != true {
+	if len(raw) != 11 || raw["profile"] != "hookd" || raw["livemode"] != true || raw["catalog"] != "inherit" || raw["secret_overlap_seconds"] != 86400.0 {
 		t.Errorf("app JSON has extra fields: %s", r.Body)
 	}
 

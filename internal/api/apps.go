@@ -64,17 +64,22 @@ type appCreateRequest struct {
 	APIVersion string                `json:"api_version,omitempty" maxLength:"64" doc:"The api_version of the app's events when they give none."`
 	Livemode   *bool                 `json:"livemode,omitempty" doc:"false makes a test app: its events are test events unless they say otherwise (default true)."`
 	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"How deliveries are signed: {\"scheme\":\"standard-webhooks\"} (the default) or a provider's own HMAC-SHA256 scheme."`
+	Catalog    string                `json:"catalog,omitempty" enum:"inherit,open,strict" doc:"strict: events of a type the catalog does not define (or has archived) are refused (422 at body.type); open: any type is accepted; inherit (the default): the deployment's HOOKD_CATALOG."`
+	// SecretOverlapSeconds is a pointer: absent is the default, 0 is a value.
+	SecretOverlapSeconds *int `json:"secret_overlap_seconds,omitempty" minimum:"0" maximum:"604800" doc:"How long, in seconds (0 to 604800, 7 days), a rotated-out secret of the app's endpoints still signs when a rotation does not say (previous_expires_in); default 86400 (24 h). 0: the new secret alone signs from the rotation on, for providers whose signature header must carry one signature."`
 }
 
 type appPatchRequest struct {
-	Name       *string               `json:"name,omitempty" minLength:"1" maxLength:"255"`
-	UID        *string               `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid. Only an admin key may change it (403 for a key bound to the app)."`
-	Metadata   *map[string]string    `json:"metadata,omitempty" doc:"Replaces the metadata."`
-	Profile    *string               `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice"`
-	Envelope   *string               `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
-	APIVersion *string               `json:"api_version,omitempty" maxLength:"64"`
-	Livemode   *bool                 `json:"livemode,omitempty"`
-	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"{\"scheme\":\"standard-webhooks\"} goes back to the default."`
+	Name                 *string               `json:"name,omitempty" minLength:"1" maxLength:"255"`
+	UID                  *string               `json:"uid,omitempty" maxLength:"255" doc:"An empty string removes the uid. Only an admin key may change it (403 for a key bound to the app)."`
+	Metadata             *map[string]string    `json:"metadata,omitempty" doc:"Replaces the metadata."`
+	Profile              *string               `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice"`
+	Envelope             *string               `json:"envelope,omitempty" maxLength:"16384" doc:"An empty string removes the program."`
+	APIVersion           *string               `json:"api_version,omitempty" maxLength:"64"`
+	Livemode             *bool                 `json:"livemode,omitempty"`
+	Signature            *hook.SignatureScheme `json:"signature,omitempty" doc:"{\"scheme\":\"standard-webhooks\"} goes back to the default."`
+	Catalog              *string               `json:"catalog,omitempty" enum:"inherit,open,strict" doc:"inherit goes back to the deployment's HOOKD_CATALOG."`
+	SecretOverlapSeconds *int                  `json:"secret_overlap_seconds,omitempty" minimum:"0" maximum:"604800"`
 }
 
 // validateAppSettings checks the delivery settings an app request sets
@@ -122,7 +127,32 @@ func normApp(a *hook.App) *hook.App {
 	if c.Signature == nil {
 		c.Signature = &hook.SignatureScheme{Scheme: hook.SchemeStandard}
 	}
+	if c.Catalog == "" {
+		c.Catalog = catalogInherit
+	}
 	return &c
+}
+
+// catalogInherit is how the API names an app's catalog setting that
+// follows the deployment's (stored as "").
+const catalogInherit = "inherit"
+
+// storedCatalog is what an app keeps of a requested catalog setting.
+func storedCatalog(c string) string {
+	if c == catalogInherit {
+		return ""
+	}
+	return c
+}
+
+// reflowVersion is the api_version an app keeps: Reflow's
+// (envelope.ReflowAPIVersion) when its profile is reflow and it names
+// none, since Reflow's events always carry one; version otherwise.
+func reflowVersion(profile, version string) string {
+	if profile == hook.ProfileReflow && version == "" {
+		return envelope.ReflowAPIVersion
+	}
+	return version
 }
 
 func (s *server) registerApps() {
@@ -147,8 +177,9 @@ func (s *server) registerApps() {
 			live := b.Livemode == nil || *b.Livemode
 			a, err := s.store.CreateApp(ctx, &store.CreateAppParams{
 				ID: hook.NewID("app"), UID: b.UID, Name: b.Name, Metadata: md,
-				Profile: b.Profile, Envelope: b.Envelope, APIVersion: b.APIVersion, Livemode: live,
-				Signature: storedScheme(b.Signature), Now: s.now().UTC(),
+				Profile: b.Profile, Envelope: b.Envelope, APIVersion: reflowVersion(b.Profile, b.APIVersion), Livemode: live,
+				Signature: storedScheme(b.Signature), Catalog: storedCatalog(b.Catalog),
+				SecretOverlapSeconds: b.SecretOverlapSeconds, Now: s.now().UTC(),
 			})
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
@@ -213,7 +244,23 @@ func (s *server) registerApps() {
 			p := &store.UpdateAppParams{
 				AppID: cur.ID, Name: b.Name, UID: b.UID, Metadata: b.Metadata,
 				Profile: b.Profile, Envelope: b.Envelope, APIVersion: b.APIVersion, Livemode: b.Livemode,
-				Now: s.now().UTC(),
+				SecretOverlapSeconds: b.SecretOverlapSeconds, Now: s.now().UTC(),
+			}
+			if b.Catalog != nil {
+				c := storedCatalog(*b.Catalog)
+				p.Catalog = &c
+			}
+			// A reflow app always names an api_version: the one it is
+			// given, else the one it had, else Reflow's.
+			profile, version := cur.Profile, cur.APIVersion
+			if b.Profile != nil {
+				profile = *b.Profile
+			}
+			if b.APIVersion != nil {
+				version = *b.APIVersion
+			}
+			if v := reflowVersion(profile, version); v != version {
+				p.APIVersion = &v
 			}
 			if b.Signature != nil {
 				sig := storedScheme(b.Signature)

@@ -14,8 +14,10 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// SecretGracePeriod is how long a rotated-out secret still signs deliveries.
-const SecretGracePeriod = 24 * time.Hour
+// SecretGracePeriod is how long a rotated-out secret still signs
+// deliveries when neither the rotation nor its app says otherwise
+// (hook.DefaultSecretOverlapSeconds).
+const SecretGracePeriod = hook.DefaultSecretOverlapSeconds * time.Second
 
 // EndpointParam is the {app} and {ep} path parameters.
 type EndpointParam struct {
@@ -120,6 +122,8 @@ type secretOutput struct {
 
 type rotateRequest struct {
 	Secret string `json:"secret,omitempty" doc:"The new secret; generated when absent."`
+	// PreviousExpiresIn is a pointer: absent is the app's setting, 0 a value.
+	PreviousExpiresIn *int `json:"previous_expires_in,omitempty" minimum:"0" maximum:"604800" doc:"How long, in seconds (0 to 604800, 7 days), the previous secret still signs alongside the new one; default: the app's secret_overlap_seconds (86400 unless set). 0: only the new secret signs from now on."`
 }
 
 type headersBody struct {
@@ -381,19 +385,27 @@ func (s *server) registerEndpoints() {
 		})
 
 	rotate := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/endpoints/{ep}/secret/rotate", "rotate-endpoint-secret", "Endpoints", "Rotate an endpoint's signing secret", http.StatusOK)
-	rotate.Description = "The new secret signs from now on; the previous one also signs for 24 hours, so receivers can switch without missing a delivery."
+	rotate.Description = "The new secret signs from now on; the previous one also signs for `previous_expires_in` seconds " +
+		"(default: the app's `secret_overlap_seconds`, 24 hours unless set), so receivers can switch without missing a delivery. " +
+		"0 stops the previous secret at once: with a provider's own scheme, whose header carries one signature per secret, " +
+		"that keeps receivers that compare the whole header working."
+	rotate.Errors = append(rotate.Errors, http.StatusUnprocessableEntity)
 	huma.Register(s.api, rotate,
 		func(ctx context.Context, in *struct {
 			EndpointParam
 			Body *rotateRequest
 		}) (*secretOutput, error) {
 			secret := ""
-			if in.Body != nil {
-				secret = in.Body.Secret
-			}
 			app, err := s.cachedApp(ctx, in.App)
 			if err != nil {
 				return nil, s.fail(ctx, err, "path")
+			}
+			overlap := app.SecretOverlapSeconds
+			if in.Body != nil {
+				secret = in.Body.Secret
+				if in.Body.PreviousExpiresIn != nil {
+					overlap = *in.Body.PreviousExpiresIn
+				}
 			}
 			if secret != "" {
 				if err := checkSecret(app, secret); err != nil {
@@ -405,7 +417,7 @@ func (s *server) registerEndpoints() {
 			now := s.now().UTC()
 			ep, err := s.store.RotateEndpointSecret(ctx, &store.RotateEndpointSecretParams{
 				AppID: app.ID, EndpointID: in.Endpoint, Secret: secret,
-				PreviousExpiresAt: now.Add(SecretGracePeriod), Now: now,
+				PreviousExpiresAt: now.Add(time.Duration(overlap) * time.Second), Now: now,
 			})
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")

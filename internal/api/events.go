@@ -27,10 +27,10 @@ const eventsPath = "/v1/apps/{app}/events"
 // route parses the body itself (see parseEventBody): once, keeping data's
 // bytes as they came (compacted).
 type eventCreateRequest struct {
-	Type               string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema." example:"order.created"`
-	Data               json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent."`
-	ID                 string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header), in the format of the app's profile (evt_ and 40 hex digits for reflow, a UUID v4 for opentiendas)." example:"ord_1234_created"`
-	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty" doc:"For *.updated events: the old values of what changed (an object)."`
+	Type               string          `json:"type" doc:"The event type: resource.action, e.g. order.created. If the catalog has it with a schema, data must match the schema. With a strict catalog (the app's catalog, else HOOKD_CATALOG), the catalog must define it, unarchived." example:"order.created"`
+	Data               json.RawMessage `json:"data" doc:"The payload: a JSON object, delivered as sent. For flo apps, only the keys Flo's contract places: user, the type's resource (subscription, item, invoice), invoiceDetails and, on invoice events, subscription and item."`
+	ID                 string          `json:"id,omitempty" doc:"Your id for the event, also its idempotency key: publishing the same id again returns the stored event. Generated when absent (or taken from the Idempotency-Key header), in the format of the app's profile (evt_ and 40 hex digits for reflow, a UUID v4 for opentiendas). An opentiendas app takes only a lowercase UUID v4 here and in the header." example:"ord_1234_created"`
+	PreviousAttributes json.RawMessage `json:"previous_attributes,omitempty" doc:"For *.updated events: the old values of what changed (an object). Refused on other types for reflow apps, and on every type for flo apps, whose contracts have no place for it."`
 	Livemode           *bool           `json:"livemode,omitempty" doc:"false marks a test event; default: the app's livemode (true unless it is a test app)."`
 	RequestID          string          `json:"request_id,omitempty" maxLength:"255" doc:"The id of your API request that caused the event."`
 	APIVersion         string          `json:"api_version,omitempty" maxLength:"64" doc:"The version of your API the data is shaped by; default: the app's api_version."`
@@ -143,7 +143,10 @@ func jsonKind(t reflect.Type) string {
 func (s *server) registerEvents() {
 	op := s.operation(scopeApp, http.MethodPost, eventsPath, "create-event", "Events", "Publish an event", http.StatusAccepted)
 	op.Description = "Stores the event and fans it out to the app's subscribed endpoints. " +
-		"Publishing an id that exists returns the stored event with `Idempotent-Replayed: true` and publishes nothing."
+		"Publishing an id that exists returns the stored event with `Idempotent-Replayed: true` and publishes nothing. " +
+		"What the app's profile would not deliver is refused (422, the field located) rather than dropped: data keys Flo's contract " +
+		"does not place (flo), previous_attributes off *.updated (reflow), an id that is not a UUID v4 (opentiendas); so is " +
+		"a type a strict catalog lacks."
 	op.Errors = append(op.Errors, http.StatusUnprocessableEntity)
 	op.SkipValidateBody = true // parseEventBody does it, in one pass
 	huma.Register(s.api, op, s.createEvent)
@@ -284,13 +287,15 @@ func (s *server) createEvent(ctx context.Context, in *eventCreateInput) (*eventC
 
 // eventFields is an event as its publisher sent it, checked by checkEvent.
 type eventFields struct {
-	typ        string
-	id         string // "" when the publisher gave none
-	data       json.RawMessage
-	prev       []byte // compacted; nil when absent
-	livemode   *bool
-	requestID  string
-	apiVersion string
+	typ string
+	id  string // "" when the publisher gave none
+	// idFromHeader: id is the Idempotency-Key header's (the body has none).
+	idFromHeader bool
+	data         json.RawMessage
+	prev         []byte // compacted; nil when absent
+	livemode     *bool
+	requestID    string
+	apiVersion   string
 }
 
 // checkEvent checks a parsed event body on its own (no store needed) and
@@ -324,6 +329,7 @@ func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.Err
 		id = *b.ID
 	}
 	f.id = id
+	f.idFromHeader = b.ID == nil && id != ""
 	if b.PreviousAttributes != nil && string(b.PreviousAttributes) != "null" {
 		if b.PreviousAttributes[0] != '{' {
 			errs = append(errs, &huma.ErrorDetail{Location: joinLoc(prefix, "previous_attributes"), Message: "must be a JSON object"})
@@ -352,9 +358,11 @@ func checkEvent(b *eventBody, prefix, idemKey string) (*eventFields, []*huma.Err
 
 // buildEvent makes the event f describes for app: the app's defaults for
 // what f leaves out (id, api_version, request_id, livemode), data
-// compacted and checked against its type's schema. A mismatch is a 422
-// whose details are located under prefix (and tells the operator, as
-// event.rejected).
+// compacted and checked against its type's schema. What the app's
+// contract refuses (contractDetails), a type a strict catalog lacks
+// (catalogStrict) and a schema mismatch are a 422 whose details are
+// located under prefix; a mismatch also tells the operator, as
+// event.rejected.
 func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, prefix string) (*hook.Event, error) {
 	id, apiVersion, requestID := f.id, f.apiVersion, f.requestID
 	if id == "" {
@@ -375,9 +383,16 @@ func (s *server) buildEvent(ctx context.Context, app *hook.App, f *eventFields, 
 	if err := compactJSON(&data, f.data); err != nil {
 		return nil, invalid(joinLoc(prefix, "data"), "is not valid JSON", nil)
 	}
+	ds := contractDetails(app, f, prefix)
 	ti, err := s.types.get(ctx, f.typ)
 	if err != nil {
 		return nil, s.fail(ctx, err, prefix)
+	}
+	if !ti.defined && s.catalogStrict(app) {
+		ds = append(ds, notInCatalog(prefix, f.typ))
+	}
+	if len(ds) > 0 {
+		return nil, invalidAll(ds)
 	}
 	if ti.schema != nil {
 		if ds := validateJSON(ti.schema, data.Bytes(), joinLoc(prefix, "data")); len(ds) > 0 {

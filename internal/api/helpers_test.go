@@ -167,6 +167,8 @@ type envOpts struct {
 	retention time.Duration
 	// replayLimit is api.Config.ReplayLimit.
 	replayLimit int
+	// catalog is api.Config.Catalog, the deployment's catalog setting.
+	catalog string
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -212,6 +214,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		OperatorApp:          o.operatorApp,
 		Retention:            o.retention,
 		ReplayLimit:          o.replayLimit,
+		Catalog:              o.catalog,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

@@ -153,6 +153,9 @@ type typeInfo struct {
 	// schema is the compiled schema events of the type must match; nil
 	// when the type is unknown, archived or has no schema.
 	schema *jsonschema.Schema
+	// defined is true when the catalog has the type and has not archived
+	// it: what a strict catalog accepts.
+	defined bool
 }
 
 // typeCache caches, per event type name, what ingest needs, for a short
@@ -182,7 +185,12 @@ func newTypeCache(st store.Store, ttl time.Duration, log *slog.Logger) *typeCach
 	}
 }
 
-var noTypeInfo = &typeInfo{}
+// noTypeInfo is the info of a type the catalog lacks or has archived;
+// definedTypeInfo of one it defines with no schema.
+var (
+	noTypeInfo      = &typeInfo{}
+	definedTypeInfo = &typeInfo{defined: true}
+)
 
 func (c *typeCache) get(ctx context.Context, name string) (*typeInfo, error) {
 	if ti, ok := c.entries.get(name); ok {
@@ -197,9 +205,12 @@ func (c *typeCache) get(ctx context.Context, name string) (*typeInfo, error) {
 		return nil, err
 	}
 	ti := noTypeInfo
-	if !et.Archived && !isNull(et.Schema) {
-		if sch := c.compile(et); sch != nil {
-			ti = &typeInfo{schema: sch}
+	if !et.Archived {
+		ti = definedTypeInfo
+		if !isNull(et.Schema) {
+			if sch := c.compile(et); sch != nil {
+				ti = &typeInfo{schema: sch, defined: true}
+			}
 		}
 	}
 	c.entries.put(ti, name)

@@ -80,6 +80,11 @@ type Config struct {
 	// MaxEventTypes bounds the event types of the catalog, archived ones
 	// included (HOOKD_MAX_EVENT_TYPES).
 	MaxEventTypes int
+	// Catalog is the catalog setting of apps that have none of their own
+	// (HOOKD_CATALOG): open accepts events of any type; strict refuses
+	// those of a type the catalog does not define or has archived. An
+	// app's own setting wins.
+	Catalog string
 	// ReadTimeout bounds reading one request, body included
 	// (HOOKD_READ_TIMEOUT).
 	ReadTimeout time.Duration
@@ -153,6 +158,7 @@ func Default() Config {
 		AuthFailureRate:     20,
 		MaxEndpointsPerApp:  100,
 		MaxEventTypes:       1000,
+		Catalog:             hook.CatalogOpen,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
 		IdleTimeout:         120 * time.Second,
@@ -232,6 +238,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEventTypes < 1 || c.MaxEventTypes > 100000 {
 		bad("HOOKD_MAX_EVENT_TYPES", "must be between 1 and 100000, not %d", c.MaxEventTypes)
+	}
+	if c.Catalog != hook.CatalogOpen && c.Catalog != hook.CatalogStrict {
+		bad("HOOKD_CATALOG", "must be open or strict, not %q", c.Catalog)
 	}
 	if c.ReadTimeout < time.Second || c.ReadTimeout > time.Hour {
 		bad("HOOKD_READ_TIMEOUT", "must be between 1s and 1h, not %s", c.ReadTimeout)

@@ -14,7 +14,7 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 	if c.APIRate != 10000 || c.APIBurst != 20000 || c.MaxEndpointsPerApp != 100 || c.MaxEventTypes != 1000 ||
-		c.ReadTimeout != 30*time.Second || c.WriteTimeout != 30*time.Second || c.IdleTimeout != 120*time.Second {
+		c.Catalog != "open" || c.ReadTimeout != 30*time.Second || c.WriteTimeout != 30*time.Second || c.IdleTimeout != 120*time.Second {
 		t.Errorf("defaults %+v", c)
 	}
 }
@@ -35,6 +35,9 @@ func TestValidateAbuseLimits(t *testing.T) {
 		{"negative auth failure rate", func(c *Config) { c.AuthFailureRate = -2 }, "HOOKD_API_AUTH_FAILURE_RATE"},
 		{"no endpoints", func(c *Config) { c.MaxEndpointsPerApp = 0 }, "HOOKD_MAX_ENDPOINTS_PER_APP"},
 		{"no event types", func(c *Config) { c.MaxEventTypes = 0 }, "HOOKD_MAX_EVENT_TYPES"},
+		{"strict catalog", func(c *Config) { c.Catalog = "strict" }, ""},
+		{"closed catalog", func(c *Config) { c.Catalog = "closed" }, "HOOKD_CATALOG"},
+		{"no catalog setting", func(c *Config) { c.Catalog = "" }, "HOOKD_CATALOG"},
 		{"read timeout 0", func(c *Config) { c.ReadTimeout = 0 }, "HOOKD_READ_TIMEOUT"},
 		{"write timeout 0", func(c *Config) { c.WriteTimeout = 0 }, "HOOKD_WRITE_TIMEOUT"},
 		{"idle timeout too long", func(c *Config) { c.IdleTimeout = 2 * time.Hour }, "HOOKD_IDLE_TIMEOUT"},

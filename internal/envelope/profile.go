@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -67,13 +68,18 @@ func appendProfile(b []byte, name string, c *Context) ([]byte, error) {
 //	{"id","object":"event","api-version","created","data":{"object"[,"previous_attributes"]},
 //	 "livemode","request_id","type"}
 //
-// data.previous_attributes is there on *.updated events only.
+// data.previous_attributes is there on *.updated events only;
+// api-version is ReflowAPIVersion when neither the event nor its app has
+// one.
 func appendReflow(b []byte, c *Context) []byte {
 	ev := c.Event
 	b = append(b, `{"id":`...)
 	b = appendString(b, ev.ID)
 	b = append(b, `,"object":"event","api-version":`...)
-	b = appendStringOrNull(b, apiVersion(c))
+	// Reflow's events always carry one: an event whose app names none
+	// (an app from before the default, or an endpoint that chose reflow
+	// for an app of another profile) has Reflow's.
+	b = appendString(b, cmp.Or(apiVersion(c), ReflowAPIVersion))
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, ev.CreatedAt.Unix(), 10)
 	b = append(b, `,"data":{"object":`...)
@@ -124,8 +130,9 @@ func appendOpenTiendas(b []byte, ev *hook.Event) []byte {
 // sent to that endpoint"; the event id when the context has no delivery).
 // user and the resource named by objectType are lifted from data (null
 // when absent); invoiceDetails only when data has it; on invoice events,
-// root-level subscription and item when data has them. Other keys of data
-// are not sent.
+// root-level subscription and item when data has them (FloDataKeys). Other
+// keys of data are not sent: the API refuses them at publish for apps
+// with the flo profile (CheckForProfile).
 func appendFlo(b []byte, c *Context) []byte {
 	ev := c.Event
 	objectType := family(ev.Type)
@@ -155,11 +162,7 @@ func appendFlo(b []byte, c *Context) []byte {
 		b = append(b, ':')
 		b = appendRawOrNull(b, fields.get(objectType))
 	}
-	extra := []string{"invoiceDetails"}
-	if objectType == "invoice" {
-		extra = append(extra, "subscription", "item")
-	}
-	for _, k := range extra {
+	for _, k := range floExtras(objectType) {
 		if v := fields.get(k); v != nil && k != objectType {
 			b = append(b, ',')
 			b = appendString(b, k)

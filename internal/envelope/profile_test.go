@@ -156,7 +156,7 @@ func TestReflowShape(t *testing.T) {
 		{
 			name:     "updated with null previous attributes has {}",
 			ev:       hook.Event{Type: "user.updated", Data: order, PreviousAttributes: json.RawMessage(`null`)},
-			dataKeys: []string{"object", "previous_attributes"}, prev: map[string]any{}, apiVer: nil, reqID: nil,
+			dataKeys: []string{"object", "previous_attributes"}, prev: map[string]any{}, apiVer: ReflowAPIVersion, reqID: nil,
 		},
 		{
 			name:     "updated with previous attributes",
@@ -167,12 +167,12 @@ func TestReflowShape(t *testing.T) {
 		{
 			name:     "a type merely containing updated is not an update",
 			ev:       hook.Event{Type: "products.updated_price", Data: order},
-			dataKeys: []string{"object"}, apiVer: nil, reqID: nil,
+			dataKeys: []string{"object"}, apiVer: ReflowAPIVersion, reqID: nil,
 		},
 		{
-			name:     "no data is {}",
+			name:     "no data is {}, no api version anywhere is Reflow's",
 			ev:       hook.Event{Type: "categories.changed"},
-			dataKeys: []string{"object"}, apiVer: nil, reqID: nil,
+			dataKeys: []string{"object"}, apiVer: ReflowAPIVersion, reqID: nil,
 		},
 	}
 	for _, tt := range tests {

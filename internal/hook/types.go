@@ -24,9 +24,36 @@ type App struct {
 	Livemode bool `json:"livemode"`
 	// Signature is how deliveries are signed; nil is Standard Webhooks.
 	Signature *SignatureScheme `json:"signature,omitempty"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	// Catalog is CatalogOpen, CatalogStrict, or "" to follow the
+	// deployment's default (HOOKD_CATALOG): with strict, events of a type
+	// the catalog does not define (or has archived) are refused.
+	Catalog string `json:"catalog"`
+	// SecretOverlapSeconds is how long, in seconds, a rotated-out secret
+	// of the app's endpoints still signs when a rotation does not say
+	// (DefaultSecretOverlapSeconds unless set; 0: the new secret alone
+	// signs from the rotation on).
+	SecretOverlapSeconds int       `json:"secret_overlap_seconds"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
 }
+
+// Catalog settings of an app (App.Catalog) and of a deployment.
+const (
+	// CatalogOpen accepts events of any well-formed type.
+	CatalogOpen = "open"
+	// CatalogStrict accepts only events of types the catalog defines and
+	// has not archived.
+	CatalogStrict = "strict"
+)
+
+// Secret overlap limits, in seconds (App.SecretOverlapSeconds and a
+// rotation's own).
+const (
+	// DefaultSecretOverlapSeconds is 24 hours.
+	DefaultSecretOverlapSeconds = 24 * 60 * 60
+	// MaxSecretOverlapSeconds is 7 days.
+	MaxSecretOverlapSeconds = 7 * 24 * 60 * 60
+)
 
 // OrderingFIFO is the Ordering of an endpoint whose deliveries go out one
 // at a time, in event order.

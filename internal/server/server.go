@@ -143,6 +143,7 @@ func Run(ctx context.Context, o Options) error {
 		AuthFailureRate:      cfg.AuthFailureRate,
 		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
 		MaxEventTypes:        cfg.MaxEventTypes,
+		Catalog:              cfg.Catalog,
 		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 		Registerer:           reg,
 		Version:              o.Version,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 )
@@ -36,6 +37,12 @@ func (p *UpdateAppParams) Apply(a *hook.App) {
 	}
 	if p.Signature != nil {
 		a.Signature = CopySignature(*p.Signature)
+	}
+	if p.Catalog != nil {
+		a.Catalog = *p.Catalog
+	}
+	if p.SecretOverlapSeconds != nil {
+		a.SecretOverlapSeconds = *p.SecretOverlapSeconds
 	}
 }
 
@@ -138,4 +145,20 @@ func EndpointLimitConflict(limit int) error {
 func LastAdminKeyConflict(id string) error {
 	return hook.Errorf(hook.EConflict, "",
 		"%s is the last admin key that never expires; create another admin key without expires_at before deleting it", id)
+}
+
+// NewApp returns the app p creates, as a backend stores it (copies, so
+// the app keeps nothing of p's); timestamps are now, already rounded by
+// the backend.
+func (p *CreateAppParams) NewApp(now time.Time) *hook.App {
+	overlap := hook.DefaultSecretOverlapSeconds
+	if p.SecretOverlapSeconds != nil {
+		overlap = *p.SecretOverlapSeconds
+	}
+	return &hook.App{
+		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: CopyMap(p.Metadata),
+		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
+		Signature: CopySignature(p.Signature), Catalog: p.Catalog, SecretOverlapSeconds: overlap,
+		CreatedAt: now, UpdatedAt: now,
+	}
 }

@@ -225,7 +225,12 @@ type CreateAppParams struct {
 	APIVersion string
 	Livemode   bool
 	Signature  *hook.SignatureScheme
-	Now        time.Time
+	// Catalog is hook.CatalogOpen, hook.CatalogStrict or "" (the
+	// deployment's default).
+	Catalog string
+	// SecretOverlapSeconds nil is hook.DefaultSecretOverlapSeconds.
+	SecretOverlapSeconds *int
+	Now                  time.Time
 }
 
 // ListAppsParams lists apps.
@@ -245,8 +250,10 @@ type UpdateAppParams struct {
 	Livemode   *bool
 	// Signature set to a nil *hook.SignatureScheme goes back to Standard
 	// Webhooks.
-	Signature **hook.SignatureScheme
-	Now       time.Time
+	Signature            **hook.SignatureScheme
+	Catalog              *string
+	SecretOverlapSeconds *int
+	Now                  time.Time
 }
 
 // CreateEventTypeParams adds a type to the catalog. A name that exists

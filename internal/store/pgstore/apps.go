@@ -13,7 +13,7 @@ import (
 )
 
 const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-	created_at, updated_at`
+	catalog, secret_overlap_seconds, created_at, updated_at`
 
 func scanApp(row pgx.Row) (*hook.App, int64, error) {
 	var (
@@ -24,7 +24,7 @@ func scanApp(row pgx.Row) (*hook.App, int64, error) {
 		sig []byte
 	)
 	if err := row.Scan(&seq, &a.ID, &uid, &a.Name, &mt, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
-		&a.CreatedAt, &a.UpdatedAt); err != nil {
+		&a.Catalog, &a.SecretOverlapSeconds, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
@@ -46,17 +46,14 @@ func uidConflict(uid string) error {
 // CreateApp stores a new app.
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := ms(p.Now)
-	app := &hook.App{
-		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: store.CopyMap(p.Metadata),
-		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
-		Signature: store.CopySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
-	}
+	app := p.NewApp(now)
 	err := s.tx(ctx, "create app", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+				catalog, secret_overlap_seconds, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
 			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
-			app.APIVersion, app.Livemode, marshalSignature(app.Signature), now)
+			app.APIVersion, app.Livemode, marshalSignature(app.Signature), app.Catalog, app.SecretOverlapSeconds, now)
 		switch {
 		case err == nil:
 			return nil
@@ -110,9 +107,10 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		a.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE apps SET uid = $1, name = $2, metadata = $3, profile = $4, envelope = $5, api_version = $6,
-				livemode = $7, signature = $8, updated_at = $9 WHERE id = $10`,
+				livemode = $7, signature = $8, catalog = $9, secret_overlap_seconds = $10, updated_at = $11
+				WHERE id = $12`,
 			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
-			a.Livemode, marshalSignature(a.Signature), a.UpdatedAt, a.ID)
+			a.Livemode, marshalSignature(a.Signature), a.Catalog, a.SecretOverlapSeconds, a.UpdatedAt, a.ID)
 		if uniqueViolation(err, "apps_uid_key") {
 			return uidConflict(a.UID)
 		}

@@ -16,7 +16,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature, created_at, updated_at`
+const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature, catalog,
+	secret_overlap_seconds, created_at, updated_at`
 
 func scanApp(sc scanner) (*hook.App, int64, error) {
 	var (
@@ -28,7 +29,7 @@ func scanApp(sc scanner) (*hook.App, int64, error) {
 		cre, upd int64
 	)
 	if err := sc.Scan(&seq, &a.ID, &uid, &a.Name, &meta, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
-		&cre, &upd); err != nil {
+		&a.Catalog, &a.SecretOverlapSeconds, &cre, &upd); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
@@ -50,17 +51,14 @@ func uidConflict(uid string) error {
 // CreateApp stores a new app.
 func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.App, error) {
 	now := msTime(p.Now)
-	app := &hook.App{
-		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: store.CopyMap(p.Metadata),
-		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
-		Signature: store.CopySignature(p.Signature), CreatedAt: now, UpdatedAt: now,
-	}
+	app := p.NewApp(now)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-				created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				catalog, secret_overlap_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
-			app.APIVersion, boolInt(app.Livemode), marshalSignature(app.Signature), ms(now), ms(now))
+			app.APIVersion, boolInt(app.Livemode), marshalSignature(app.Signature), app.Catalog,
+			app.SecretOverlapSeconds, ms(now), ms(now))
 		switch {
 		case err == nil:
 			return nil
@@ -114,9 +112,10 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		a.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE apps SET uid = ?, name = ?, metadata = ?, profile = ?, envelope = ?, api_version = ?,
-				livemode = ?, signature = ?, updated_at = ? WHERE id = ?`,
+				livemode = ?, signature = ?, catalog = ?, secret_overlap_seconds = ?, updated_at = ? WHERE id = ?`,
 			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
-			boolInt(a.Livemode), marshalSignature(a.Signature), ms(a.UpdatedAt), a.ID)
+			boolInt(a.Livemode), marshalSignature(a.Signature), a.Catalog, a.SecretOverlapSeconds,
+			ms(a.UpdatedAt), a.ID)
 		if uniqueViolation(err, "apps.uid") {
 			return uidConflict(a.UID)
 		}

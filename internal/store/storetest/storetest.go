@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
 	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, o) })
+	t.Run("AppContracts", func(t *testing.T) { testAppContracts(t, o) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, o) })
 	t.Run("FIFO", func(t *testing.T) { testFIFO(t, o) })
 	t.Run("Paused", func(t *testing.T) { testPaused(t, o) })
