@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/webhook"
 )
@@ -27,10 +27,7 @@ import (
 // HOOKD_TEST_POSTGRES_DSN names, dropped when the test ends, or skips.
 func testPostgres(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("HOOKD_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("HOOKD_TEST_POSTGRES_DSN is not set: skipping the PostgreSQL cluster test")
-	}
+	base := pgtest.DSN(t, "the PostgreSQL cluster test")
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building hookd:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m, "cmd/hookd")
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -275,6 +275,10 @@ func New(cfg Config) (http.Handler, error) {
 	hcfg.Info.Description = "hookd delivers webhooks: publish events to an app, and hookd signs " +
 		"them and delivers them to the app's endpoints, retrying on failure.\n\n" +
 		"Errors are RFC 9457 problem details (application/problem+json)."
+	hcfg.Info.License = &huma.License{Name: "Apache-2.0", Identifier: "Apache-2.0"}
+	// A relative URL: the API is where its document is served from, on
+	// every node and behind any load balancer.
+	hcfg.Servers = []*huma.Server{{URL: "/", Description: "the hookd node (or load balancer) serving this document"}}
 	hcfg.OpenAPIPath = openAPIPrefix
 	hcfg.DocsPath = ""
 	hcfg.SchemasPath = ""
@@ -296,7 +300,7 @@ func New(cfg Config) (http.Handler, error) {
 		{Name: "Events", Description: "Publish events and read them back."},
 		{Name: "Deliveries", Description: "One event on its way to one endpoint, with its attempts."},
 		{Name: "API keys", Description: "Keys for this API: admin keys, and keys bound to one app."},
-		{Name: "Health"},
+		{Name: "Health", Description: "Liveness and readiness, for load balancers and orchestrators; no key needed."},
 	}
 
 	s.api = humago.New(s.mux, hcfg)
@@ -311,6 +315,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerDeliveries()
 	s.registerReplay()
 	s.registerAPIKeys()
+	declareOpenOperations(s.api.OpenAPI())
 
 	s.mux.HandleFunc("/", s.unmatched)
 	return s.mux, nil

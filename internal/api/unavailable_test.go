@@ -5,12 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hookd/hookd/internal/faultproxy"
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/pgstore"
 	"github.com/hookd/hookd/internal/store/sqlitestore"
@@ -102,10 +102,7 @@ func TestStoreFullAnswers503(t *testing.T) {
 // recover when PostgreSQL is back.
 func TestStoreUnreachableAnswers503(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("HOOKD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKD_TEST_POSTGRES_DSN is not set: skipping the PostgreSQL test")
-	}
+	dsn := pgtest.DSN(t, "the PostgreSQL test")
 	ctx := context.Background()
 	schemaDSN, drop, err := pgstore.FreshSchema(ctx, dsn, "hookd_api_test")
 	if err != nil {

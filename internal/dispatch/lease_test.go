@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/pgstore"
 	"github.com/hookd/hookd/internal/store/sqlitestore"
@@ -55,10 +55,7 @@ var backends = []backend{
 // HOOKD_TEST_POSTGRES_DSN names, dropped when the test ends, or skips.
 func postgresSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("HOOKD_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("HOOKD_TEST_POSTGRES_DSN is not set: skipping the PostgreSQL case")
-	}
+	base := pgtest.DSN(t, "the PostgreSQL case")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("HOOKD_TEST_POSTGRES_DSN must be a postgres:// URL here: %v", err)

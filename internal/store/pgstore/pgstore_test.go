@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/storetest"
 )
@@ -26,12 +27,11 @@ import (
 
 func testDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("HOOKD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKD_TEST_POSTGRES_DSN is not set: skipping PostgreSQL tests")
-	}
-	return dsn
+	return pgtest.DSN(t, "PostgreSQL tests")
 }
+
+// TestMain says, at the end, when the tests skipped for want of a server.
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m, "pgstore")) }
 
 func randomName(prefix string) string {
 	b := make([]byte, 6)
