@@ -146,11 +146,13 @@ func TestSandboxStopsHostilePrograms(t *testing.T) {
 				_, err := r.Match(ctx, src, c)
 				return err
 			}
-			// A run over twice its limit is measured again, twice: a
-			// busy machine can delay the kill, but not three times in a
-			// row; a program that is not stopped is over every time.
+			// A run over twice its limit is measured again, up to four
+			// times: a busy machine (go test ./... compiles and runs
+			// other packages beside this one) can delay the kill, but
+			// not five times in a row; a program that is not stopped is
+			// over every time.
 			var o outcome
-			for try := 0; try < 3; try++ {
+			for try := 0; try < 5; try++ {
 				if o = measure(run); o.took <= 2*timeout {
 					break
 				}
