@@ -20,7 +20,7 @@ const SecretGracePeriod = 24 * time.Hour
 // EndpointParam is the {app} and {ep} path parameters.
 type EndpointParam struct {
 	AppParam
-	Endpoint string `path:"ep" doc:"The endpoint's id (ep_...)."`
+	Endpoint string `path:"ep" doc:"The endpoint's id (ep_...) or its uid."`
 }
 
 type endpointOutput struct {
@@ -65,7 +65,7 @@ type endpointPatchRequest struct {
 // error is a sandbox that could not check a program (503).
 func (s *server) validateEndpointSettings(ctx context.Context, app string, errs []*huma.ErrorDetail, uid, profile, env, filter *string) ([]*huma.ErrorDetail, error) {
 	if uid != nil {
-		errs = collect(errs, hook.ValidateUID("uid", *uid), "body", "uid", *uid)
+		errs = collect(errs, hook.ValidateEndpointUID("uid", *uid), "body", "uid", *uid)
 	}
 	if profile != nil {
 		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
@@ -310,20 +310,13 @@ func (s *server) registerEndpoints() {
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
-			appID, err := s.appID(ctx, in.App)
+			cur, err := s.endpoint(ctx, &in.EndpointParam)
 			if err != nil {
 				return nil, err
 			}
-			wasDisabled := false
-			if b.Disabled != nil {
-				cur, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
-				if err != nil {
-					return nil, s.fail(ctx, err, "path")
-				}
-				wasDisabled = cur.Disabled
-			}
+			appID, wasDisabled := cur.AppID, cur.Disabled
 			ep, err := s.store.UpdateEndpoint(ctx, &store.UpdateEndpointParams{
-				AppID: appID, EndpointID: in.Endpoint, URL: b.URL, Description: b.Description,
+				AppID: appID, EndpointID: cur.ID, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
 				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
 				MaxConcurrency: b.MaxConcurrency, RateLimit: b.RateLimit, Ordering: b.Ordering,
@@ -345,14 +338,14 @@ func (s *server) registerEndpoints() {
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodDelete, "/v1/apps/{app}/endpoints/{ep}", "delete-endpoint", "Endpoints", "Delete an endpoint with its deliveries", http.StatusNoContent),
 		func(ctx context.Context, in *EndpointParam) (*struct{}, error) {
-			appID, err := s.appID(ctx, in.App)
+			ep, err := s.endpoint(ctx, in)
 			if err != nil {
 				return nil, err
 			}
-			if err := s.store.DeleteEndpoint(ctx, appID, in.Endpoint); err != nil {
+			if err := s.store.DeleteEndpoint(ctx, ep.AppID, ep.ID); err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
-			s.disp.EndpointDeleted(in.Endpoint)
+			s.disp.EndpointDeleted(ep.ID)
 			return nil, nil
 		})
 
@@ -402,9 +395,13 @@ func (s *server) registerEndpoints() {
 			} else {
 				secret = hook.NewSecret()
 			}
+			cur, err := s.endpointByRef(ctx, app.ID, in.Endpoint)
+			if err != nil {
+				return nil, err
+			}
 			now := s.now().UTC()
 			ep, err := s.store.RotateEndpointSecret(ctx, &store.RotateEndpointSecretParams{
-				AppID: app.ID, EndpointID: in.Endpoint, Secret: secret,
+				AppID: app.ID, EndpointID: cur.ID, Secret: secret,
 				PreviousExpiresAt: now.Add(SecretGracePeriod), Now: now,
 			})
 			if err != nil {
@@ -415,15 +412,42 @@ func (s *server) registerEndpoints() {
 		})
 }
 
-// endpoint reads the endpoint named by the path.
+// endpoint reads the endpoint named by the path: {app} and {ep}, each an
+// id or a uid.
 func (s *server) endpoint(ctx context.Context, in *EndpointParam) (*hook.Endpoint, error) {
 	appID, err := s.appID(ctx, in.App)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
+	return s.endpointByRef(ctx, appID, in.Endpoint)
+}
+
+// endpointByRef reads one of app's endpoints (app is the app's id) named
+// by ref, its id ("ep_...") or its uid: every route with {ep} in its path
+// resolves it here. An unknown endpoint is a 404.
+func (s *server) endpointByRef(ctx context.Context, appID, ref string) (*hook.Endpoint, error) {
+	ep, err := s.store.GetEndpoint(ctx, appID, ref)
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
 	}
 	return ep, nil
+}
+
+// endpointFilter turns the endpoint query filter of a list (an
+// endpoint's id or uid, "" for none) into the endpoint id to filter by.
+// An unknown endpoint is not an error: it filters by ref itself, which no
+// delivery or attempt has, so the list is empty, as it is for an unknown
+// id.
+func (s *server) endpointFilter(ctx context.Context, appID, ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	ep, err := s.store.GetEndpoint(ctx, appID, ref)
+	switch {
+	case err == nil:
+		return ep.ID, nil
+	case hook.ErrorCode(err) == hook.ENotFound:
+		return ref, nil
+	}
+	return "", s.fail(ctx, err, "query")
 }

@@ -270,8 +270,8 @@ func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Even
 func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
 	var args []any
 	conds := []string{cond("app_id = $", &args, p.AppID)}
-	if p.Type != "" {
-		conds = append(conds, cond("type = $", &args, p.Type))
+	if c := typeCond("type", p.Types, &args); c != "" {
+		conds = append(conds, c)
 	}
 	if !p.Since.IsZero() {
 		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))

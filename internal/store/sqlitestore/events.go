@@ -151,8 +151,8 @@ func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Even
 // ListEvents lists the app's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
 	conds, args := []string{"app_id = ?"}, []any{p.AppID}
-	if p.Type != "" {
-		conds, args = append(conds, "type = ?"), append(args, p.Type)
+	if c := typeCond("type", p.Types, &args); c != "" {
+		conds = append(conds, c)
 	}
 	if !p.Since.IsZero() {
 		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
