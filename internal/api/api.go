@@ -284,6 +284,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerAttempts()
 	s.registerAPIKeys()
 
 	s.mux.HandleFunc("/", s.unmatched)
