@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,11 +19,13 @@ import (
 // own would be wrong under a linguistic collation, which orders
 // punctuation apart.
 func typeCond(col string, patterns []string, args *[]any) string {
+	tps := store.CompileTypePatterns(patterns)
+	if slices.ContainsFunc(tps, func(tp store.TypePattern) bool { return tp.All }) {
+		return "" // before any argument is appended
+	}
 	var ors []string
-	for _, tp := range store.CompileTypePatterns(patterns) {
+	for _, tp := range tps {
 		switch {
-		case tp.All:
-			return ""
 		case tp.Exact:
 			ors = append(ors, cond(col+" = $", args, tp.Pattern))
 		default:

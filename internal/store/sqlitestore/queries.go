@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql/driver"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,12 +34,14 @@ func init() {
 // Each pattern's literal leading segments bound col to a range, so that an
 // index on col serves it; hookd_type_match decides only within the range.
 func typeCond(col string, patterns []string, args *[]any) string {
+	tps := store.CompileTypePatterns(patterns)
+	if slices.ContainsFunc(tps, func(tp store.TypePattern) bool { return tp.All }) {
+		return "" // before any argument is appended
+	}
 	var ors []string
-	for _, tp := range store.CompileTypePatterns(patterns) {
+	for _, tp := range tps {
 		var and []string
 		switch {
-		case tp.All:
-			return ""
 		case tp.Exact:
 			and = append(and, col+" = ?")
 			*args = append(*args, tp.Pattern)
