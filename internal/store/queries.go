@@ -93,3 +93,32 @@ func StatusClassCondition(class string) (string, error) {
 	}
 	return "", hook.Errorf(hook.EInvalid, "status", "must be one of 2xx, 3xx, 4xx, 5xx and error")
 }
+
+// MaxMergedTypes bounds the event types a type filter of ListEvents is
+// resolved to: up to this many, a backend reads each type's newest events
+// from its index and merges them (each page reads at most this many
+// pages' worth of rows, whatever the table's size); beyond, it filters an
+// ordered scan of the app's events instead.
+const MaxMergedTypes = 64
+
+// DistinctTypesSQL lists the distinct types of an app's events ($1 or ?1,
+// per the backend's placeholder) in name order, at most ?2 of them, with
+// one index seek per type (a loose index scan over an index on
+// (app_id, type)). Both backends' SQL: "?N" is rewritten by pgstore.
+const DistinctTypesSQL = `WITH RECURSIVE t(type) AS (
+		SELECT min(type) FROM events WHERE app_id = ?1
+		UNION ALL
+		SELECT (SELECT min(e.type) FROM events e WHERE e.app_id = ?1 AND e.type > t.type) FROM t WHERE t.type IS NOT NULL
+	)
+	SELECT type FROM t WHERE type IS NOT NULL LIMIT ?2`
+
+// MatchingTypes returns those of types that match any of patterns.
+func MatchingTypes(types, patterns []string) []string {
+	var out []string
+	for _, t := range types {
+		if hook.MatchEventTypes(patterns, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

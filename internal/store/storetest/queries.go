@@ -129,6 +129,51 @@ func testQueries(t *testing.T, open Opener) {
 			ids(dlvs, "order.created", "order.payment.failed"), "deliveries of a pattern until")
 	})
 
+	t.Run("ManyTypes", func(t *testing.T) {
+		// More types than store.MaxMergedTypes: the filter is no longer
+		// resolved to types, and must give the same answers.
+		h := setup(t, open)
+		app := h.app("")
+		n := store.MaxMergedTypes + 6
+		var created, live []string // event ids, newest first
+		for i := range n {
+			typ := fmt.Sprintf("t%03d.created", i)
+			if i%3 == 0 {
+				typ = fmt.Sprintf("t%03d.updated", i)
+			}
+			res := h.insert(app.ID, ev{typ: typ, at: h.at(time.Duration(i) * time.Second)})
+			if i%3 != 0 {
+				created = append([]string{res.Event.ID}, created...)
+				if i >= 10 && i < 40 {
+					live = append([]string{res.Event.ID}, live...)
+				}
+			}
+		}
+		list := func(p store.ListEventsParams) []string {
+			t.Helper()
+			p.AppID = app.ID
+			var out []string
+			for range maxPages {
+				page, err := h.s.ListEvents(h.ctx, &p)
+				must(t, err, fmt.Sprintf("ListEvents %+v", p))
+				for _, e := range page.Data {
+					out = append(out, e.ID)
+				}
+				if page.NextCursor == "" {
+					return out
+				}
+				p.Cursor = page.NextCursor
+			}
+			t.Fatal("too many pages")
+			return nil
+		}
+		deepEq(t, list(store.ListEventsParams{Types: []string{"*.created"}, ListParams: store.ListParams{Limit: 7}}), created, "*.created")
+		test := false // h.insert's events are test events
+		deepEq(t, list(store.ListEventsParams{Types: []string{"*.created"}, Since: h.at(10 * time.Second), Until: h.at(40 * time.Second),
+			Livemode: &test, ListParams: store.ListParams{Limit: 4}}), live, "*.created with every filter")
+		deepEq(t, list(store.ListEventsParams{Types: []string{"t001.*", "t002.created"}}), created[len(created)-2:], "few of many types")
+	})
+
 	t.Run("ListAttempts", func(t *testing.T) {
 		h := setup(t, open)
 		app, other := h.app(""), h.app("")
