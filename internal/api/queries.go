@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,9 +32,17 @@ func parseTypePatterns(name, raw string) ([]string, *huma.ErrorDetail) {
 	for i, p := range patterns {
 		patterns[i] = strings.TrimSpace(p)
 	}
-	if err := hook.ValidateEventTypePatterns(name, patterns); err != nil {
+	err := hook.ValidateEventTypePatterns(name, patterns)
+	for _, p := range patterns {
+		if err == nil && !strings.Contains(p, "*") {
+			// A name: as an event's type must be.
+			err = hook.ValidateEventTypeName(name, p)
+		}
+	}
+	if err != nil {
 		msg := err.Error()
-		if he, ok := err.(*hook.Error); ok {
+		var he *hook.Error
+		if errors.As(err, &he) {
 			msg = he.Message
 		}
 		return nil, &huma.ErrorDetail{Location: loc, Message: msg, Value: raw}
