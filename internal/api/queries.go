@@ -78,13 +78,8 @@ func (s *server) listOperation(path, id, tag, summary string) huma.Operation {
 	return op
 }
 
-// attemptErrorKinds are the error kinds an attempt may have.
-var attemptErrorKinds = []string{
-	hook.ErrorKindTimeout, hook.ErrorKindRefused, hook.ErrorKindDNS, hook.ErrorKindTLS, hook.ErrorKindStatus,
-	hook.ErrorKindNetwork, hook.ErrorKindBlocked, hook.ErrorKindInternal,
-}
-
-// attemptsQuery is the query of list-attempts.
+// attemptsQuery is the query of list-attempts. The enum of error_kind is
+// the hook.ErrorKind* values.
 type attemptsQuery struct {
 	AppParam
 	ListQuery
