@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -64,5 +65,51 @@ func TestAttemptAppEveryPath(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("ListAttempts: %v, want %v", got, want)
+	}
+}
+
+// TestMigrateAttemptsApp: migration 9 gives the attempts made before it
+// their deliveries' app, so that the attempts list shows them.
+func TestMigrateAttemptsApp(t *testing.T) {
+	ctx := context.Background()
+	dsn := newSchema(t)
+	cfg, err := parseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newMigrator(ctx, cfg.ConnConfig, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	if _, err := m.p.UpTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO apps (id, name, created_at, updated_at) VALUES ('app_1', 'a', now(), now()), ('app_2', 'b', now(), now())`,
+		`INSERT INTO endpoints (id, app_id, url, secret, created_at, updated_at)
+			VALUES ('ep_1', 'app_1', 'https://x', 's', now(), now()), ('ep_2', 'app_2', 'https://x', 's', now(), now())`,
+		`INSERT INTO events (app_id, id, type, data, created_at) VALUES ('app_1', 'e', 'a.b', '{}', now()),
+			('app_2', 'e', 'a.b', '{}', now())`,
+		`INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id, status, created_at, updated_at)
+			SELECT 'dlv_' || right(app_id, 1), app_id, seq, id, type, 'ep_' || right(app_id, 1), 'failed', now(), now()
+			FROM events`,
+		`INSERT INTO attempts (id, delivery_id, number, trigger_kind, started_at, duration_ms, response_status,
+			response_body, error_kind, error) VALUES ('att_1', 'dlv_1', 1, 'scheduled', now(), 1, 500, '', 'status', ''),
+			('att_2', 'dlv_2', 1, 'scheduled', now(), 1, 500, '', 'status', '')`,
+	} {
+		if _, err := m.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s := openDSN(t, dsn)
+	for app, want := range map[string]string{"app_1": "att_1", "app_2": "att_2"} {
+		page, err := s.ListAttempts(ctx, &store.ListAttemptsParams{AppID: app})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) != 1 || page.Data[0].ID != want || page.Data[0].EndpointID == "" {
+			t.Errorf("attempts of %s after the migration: %+v, want %s", app, page.Data, want)
+		}
 	}
 }
