@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -111,6 +112,12 @@ const DistinctTypesSQL = `WITH RECURSIVE t(type) AS (
 		SELECT (SELECT min(e.type) FROM events e WHERE e.app_id = ?1 AND e.type > t.type) FROM t WHERE t.type IS NOT NULL
 	)
 	SELECT type FROM t WHERE type IS NOT NULL LIMIT ?2`
+
+// MatchesEveryType reports whether a type filter keeps every type: it has
+// no pattern, or "*".
+func MatchesEveryType(patterns []string) bool {
+	return len(patterns) == 0 || slices.Contains(patterns, "*")
+}
 
 // MatchingTypes returns those of types that match any of patterns.
 func MatchingTypes(types, patterns []string) []string {

@@ -273,7 +273,7 @@ func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Even
 // type's newest events are read from events_app_type_seq and merged (see
 // listEventsOfTypes); beyond, the filter is a condition on the scan.
 func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
-	if typeCond("type", p.Types, new([]any)) != "" {
+	if !store.MatchesEveryType(p.Types) {
 		types, err := s.matchingEventTypes(ctx, p.AppID, p.Types)
 		if err != nil {
 			return nil, err

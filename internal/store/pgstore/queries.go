@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,12 +18,11 @@ import (
 // own would be wrong under a linguistic collation, which orders
 // punctuation apart.
 func typeCond(col string, patterns []string, args *[]any) string {
-	tps := store.CompileTypePatterns(patterns)
-	if slices.ContainsFunc(tps, func(tp store.TypePattern) bool { return tp.All }) {
+	if store.MatchesEveryType(patterns) {
 		return "" // before any argument is appended
 	}
 	var ors []string
-	for _, tp := range tps {
+	for _, tp := range store.CompileTypePatterns(patterns) {
 		switch {
 		case tp.Exact:
 			ors = append(ors, cond(col+" = $", args, tp.Pattern))

@@ -168,7 +168,7 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 	}
 	var tconds []string
 	var targs []any
-	if c := typeCond("type", p.Types, new([]any)); c != "" {
+	if !store.MatchesEveryType(p.Types) {
 		types, err := s.matchingEventTypes(ctx, p.AppID, p.Types)
 		if err != nil {
 			return nil, err

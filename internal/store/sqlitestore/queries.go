@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql/driver"
-	"slices"
 	"strings"
 	"time"
 
@@ -34,12 +33,11 @@ func init() {
 // Each pattern's literal leading segments bound col to a range, so that an
 // index on col serves it; hookd_type_match decides only within the range.
 func typeCond(col string, patterns []string, args *[]any) string {
-	tps := store.CompileTypePatterns(patterns)
-	if slices.ContainsFunc(tps, func(tp store.TypePattern) bool { return tp.All }) {
+	if store.MatchesEveryType(patterns) {
 		return "" // before any argument is appended
 	}
 	var ors []string
-	for _, tp := range tps {
+	for _, tp := range store.CompileTypePatterns(patterns) {
 		var and []string
 		switch {
 		case tp.Exact:
