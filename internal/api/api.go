@@ -314,6 +314,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEvents()
 	s.registerDeliveries()
 	s.registerReplay()
+	s.registerAttempts()
 	s.registerAPIKeys()
 	declareOpenOperations(s.api.OpenAPI())
 

@@ -56,6 +56,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/v1/apps/{app}/deliveries":                   {"get"},
 		"/v1/apps/{app}/deliveries/{dlv}":             {"get"},
 		"/v1/apps/{app}/deliveries/{dlv}/retry":       {"post"},
+		"/v1/apps/{app}/attempts":                     {"get"},
 		"/v1/api-keys":                                {"get", "post"},
 		"/v1/api-keys/{id}":                           {"delete"},
 		"/healthz":                                    {"get"},

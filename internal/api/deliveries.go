@@ -43,25 +43,37 @@ type recoverOutput struct {
 }
 
 func (s *server) registerDeliveries() {
-	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/deliveries", "list-deliveries", "Deliveries", "List an app's deliveries, newest first", http.StatusOK),
+	huma.Register(s.api, s.listOperation("/v1/apps/{app}/deliveries", "list-deliveries", "Deliveries", "List an app's deliveries, newest first"),
 		func(ctx context.Context, in *struct {
 			AppParam
 			ListQuery
-			Status   string `query:"status" enum:"pending,paused,succeeded,failed" doc:"Only deliveries with this status (paused: pending, of a disabled endpoint)."`
-			Endpoint string `query:"endpoint" doc:"Only deliveries to this endpoint (its id)."`
-			Event    string `query:"event" doc:"Only deliveries of this event (its id)."`
-			Since    string `query:"since" format:"date-time" doc:"Only deliveries created at or after this time (RFC 3339)."`
-			Livemode string `query:"livemode" enum:"true,false" doc:"true: deliveries of live events only; false: of test events only; absent: both."`
+			Status    string `query:"status" enum:"pending,paused,succeeded,failed" doc:"Only deliveries with this status (paused: pending, of a disabled endpoint)."`
+			Endpoint  string `query:"endpoint" doc:"Only deliveries to this endpoint (its id or uid). An unknown endpoint gives an empty list."`
+			Event     string `query:"event" doc:"Only deliveries of this event (its id)."`
+			EventType string `query:"event_type" doc:"Only deliveries of events of these types. Comma-separated event type names or patterns, at most 20: a '*' segment matches one segment, a final '*' one or more, as in an endpoint's event_types (order.* matches order.created and order.payment.failed; *.created matches order.created; * matches all). Keeps what matches any of them." example:"order.*"`
+			Since     string `query:"since" format:"date-time" doc:"Only deliveries created at or after this time (RFC 3339)."`
+			Until     string `query:"until" format:"date-time" doc:"Only deliveries created before this time (RFC 3339); after since."`
+			Livemode  string `query:"livemode" enum:"true,false" doc:"true: deliveries of live events only; false: of test events only; absent: both."`
 		}) (*listOutput[*hook.Delivery], error) {
 			p := &store.ListDeliveriesParams{
-				ListParams: in.ListQuery.params(), Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event,
+				ListParams: in.ListQuery.params(), Status: in.Status, EventID: in.Event,
 				Livemode: livemodeFilter(in.Livemode),
 			}
-			var err error
-			if p.Since, err = parseTime(in.Since); err != nil {
-				return nil, invalid("query.since", err.Error(), in.Since)
+			var errs []*huma.ErrorDetail
+			types, d := parseTypePatterns("event_type", in.EventType)
+			if d != nil {
+				errs = append(errs, d)
 			}
+			p.EventTypes = types
+			p.Since, p.Until, errs = timeRange(errs, in.Since, in.Until)
+			if len(errs) > 0 {
+				return nil, invalidAll(errs)
+			}
+			var err error
 			if p.AppID, err = s.appID(ctx, in.App); err != nil {
+				return nil, err
+			}
+			if p.EndpointID, err = s.endpointFilter(ctx, p.AppID, in.Endpoint); err != nil {
 				return nil, err
 			}
 			page, err := s.store.ListDeliveries(ctx, p)
@@ -90,7 +102,8 @@ func (s *server) registerDeliveries() {
 
 	retry := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/deliveries/{dlv}/retry", "retry-delivery", "Deliveries", "Retry a delivery now", http.StatusAccepted)
 	retry.Description = "A succeeded or failed delivery gets one more (manual) attempt; a pending one is made due now. " +
-		"A delivery being attempted right now is a conflict (409)."
+		"A delivery being attempted right now is a conflict (409), and so is one whose endpoint is disabled (409, naming the endpoint): " +
+		"enable the endpoint first."
 	huma.Register(s.api, retry,
 		func(ctx context.Context, in *DeliveryParam) (*retryOutput, error) {
 			appID, err := s.appID(ctx, in.App)
@@ -106,7 +119,8 @@ func (s *server) registerDeliveries() {
 		})
 
 	recov := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/endpoints/{ep}/recover", "recover-endpoint", "Endpoints", "Retry an endpoint's failed deliveries", http.StatusAccepted)
-	recov.Description = "Every failed delivery to the endpoint created at or after `since` gets one more (manual) attempt."
+	recov.Description = "Every failed delivery to the endpoint created at or after `since` gets one more (manual) attempt. " +
+		"A disabled endpoint is a conflict (409): enable it first."
 	huma.Register(s.api, recov,
 		func(ctx context.Context, in *struct {
 			EndpointParam

@@ -22,7 +22,7 @@ const SecretGracePeriod = hook.DefaultSecretOverlapSeconds * time.Second
 // EndpointParam is the {app} and {ep} path parameters.
 type EndpointParam struct {
 	AppParam
-	Endpoint string `path:"ep" doc:"The endpoint's id (ep_...)."`
+	Endpoint string `path:"ep" doc:"The endpoint's id (ep_...) or its uid."`
 }
 
 type endpointOutput struct {
@@ -37,7 +37,7 @@ type endpointCreateRequest struct {
 	Headers        map[string]string `json:"headers,omitempty" doc:"Extra headers sent with every delivery, e.g. the receiver's credentials: names are tokens (not hop-by-hop or framing headers such as Connection, Upgrade, TE, Expect, Content-Encoding, nor those hookd sets), each once whatever its case; values are visible ASCII, spaces and tabs, at most 4096 bytes. Sealed at rest; answers show each value as ********."`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	Secret         string            `json:"secret,omitempty" doc:"The signing secret (whsec_ and base64 of 24 to 64 bytes); generated when absent. An app with an hmac signature scheme keyed by the secret's bytes also takes a provider's existing secret: 16 to 256 printable characters."`
-	UID            string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; envelopes see it."`
+	UID            string            `json:"uid,omitempty" maxLength:"255" doc:"Your own id for the endpoint, unique in the app; usable instead of its id in paths and filters; envelopes see it. Must not start with ep_."`
 	Profile        string            `json:"profile,omitempty" enum:"hookd,reflow,opentiendas,flo,flexprice" doc:"The body shape for this endpoint; empty uses the app's."`
 	Envelope       string            `json:"envelope,omitempty" maxLength:"16384" doc:"A jq program rendering this endpoint's bodies; wins over every profile and the app's envelope."`
 	Filter         string            `json:"filter,omitempty" maxLength:"4096" doc:"A jq expression over the event (the envelope input); events for which it is false or null get no delivery here. E.g. .type == \"order.updated\" and .data.payment_status == \"paid\""`
@@ -67,7 +67,7 @@ type endpointPatchRequest struct {
 // error is a sandbox that could not check a program (503).
 func (s *server) validateEndpointSettings(ctx context.Context, app string, errs []*huma.ErrorDetail, uid, profile, env, filter *string) ([]*huma.ErrorDetail, error) {
 	if uid != nil {
-		errs = collect(errs, hook.ValidateUID("uid", *uid), "body", "uid", *uid)
+		errs = collect(errs, hook.ValidateEndpointUID("uid", *uid), "body", "uid", *uid)
 	}
 	if profile != nil {
 		errs = collect(errs, envelope.ValidateProfile("profile", *profile), "body", "profile", *profile)
@@ -314,20 +314,13 @@ func (s *server) registerEndpoints() {
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
-			appID, err := s.appID(ctx, in.App)
+			cur, err := s.endpoint(ctx, &in.EndpointParam)
 			if err != nil {
 				return nil, err
 			}
-			wasDisabled := false
-			if b.Disabled != nil {
-				cur, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
-				if err != nil {
-					return nil, s.fail(ctx, err, "path")
-				}
-				wasDisabled = cur.Disabled
-			}
+			appID, wasDisabled := cur.AppID, cur.Disabled
 			ep, err := s.store.UpdateEndpoint(ctx, &store.UpdateEndpointParams{
-				AppID: appID, EndpointID: in.Endpoint, URL: b.URL, Description: b.Description,
+				AppID: appID, EndpointID: cur.ID, URL: b.URL, Description: b.Description,
 				EventTypes: b.EventTypes, Disabled: b.Disabled, Headers: b.Headers, Metadata: b.Metadata,
 				UID: b.UID, Profile: b.Profile, Envelope: b.Envelope, Filter: b.Filter,
 				MaxConcurrency: b.MaxConcurrency, RateLimit: b.RateLimit, Ordering: b.Ordering,
@@ -349,14 +342,14 @@ func (s *server) registerEndpoints() {
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodDelete, "/v1/apps/{app}/endpoints/{ep}", "delete-endpoint", "Endpoints", "Delete an endpoint with its deliveries", http.StatusNoContent),
 		func(ctx context.Context, in *EndpointParam) (*struct{}, error) {
-			appID, err := s.appID(ctx, in.App)
+			ep, err := s.endpoint(ctx, in)
 			if err != nil {
 				return nil, err
 			}
-			if err := s.store.DeleteEndpoint(ctx, appID, in.Endpoint); err != nil {
+			if err := s.store.DeleteEndpoint(ctx, ep.AppID, ep.ID); err != nil {
 				return nil, s.fail(ctx, err, "path")
 			}
-			s.disp.EndpointDeleted(in.Endpoint)
+			s.disp.EndpointDeleted(ep.ID)
 			return nil, nil
 		})
 
@@ -414,9 +407,13 @@ func (s *server) registerEndpoints() {
 			} else {
 				secret = hook.NewSecret()
 			}
+			cur, err := s.endpointByRef(ctx, app.ID, in.Endpoint)
+			if err != nil {
+				return nil, err
+			}
 			now := s.now().UTC()
 			ep, err := s.store.RotateEndpointSecret(ctx, &store.RotateEndpointSecretParams{
-				AppID: app.ID, EndpointID: in.Endpoint, Secret: secret,
+				AppID: app.ID, EndpointID: cur.ID, Secret: secret,
 				PreviousExpiresAt: now.Add(time.Duration(overlap) * time.Second), Now: now,
 			})
 			if err != nil {
@@ -427,15 +424,42 @@ func (s *server) registerEndpoints() {
 		})
 }
 
-// endpoint reads the endpoint named by the path.
+// endpoint reads the endpoint named by the path: {app} and {ep}, each an
+// id or a uid.
 func (s *server) endpoint(ctx context.Context, in *EndpointParam) (*hook.Endpoint, error) {
 	appID, err := s.appID(ctx, in.App)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := s.store.GetEndpoint(ctx, appID, in.Endpoint)
+	return s.endpointByRef(ctx, appID, in.Endpoint)
+}
+
+// endpointByRef reads one of app's endpoints (app is the app's id) named
+// by ref, its id ("ep_...") or its uid: every route with {ep} in its path
+// resolves it here. An unknown endpoint is a 404.
+func (s *server) endpointByRef(ctx context.Context, appID, ref string) (*hook.Endpoint, error) {
+	ep, err := s.store.GetEndpoint(ctx, appID, ref)
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
 	}
 	return ep, nil
+}
+
+// endpointFilter turns the endpoint query filter of a list (an
+// endpoint's id or uid, "" for none) into the endpoint id to filter by.
+// An unknown endpoint is not an error: it filters by ref itself, which no
+// delivery or attempt has, so the list is empty, as it is for an unknown
+// id.
+func (s *server) endpointFilter(ctx context.Context, appID, ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	ep, err := s.store.GetEndpoint(ctx, appID, ref)
+	switch {
+	case err == nil:
+		return ep.ID, nil
+	case hook.ErrorCode(err) == hook.ENotFound:
+		return ref, nil
+	}
+	return "", s.fail(ctx, err, "query")
 }

@@ -153,30 +153,27 @@ func (s *server) registerEvents() {
 	s.documentEventBody()
 	s.registerEventBatch()
 
-	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, eventsPath, "list-events", "Events", "List an app's events, newest first", http.StatusOK),
+	huma.Register(s.api, s.listOperation(eventsPath, "list-events", "Events", "List an app's events, newest first"),
 		func(ctx context.Context, in *struct {
 			AppParam
 			ListQuery
-			Type     string `query:"type" doc:"Only events of this type."`
+			Type     string `query:"type" doc:"Only events of these types. Comma-separated event type names or patterns, at most 20: a '*' segment matches one segment, a final '*' one or more, as in an endpoint's event_types (order.* matches order.created and order.payment.failed; *.created matches order.created; * matches all). Keeps what matches any of them." example:"order.*,invoice.paid"`
 			Since    string `query:"since" format:"date-time" doc:"Only events created at or after this time (RFC 3339)."`
-			Until    string `query:"until" format:"date-time" doc:"Only events created before this time (RFC 3339)."`
+			Until    string `query:"until" format:"date-time" doc:"Only events created before this time (RFC 3339); after since."`
 			Livemode string `query:"livemode" enum:"true,false" doc:"true: live events only; false: test events only; absent: both."`
 		}) (*listOutput[*hook.Event], error) {
-			p := &store.ListEventsParams{ListParams: in.ListQuery.params(), Type: in.Type, Livemode: livemodeFilter(in.Livemode)}
+			p := &store.ListEventsParams{ListParams: in.ListQuery.params(), Livemode: livemodeFilter(in.Livemode)}
 			var errs []*huma.ErrorDetail
-			var err error
-			if in.Type != "" {
-				errs = collect(errs, hook.ValidateEventTypeName("type", in.Type), "query", "type", in.Type)
+			types, d := parseTypePatterns("type", in.Type)
+			if d != nil {
+				errs = append(errs, d)
 			}
-			if p.Since, err = parseTime(in.Since); err != nil {
-				errs = append(errs, &huma.ErrorDetail{Location: "query.since", Message: err.Error(), Value: in.Since})
-			}
-			if p.Until, err = parseTime(in.Until); err != nil {
-				errs = append(errs, &huma.ErrorDetail{Location: "query.until", Message: err.Error(), Value: in.Until})
-			}
+			p.Types = types
+			p.Since, p.Until, errs = timeRange(errs, in.Since, in.Until)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
+			var err error
 			if p.AppID, err = s.appID(ctx, in.App); err != nil {
 				return nil, err
 			}

@@ -135,9 +135,9 @@ func (s *server) sendTestEvent(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
 	}
-	ep, err := s.store.GetEndpoint(ctx, app.ID, in.Endpoint)
+	ep, err := s.endpointByRef(ctx, app.ID, in.Endpoint)
 	if err != nil {
-		return nil, s.fail(ctx, err, "path")
+		return nil, err
 	}
 	et, err := s.store.GetEventType(ctx, in.Body.Type)
 	switch {
@@ -296,10 +296,12 @@ func (s *server) resendEvent(ctx context.Context, in *struct {
 	return out, nil
 }
 
-// findEndpoint returns the endpoint of eps whose id or uid is ref, or nil.
+// findEndpoint returns the endpoint of eps that ref names, or nil: its id
+// or its uid, read as the store reads a reference (store.EndpointRefColumn).
 func findEndpoint(eps []*hook.Endpoint, ref string) *hook.Endpoint {
+	byID := store.EndpointRefColumn(ref) == "id"
 	for _, ep := range eps {
-		if ep.ID == ref || (ep.UID != "" && ep.UID == ref) {
+		if (byID && ep.ID == ref) || (!byID && ep.UID != "" && ep.UID == ref) {
 			return ep
 		}
 	}
@@ -333,9 +335,9 @@ func (s *server) replayMissing(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, s.fail(ctx, err, "path")
 	}
-	ep, err := s.store.GetEndpoint(ctx, app.ID, in.Endpoint)
+	ep, err := s.endpointByRef(ctx, app.ID, in.Endpoint)
 	if err != nil {
-		return nil, s.fail(ctx, err, "path")
+		return nil, err
 	}
 	if ep.Disabled {
 		return nil, huma.Error409Conflict("endpoint " + ep.ID + " is disabled: enable it to replay what it missed")

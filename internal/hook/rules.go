@@ -134,6 +134,19 @@ func ValidateUID(field, uid string) error {
 	return nil
 }
 
+// ValidateEndpointUID checks an endpoint's provider-given uid: as an app's
+// (ValidateUID), and not starting with ep_, so that {ep} in a path, which
+// takes an endpoint's id or its uid, is never ambiguous.
+func ValidateEndpointUID(field, uid string) error {
+	if err := ValidateUID(field, uid); err != nil {
+		return err
+	}
+	if strings.HasPrefix(uid, "ep_") {
+		return Errorf(EInvalid, field, "must not start with ep_ (reserved for ids)")
+	}
+	return nil
+}
+
 // ValidateName checks a required display name.
 func ValidateName(field, name string) error {
 	if strings.TrimSpace(name) == "" {

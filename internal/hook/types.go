@@ -253,8 +253,12 @@ const (
 
 // Attempt is one HTTP request made for a delivery.
 type Attempt struct {
-	ID             string        `json:"id"`
-	DeliveryID     string        `json:"delivery_id"`
+	ID         string `json:"id"`
+	DeliveryID string `json:"delivery_id"`
+	// EventID and EndpointID are those of the attempt's delivery: set in
+	// a list of attempts across deliveries, empty in a delivery's own.
+	EventID        string        `json:"event_id,omitempty" doc:"The event's id (set in the attempts list)."`
+	EndpointID     string        `json:"endpoint_id,omitempty" doc:"The endpoint's id (set in the attempts list)."`
 	Number         int           `json:"number"`
 	Trigger        string        `json:"trigger"`
 	StartedAt      time.Time     `json:"started_at"`

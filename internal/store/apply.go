@@ -129,6 +129,13 @@ func EndpointUIDConflict(uid string) error {
 	return hook.Errorf(hook.EConflict, "uid", "an endpoint with uid %q exists in this app", uid)
 }
 
+// EndpointDisabledConflict is the error of RetryDelivery and RecoverEndpoint
+// for a delivery or an endpoint of a disabled endpoint: nothing is made due,
+// since a disabled endpoint is sent nothing.
+func EndpointDisabledConflict(endpointID string) error {
+	return hook.Errorf(hook.EConflict, "", "endpoint %q is disabled: enable it before retrying its deliveries", endpointID)
+}
+
 // ErrEndpointLimit is in the chain of the error of a CreateEndpoint refused
 // because the app has CreateEndpointParams.MaxPerApp endpoints.
 var ErrEndpointLimit = errors.New("endpoint limit")

@@ -56,7 +56,9 @@ type Store interface {
 	PutEventTypes(ctx context.Context, p *PutEventTypesParams) ([]*hook.EventType, error)
 
 	CreateEndpoint(ctx context.Context, p *CreateEndpointParams) (*hook.Endpoint, error)
-	GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error)
+	// GetEndpoint finds one of the app's endpoints by id ("ep_...") or
+	// by uid (see EndpointRefColumn).
+	GetEndpoint(ctx context.Context, appID, idOrUID string) (*hook.Endpoint, error)
 	ListEndpoints(ctx context.Context, p *ListEndpointsParams) (*Page[*hook.Endpoint], error)
 	// ListEnabledEndpoints returns every endpoint of the app that is not
 	// disabled, for fan-out.
@@ -126,14 +128,19 @@ type Store interface {
 	// GetDelivery returns the delivery with its attempts, oldest first.
 	GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error)
 	ListDeliveries(ctx context.Context, p *ListDeliveriesParams) (*Page[*hook.Delivery], error)
+	// ListAttempts lists an app's attempts across its deliveries, newest
+	// first, each with EventID and EndpointID set.
+	ListAttempts(ctx context.Context, p *ListAttemptsParams) (*Page[*hook.Attempt], error)
 	// RetryDelivery makes a delivery due now. A succeeded or failed one
 	// becomes pending for one manual attempt; a pending one keeps its
 	// place in the schedule. A delivery leased by a dispatcher right now
-	// is a conflict.
+	// is a conflict, and so is one whose endpoint is disabled
+	// (EndpointDisabledConflict): nothing is changed.
 	RetryDelivery(ctx context.Context, p *RetryDeliveryParams) (*hook.Delivery, error)
 	// RecoverEndpoint makes every failed delivery of the endpoint created
 	// at or after Since due now for one manual attempt, and returns how
-	// many it made due.
+	// many it made due. A disabled endpoint is a conflict
+	// (EndpointDisabledConflict): nothing is changed.
 	RecoverEndpoint(ctx context.Context, p *RecoverEndpointParams) (int, error)
 
 	// ClaimDeliveries leases due deliveries to a dispatcher: pending, due
@@ -457,11 +464,13 @@ type PurgeEventsResult struct {
 }
 
 // ListEventsParams lists an app's events, newest first, with optional
-// filters: Type exactly, CreatedAt in [Since, Until), Livemode when not nil.
+// filters: Type matching any of Types (names or patterns, as an endpoint's
+// event_types: see hook.MatchEventTypes; empty for every type), CreatedAt
+// in [Since, Until), Livemode when not nil.
 type ListEventsParams struct {
 	ListParams
 	AppID    string
-	Type     string
+	Types    []string
 	Since    time.Time
 	Until    time.Time
 	Livemode *bool
@@ -475,9 +484,49 @@ type ListDeliveriesParams struct {
 	Status     string
 	EndpointID string
 	EventID    string
-	Since      time.Time
+	// EventTypes keeps the deliveries whose event type matches any of
+	// these names or patterns (as ListEventsParams.Types); empty keeps all.
+	EventTypes []string
+	// Since and Until keep the deliveries created in [Since, Until); a
+	// zero time does not bound.
+	Since time.Time
+	Until time.Time
 	// Livemode, when not nil, keeps live (true) or test (false) deliveries.
 	Livemode *bool
+}
+
+// Attempt status classes, for ListAttemptsParams.StatusClass.
+const (
+	StatusClass2xx = "2xx"
+	StatusClass3xx = "3xx"
+	StatusClass4xx = "4xx"
+	StatusClass5xx = "5xx"
+	// StatusClassError is an attempt that got no HTTP response (a
+	// timeout, a refused connection, ...): response status 0.
+	StatusClassError = "error"
+)
+
+// StatusClasses lists the attempt status classes.
+var StatusClasses = []string{StatusClass2xx, StatusClass3xx, StatusClass4xx, StatusClass5xx, StatusClassError}
+
+// ListAttemptsParams lists an app's attempts, across its deliveries,
+// newest first, with optional filters ("" or a zero time for none).
+type ListAttemptsParams struct {
+	ListParams
+	AppID string
+	// EndpointID, DeliveryID and EventID (the event's id, as published)
+	// keep the attempts of that endpoint, delivery or event.
+	EndpointID string
+	DeliveryID string
+	EventID    string
+	// StatusClass is one of StatusClasses: the class of the response
+	// status, or StatusClassError for no response.
+	StatusClass string
+	// ErrorKind is one of the hook.ErrorKind* values.
+	ErrorKind string
+	// Since and Until keep the attempts started in [Since, Until).
+	Since time.Time
+	Until time.Time
 }
 
 // RetryDeliveryParams makes one delivery due now.

@@ -128,8 +128,14 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 		// The app's id is $1.
 		conds = append(conds, cond("event_seq = (SELECT seq FROM events WHERE app_id = $1 AND id = $", &args, p.EventID)+")")
 	}
+	if c := typeCond("event_type", p.EventTypes, &args); c != "" {
+		conds = append(conds, c)
+	}
 	if !p.Since.IsZero() {
 		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))
+	}
+	if !p.Until.IsZero() {
+		conds = append(conds, cond("created_at < $", &args, ms(p.Until)))
 	}
 	if p.Livemode != nil {
 		conds = append(conds, cond("livemode = $", &args, *p.Livemode))
@@ -156,9 +162,10 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 	var out *hook.Delivery
 	err := s.tx(ctx, "retry delivery", func(tx pgx.Tx) error {
 		var (
-			status string
-			owner  pgtype.Text
-			avail  pgtype.Timestamptz
+			status, epID string
+			owner        pgtype.Text
+			avail        pgtype.Timestamptz
+			disabled     bool
 		)
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM events WHERE seq = (
 				SELECT event_seq FROM deliveries WHERE id = $1 AND app_id = $2) FOR KEY SHARE`,
@@ -166,10 +173,15 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 			return dbErr("retry delivery: hold event", err)
 		}
 		err := tx.QueryRow(ctx,
-			`SELECT status, lease_owner, available_at FROM deliveries WHERE id = $1 AND app_id = $2 FOR UPDATE`,
-			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail)
+			`SELECT d.status, d.lease_owner, d.available_at, d.endpoint_id, e.disabled
+			 FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+			 WHERE d.id = $1 AND d.app_id = $2 FOR UPDATE OF d`,
+			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail, &epID, &disabled)
 		if err != nil {
 			return notFound(err, "delivery", p.DeliveryID, "retry delivery")
+		}
+		if disabled {
+			return store.EndpointDisabledConflict(epID)
 		}
 		if status == hook.DeliveryPending && owner.Valid && avail.Valid && avail.Time.After(now) {
 			return hook.Errorf(hook.EConflict, "", "delivery %q is being attempted now", p.DeliveryID)
@@ -204,11 +216,14 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 	now := ms(p.Now)
 	var n int64
 	err := s.tx(ctx, "recover endpoint", func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM endpoints WHERE id = $1 AND app_id = $2`,
-			p.EndpointID, p.AppID).Scan(&one)
+		var disabled bool
+		err := tx.QueryRow(ctx, `SELECT disabled FROM endpoints WHERE id = $1 AND app_id = $2`,
+			p.EndpointID, p.AppID).Scan(&disabled)
 		if err != nil {
 			return notFound(err, "endpoint", p.EndpointID, "recover endpoint")
+		}
+		if disabled {
+			return store.EndpointDisabledConflict(p.EndpointID)
 		}
 		rows, err := tx.Query(ctx, `SELECT seq FROM events WHERE seq IN (
 				SELECT event_seq FROM deliveries WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2)

@@ -276,9 +276,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 // delivery while owner ($15) holds its lease, and disables the endpoint
 // if asked ($17) and the delivery exists.
 const sqlRecordAttempt = `WITH att AS (
-		INSERT INTO attempts (id, delivery_id, number, trigger_kind, started_at, duration_ms,
+		INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
 			response_status, response_body, error_kind, error)
-		SELECT $1, d.id, $2, $3, $4, $5, $6, $7, $8, $9 FROM deliveries d WHERE d.id = $10
+		SELECT $1, d.id, d.app_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM deliveries d WHERE d.id = $10
 		RETURNING 1
 	), upd AS (
 		UPDATE deliveries SET status = $11, attempt_count = $2, scheduled_attempts = $12, manual = false,
@@ -515,9 +515,9 @@ const sqlRecordAttemptsBulk = `WITH r AS (
 			AS r (ord, id, delivery_id, number, trigger_kind, started_at, duration_ms, response_status,
 				response_body, error_kind, error, status, sched, next_at, now, owner, endpoint_id, disable)
 	), att AS (
-		INSERT INTO attempts (id, delivery_id, number, trigger_kind, started_at, duration_ms,
+		INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
 			response_status, response_body, error_kind, error)
-		SELECT r.id, d.id, r.number, r.trigger_kind, r.started_at, r.duration_ms, r.response_status,
+		SELECT r.id, d.id, d.app_id, r.number, r.trigger_kind, r.started_at, r.duration_ms, r.response_status,
 			r.response_body, r.error_kind, r.error
 		FROM r JOIN deliveries d ON d.id = r.delivery_id
 		ORDER BY r.ord

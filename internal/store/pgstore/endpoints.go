@@ -134,8 +134,13 @@ func lockAppForEndpointCount(ctx context.Context, tx pgx.Tx, appID string, limit
 	return nil
 }
 
+// getEndpoint finds one of the app's endpoints by id ("ep_...") or by uid
+// (see store.EndpointRefColumn).
 func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID string, lock bool) (*hook.Endpoint, error) {
-	sql := `SELECT ` + endpointCols + ` FROM endpoints WHERE id = $1 AND app_id = $2`
+	if endpointID == "" {
+		return nil, hook.NotFound("endpoint", endpointID)
+	}
+	sql := `SELECT ` + endpointCols + ` FROM endpoints WHERE ` + store.EndpointRefColumn(endpointID) + ` = $1 AND app_id = $2`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
@@ -146,7 +151,7 @@ func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID st
 	return e, nil
 }
 
-// GetEndpoint returns one of the app's endpoints.
+// GetEndpoint returns one of the app's endpoints, by id or by uid.
 func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
 	return s.getEndpoint(ctx, s.pool, appID, endpointID, false)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -266,23 +268,89 @@ func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Even
 	return e, nil
 }
 
-// ListEvents lists the app's events, newest first.
+// ListEvents lists the app's events, newest first. A type filter is
+// resolved to the app's types it matches: up to store.MaxMergedTypes, each
+// type's newest events are read from events_app_type_seq and merged (see
+// listEventsOfTypes); beyond, the filter is a condition on the scan.
 func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
+	if !store.MatchesEveryType(p.Types) {
+		types, err := s.matchingEventTypes(ctx, p.AppID, p.Types)
+		if err != nil {
+			return nil, err
+		}
+		if len(types) <= store.MaxMergedTypes {
+			return s.listEventsOfTypes(ctx, p, types)
+		}
+	}
 	var args []any
 	conds := []string{cond("app_id = $", &args, p.AppID)}
-	if p.Type != "" {
-		conds = append(conds, cond("type = $", &args, p.Type))
+	if c := typeCond("type", p.Types, &args); c != "" {
+		conds = append(conds, c)
 	}
+	conds = append(conds, eventFilters(p, &args)...)
+	return listSeq(ctx, s.pool, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
+}
+
+// eventFilters are the conditions of ListEvents but for the app and the
+// types.
+func eventFilters(p *store.ListEventsParams, args *[]any) []string {
+	var conds []string
 	if !p.Since.IsZero() {
-		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))
+		conds = append(conds, cond("created_at >= $", args, ms(p.Since)))
 	}
 	if !p.Until.IsZero() {
-		conds = append(conds, cond("created_at < $", &args, ms(p.Until)))
+		conds = append(conds, cond("created_at < $", args, ms(p.Until)))
 	}
 	if p.Livemode != nil {
-		conds = append(conds, cond("livemode = $", &args, *p.Livemode))
+		conds = append(conds, cond("livemode = $", args, *p.Livemode))
 	}
-	return listSeq(ctx, s.pool, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
+	return conds
+}
+
+// distinctTypesSQL is store.DistinctTypesSQL with PostgreSQL's placeholders.
+var distinctTypesSQL = strings.NewReplacer("?1", "$1", "?2", "$2").Replace(store.DistinctTypesSQL)
+
+// matchingEventTypes returns the types of the app's events that match
+// patterns, or more than store.MaxMergedTypes of them when the app has
+// more types than can be told apart cheaply.
+func (s *Store) matchingEventTypes(ctx context.Context, appID string, patterns []string) ([]string, error) {
+	const maxTypes = 16 * store.MaxMergedTypes
+	rows, err := s.pool.Query(ctx, distinctTypesSQL, appID, maxTypes+1)
+	if err != nil {
+		return nil, dbErr("list events: types", err)
+	}
+	types, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr("list events: types", err)
+	}
+	if len(types) > maxTypes {
+		return types, nil // too many to resolve: filter instead
+	}
+	return store.MatchingTypes(types, patterns), nil
+}
+
+// listEventsOfTypes lists the app's events of the given types: a page of
+// each type, newest first, from events_app_type_seq, merged. It reads at
+// most len(types) pages' worth of rows, however many events there are.
+func (s *Store) listEventsOfTypes(ctx context.Context, p *store.ListEventsParams, types []string) (*store.Page[*hook.Event], error) {
+	below, err := store.DecodeSeqCursor(p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		return &store.Page[*hook.Event]{Data: []*hook.Event{}}, nil
+	}
+	limit := p.NormalizedLimit()
+	var args []any
+	parts := make([]string, len(types))
+	for i, t := range types {
+		conds := append([]string{cond("app_id = $", &args, p.AppID), cond("type = $", &args, t),
+			cond("seq < $", &args, below)}, eventFilters(p, &args)...)
+		parts[i] = `SELECT * FROM (SELECT ` + eventCols + ` FROM events WHERE ` + strings.Join(conds, " AND ") +
+			` ORDER BY seq DESC ` + cond("LIMIT $", &args, limit+1) + `) t` + strconv.Itoa(i)
+	}
+	q := `SELECT ` + eventCols + ` FROM (` + strings.Join(parts, " UNION ALL ") + `) u`
+	return listSeq(ctx, s.pool, "list events", p.ListParams, q, nil, args, scanEvent)
 }
 
 // sqlInsertEventsBulk is sqlInsertEventBatched for many events at once:

@@ -110,8 +110,14 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
 		args = append(args, p.AppID, p.EventID)
 	}
+	if c := typeCond("event_type", p.EventTypes, &args); c != "" {
+		conds = append(conds, c)
+	}
 	if !p.Since.IsZero() {
 		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
+	}
+	if !p.Until.IsZero() {
+		conds, args = append(conds, "created_at < ?"), append(args, ms(p.Until))
 	}
 	if p.Livemode != nil {
 		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
@@ -128,15 +134,20 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 	var out *hook.Delivery
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var (
-			status string
-			owner  sql.NullString
-			avail  sql.NullInt64
+			status, epID string
+			owner        sql.NullString
+			avail        sql.NullInt64
+			disabled     bool
 		)
 		err := tx.QueryRowContext(ctx,
-			`SELECT status, lease_owner, available_at FROM deliveries WHERE id = ? AND app_id = ?`,
-			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail)
+			`SELECT d.status, d.lease_owner, d.available_at, d.endpoint_id, e.disabled
+			 FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = ? AND d.app_id = ?`,
+			p.DeliveryID, p.AppID).Scan(&status, &owner, &avail, &epID, &disabled)
 		if err != nil {
 			return notFound(err, "delivery", p.DeliveryID, "retry delivery")
+		}
+		if disabled {
+			return store.EndpointDisabledConflict(epID)
 		}
 		if status == hook.DeliveryPending && owner.Valid && avail.Valid && avail.Int64 > now {
 			return hook.Errorf(hook.EConflict, "", "delivery %q is being attempted now", p.DeliveryID)
@@ -165,11 +176,14 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 	now := ms(p.Now)
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM endpoints WHERE id = ? AND app_id = ?`,
-			p.EndpointID, p.AppID).Scan(&one)
+		var disabled bool
+		err := tx.QueryRowContext(ctx, `SELECT disabled FROM endpoints WHERE id = ? AND app_id = ?`,
+			p.EndpointID, p.AppID).Scan(&disabled)
 		if err != nil {
 			return notFound(err, "endpoint", p.EndpointID, "recover endpoint")
+		}
+		if disabled {
+			return store.EndpointDisabledConflict(p.EndpointID)
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE deliveries SET status = 'pending', manual = 1, next_attempt_at = ?1, available_at = ?1,

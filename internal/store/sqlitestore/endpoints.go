@@ -113,16 +113,22 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 	return e, nil
 }
 
+// getEndpoint finds one of the app's endpoints by id ("ep_...") or by uid
+// (see store.EndpointRefColumn).
 func (s *Store) getEndpoint(ctx context.Context, q querier, appID, endpointID string) (*hook.Endpoint, error) {
+	if endpointID == "" {
+		return nil, hook.NotFound("endpoint", endpointID)
+	}
 	e, _, err := s.scanEndpoint(q.QueryRowContext(ctx,
-		`SELECT `+endpointCols+` FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID))
+		`SELECT `+endpointCols+` FROM endpoints WHERE `+store.EndpointRefColumn(endpointID)+` = ? AND app_id = ?`,
+		endpointID, appID))
 	if err != nil {
 		return nil, notFound(err, "endpoint", endpointID, "get endpoint")
 	}
 	return e, nil
 }
 
-// GetEndpoint returns one of the app's endpoints.
+// GetEndpoint returns one of the app's endpoints, by id or by uid.
 func (s *Store) GetEndpoint(ctx context.Context, appID, endpointID string) (*hook.Endpoint, error) {
 	return s.getEndpoint(ctx, s.rdb, appID, endpointID)
 }

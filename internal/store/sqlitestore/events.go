@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -148,12 +149,14 @@ func (s *Store) GetEvent(ctx context.Context, appID, eventID string) (*hook.Even
 	return e, nil
 }
 
-// ListEvents lists the app's events, newest first.
+// ListEvents lists the app's events, newest first. A type filter is
+// resolved to the app's types it matches: up to store.MaxMergedTypes, each
+// type's newest events are read from events_app_type_seq and merged (see
+// listEventsOfTypes); beyond, the filter is a condition on an ordered
+// scan.
 func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*store.Page[*hook.Event], error) {
-	conds, args := []string{"app_id = ?"}, []any{p.AppID}
-	if p.Type != "" {
-		conds, args = append(conds, "type = ?"), append(args, p.Type)
-	}
+	var conds []string
+	var args []any
 	if !p.Since.IsZero() {
 		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
 	}
@@ -163,7 +166,74 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 	if p.Livemode != nil {
 		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
-	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`, conds, args, scanEvent)
+	var tconds []string
+	var targs []any
+	if !store.MatchesEveryType(p.Types) {
+		types, err := s.matchingEventTypes(ctx, p.AppID, p.Types)
+		if err != nil {
+			return nil, err
+		}
+		if len(types) <= store.MaxMergedTypes {
+			return s.listEventsOfTypes(ctx, p, types, conds, args)
+		}
+		tconds = []string{typeCond("type", p.Types, &targs)}
+	}
+	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`,
+		append(append([]string{"app_id = ?"}, tconds...), conds...), append(append([]any{p.AppID}, targs...), args...),
+		scanEvent)
+}
+
+// matchingEventTypes returns the types of the app's events that match
+// patterns, or more than store.MaxMergedTypes of them when the app has
+// more types than can be told apart cheaply.
+func (s *Store) matchingEventTypes(ctx context.Context, appID string, patterns []string) ([]string, error) {
+	const maxTypes = 16 * store.MaxMergedTypes
+	rows, err := s.rdb.QueryContext(ctx, store.DistinctTypesSQL, appID, maxTypes+1)
+	if err != nil {
+		return nil, dbErr("list events: types", err)
+	}
+	defer rows.Close()
+	var types []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, dbErr("list events: types", err)
+		}
+		types = append(types, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list events: types", err)
+	}
+	if len(types) > maxTypes {
+		return types, nil // too many to resolve: filter instead
+	}
+	return store.MatchingTypes(types, patterns), nil
+}
+
+// listEventsOfTypes lists the app's events of the given types (conds and
+// args are the other filters): a page of each type, newest first, from
+// events_app_type_seq, merged. It reads at most len(types) pages' worth of
+// rows, however many events there are.
+func (s *Store) listEventsOfTypes(ctx context.Context, p *store.ListEventsParams, types, conds []string,
+	args []any,
+) (*store.Page[*hook.Event], error) {
+	below, err := store.DecodeSeqCursor(p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		return &store.Page[*hook.Event]{Data: []*hook.Event{}}, nil
+	}
+	limit := p.NormalizedLimit()
+	where := strings.Join(append([]string{"app_id = ?", "type = ?", "seq < ?"}, conds...), " AND ")
+	parts := make([]string, len(types))
+	var all []any
+	for i, t := range types {
+		parts[i] = `SELECT * FROM (SELECT ` + eventCols + ` FROM events WHERE ` + where + ` ORDER BY seq DESC LIMIT ?)`
+		all = append(append(append(all, p.AppID, t, below), args...), limit+1)
+	}
+	q := `SELECT ` + eventCols + ` FROM (` + strings.Join(parts, " UNION ALL ") + `)`
+	return listSeq(ctx, s.rdb, "list events", p.ListParams, q, nil, all, scanEvent)
 }
 
 // ExpungeEvent replaces the event's data with {} and drops its previous

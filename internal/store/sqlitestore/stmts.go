@@ -77,9 +77,9 @@ const (
 	sqlLoadApps = `SELECT ` + appCols + ` FROM apps WHERE id IN (SELECT value FROM json_each(?1))`
 
 	// Written only if the delivery still exists.
-	sqlInsertAttempt = `INSERT INTO attempts (id, delivery_id, number, trigger_kind, started_at, duration_ms,
+	sqlInsertAttempt = `INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
 			response_status, response_body, error_kind, error)
-		SELECT ?1, d.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM deliveries d WHERE d.id = ?10`
+		SELECT ?1, d.id, d.app_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM deliveries d WHERE d.id = ?10`
 
 	// Only while the lease is held.
 	sqlUpdateDelivery = `UPDATE deliveries SET status = ?1, attempt_count = ?2, scheduled_attempts = ?3,

@@ -204,15 +204,15 @@ func testEvents(t *testing.T, open Opener) {
 				p.Cursor = page.NextCursor
 			}
 		}
-		deepEq(t, list(store.ListEventsParams{Type: "order.created"}), created, "Type filter")
-		deepEq(t, list(store.ListEventsParams{Type: "order.paid", ListParams: store.ListParams{Limit: 2}}), paid, "Type filter, paged")
-		deepEq(t, list(store.ListEventsParams{Type: "order.none"}), []string(nil), "Type with no events")
+		deepEq(t, list(store.ListEventsParams{Types: []string{"order.created"}}), created, "Type filter")
+		deepEq(t, list(store.ListEventsParams{Types: []string{"order.paid"}, ListParams: store.ListParams{Limit: 2}}), paid, "Type filter, paged")
+		deepEq(t, list(store.ListEventsParams{Types: []string{"order.none"}}), []string(nil), "Type with no events")
 		// [minute 4, minute 8): events 4..7; created ones are 4 and 6.
 		deepEq(t, list(store.ListEventsParams{Since: h.at(4 * time.Minute), Until: h.at(8 * time.Minute)}),
 			[]string{paid[1], created[1], paid[2], created[2]}, "Since and Until")
 		deepEq(t, list(store.ListEventsParams{Since: h.at(8 * time.Minute)}), []string{paid[0], created[0]}, "Since")
 		deepEq(t, list(store.ListEventsParams{Until: h.at(time.Minute)}), []string{created[4]}, "Until is exclusive")
-		deepEq(t, list(store.ListEventsParams{Type: "order.created", Since: h.at(3 * time.Minute), Until: h.at(7 * time.Minute),
+		deepEq(t, list(store.ListEventsParams{Types: []string{"order.created"}, Since: h.at(3 * time.Minute), Until: h.at(7 * time.Minute),
 			ListParams: store.ListParams{Limit: 1}}), []string{created[1], created[2]}, "all filters, paged")
 	})
 

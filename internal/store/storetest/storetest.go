@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Paused", func(t *testing.T) { testPaused(t, o) })
 	t.Run("FanoutCache", func(t *testing.T) { testFanoutCache(t, o) })
 	t.Run("Replay", func(t *testing.T) { testReplay(t, o) })
+	t.Run("Queries", func(t *testing.T) { testQueries(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends
