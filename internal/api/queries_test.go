@@ -88,7 +88,7 @@ func TestEndpointUIDEverywhere(t *testing.T) {
 
 	// The endpoint filter of deliveries takes the uid too; an unknown
 	// endpoint, id or uid, gives an empty list.
-	e.publish("a", "order.created")
+	evt := e.publish("a", "order.created")
 	byUID := ids(e, "/v1/apps/a/deliveries?endpoint=billing", func(d deliveryJSON) string { return d.EndpointID })
 	byID := ids(e, "/v1/apps/a/deliveries?endpoint="+id, func(d deliveryJSON) string { return d.EndpointID })
 	if !slices.Equal(byUID, []string{id}) || !slices.Equal(byID, []string{id}) {
@@ -100,6 +100,22 @@ func TestEndpointUIDEverywhere(t *testing.T) {
 		}
 		wantProblem(t, e.call("GET", base+ref, nil), http.StatusNotFound, "")
 	}
+
+	// The replay routes take the uid too: a resend to the endpoint named
+	// by its uid, and a replay-missing of it (nothing missing).
+	rs := want[struct {
+		Deliveries []deliveryJSON `json:"deliveries"`
+	}](t, e.call("POST", "/v1/apps/a/events/"+evt+"/resend", map[string]any{"endpoints": []string{"billing"}}), http.StatusAccepted)
+	if len(rs.Deliveries) != 1 || rs.Deliveries[0].EndpointID != id {
+		t.Errorf("resend to uid billing: %+v, want one delivery to %s", rs.Deliveries, id)
+	}
+	rm := want[map[string]any](t, e.call("POST", base+"billing/replay-missing",
+		map[string]any{"since": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}), http.StatusAccepted)
+	if rm["sent"] != float64(0) {
+		t.Errorf("replay-missing of uid billing: %v, want nothing sent", rm)
+	}
+	wantProblem(t, e.call("POST", base+"nope/replay-missing",
+		map[string]any{"since": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}), http.StatusNotFound, "")
 
 	// A uid may not look like an id.
 	wantProblem(t, e.call("POST", "/v1/apps/a/endpoints", map[string]any{"url": "https://example.com", "uid": "ep_x"}),
