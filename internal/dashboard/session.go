@@ -173,4 +173,3 @@ func safeNext(next string) string {
 	}
 	return next
 }
-
