@@ -109,6 +109,7 @@ func TestBrowserSignIn(t *testing.T) {
 func TestBrowserRetry(t *testing.T) {
 	h := startHookd(t)
 	var fixed atomic.Bool
+	release := make(chan struct{}) // a fixed receiver answers once it is closed
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		if !fixed.Load() {
@@ -116,9 +117,17 @@ func TestBrowserRetry(t *testing.T) {
 			_, _ = io.WriteString(w, "boom: the orders database is down")
 			return
 		}
+		<-release
 		_, _ = io.WriteString(w, "thanks")
 	}))
 	t.Cleanup(rcv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
 
 	var app hook.App
 	h.call(adminKey, "POST", "/v1/apps", map[string]any{"name": "Acme"}, http.StatusCreated, &app)
@@ -160,6 +169,10 @@ func TestBrowserRetry(t *testing.T) {
 
 	fixed.Store(true)
 	responseOf(t, ctx, "retry", chromedp.Click(chromedp.ID("retry")))
+	if got := text(t, ctx, "#delivery-status"); got != "retrying" {
+		t.Errorf("just retried (the receiver has not answered yet): status %q, want retrying", got)
+	}
+	close(release)
 	// The page polls (htmx) until the new attempt lands.
 	do(t, ctx, "wait for the retried delivery to succeed",
 		chromedp.WaitVisible(chromedp.CSS(`#delivery-status.status-succeeded`)))
