@@ -38,6 +38,13 @@ func (noDispatch) Wake()                          {}
 // them) on httptest, with a clock that stands still, and an admin key.
 func newDashboard(t *testing.T, authFailureRate float64) string {
 	t.Helper()
+	srv := httptest.NewServer(newDashboardHandler(t, authFailureRate))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func newDashboardHandler(t *testing.T, authFailureRate float64) http.Handler {
+	t.Helper()
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +67,7 @@ func newDashboard(t *testing.T, authFailureRate float64) string {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiH)
 	mux.Handle("/", dash)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return mux
 }
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -109,6 +114,26 @@ func TestSignInNext(t *testing.T) {
 		}
 		if c := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(c, dashboard.CookieName+"=") {
 			t.Errorf("next %q: Set-Cookie %q", next, c)
+		}
+	}
+}
+
+// TestSessionCookieSecureOverTLS: over TLS the session cookie is Secure
+// (and HttpOnly, SameSite=Lax, Path=/, with an expiry).
+func TestSessionCookieSecureOverTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(newDashboardHandler(t, 0))
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = noRedirects.CheckRedirect
+	resp, err := client.PostForm(srv.URL+"/signin", url.Values{"key": {adminKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/", "; Expires=", "; Max-Age=43200"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("Set-Cookie over TLS %q lacks %q", c, want)
 		}
 	}
 }
