@@ -26,6 +26,9 @@ import (
 // (otherwise a guesser would still learn which keys are valid), and a key
 // over its request rate is refused before anything else is checked. A
 // refused request is counted against neither.
+//
+// A request handed in-process with a context from AsKey is authenticated
+// by that key instead of its Authorization header.
 func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if len(op.Security) == 0 {
@@ -38,9 +41,15 @@ func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	key, ok := s.authenticate(ctx)
-	if !ok {
+	key, ok := inProcessKey(ctx.Context())
+	if ok && key.Expired(s.now()) {
+		s.refuseKey(ctx)
 		return
+	}
+	if !ok {
+		if key, ok = s.authenticate(ctx); !ok {
+			return
+		}
 	}
 	if s.keyLimit != nil {
 		if wait, ok := s.keyLimit.take(key.ID); !ok {

@@ -137,6 +137,9 @@ type Config struct {
 	// filters (HOOKD_FILTER_BUDGET): the filters it leaves undecided are
 	// evaluated by the dispatcher, off the request.
 	FilterBudget time.Duration
+	// Dashboard serves the operator dashboard at / on the API's listener
+	// (HOOKD_DASHBOARD); false answers / as any unknown path (404).
+	Dashboard bool
 	// LogLevel is debug, info, warn or error (HOOKD_LOG_LEVEL).
 	LogLevel string
 	// LogFormat is text or json (HOOKD_LOG_FORMAT).
@@ -175,6 +178,7 @@ func Default() Config {
 		JQMemory:            64 << 20,
 		JQTimeout:           100 * time.Millisecond,
 		FilterBudget:        20 * time.Millisecond,
+		Dashboard:           true,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}

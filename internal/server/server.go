@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/dashboard"
 	"github.com/hookd/hookd/internal/dispatch"
 	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
@@ -156,7 +157,22 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", apiHandler)
+	if !cfg.Dashboard {
+		mux.Handle("/", apiHandler)
+	} else {
+		// The API keeps /v1/..., /healthz and /readyz; the dashboard
+		// takes every other path.
+		dash, err := dashboard.New(dashboard.Config{API: apiHandler, Store: st, Logger: log.With("component", "dashboard")})
+		if err != nil {
+			_ = disp.Stop(context.Background())
+			return err
+		}
+		mux.Handle("/v1/", apiHandler)
+		mux.Handle("/v1", apiHandler)
+		mux.Handle("/healthz", apiHandler)
+		mux.Handle("/readyz", apiHandler)
+		mux.Handle("/", dash)
+	}
 
 	srv := &http.Server{
 		Handler:           mux,

@@ -188,6 +188,20 @@ type Store interface {
 	// the last two: hookd always keeps an admin key that cannot expire.
 	// (Keys that expire may all be deleted.)
 	DeleteAPIKey(ctx context.Context, id string) error
+
+	// CreateDashboardSession stores a dashboard session (the dashboard's
+	// sign-in, kept by the SHA-256 of its cookie's token) and deletes
+	// the sessions that expired by p.Now. A Hash that exists is a
+	// conflict; an unknown key is not found. A session is deleted with
+	// its key.
+	CreateDashboardSession(ctx context.Context, p *CreateDashboardSessionParams) (*DashboardSession, error)
+	// GetDashboardSession finds a session by the SHA-256 of its token,
+	// with its key. A session that expired by p.Now, or whose key has
+	// expired or was deleted, is not found.
+	GetDashboardSession(ctx context.Context, p *GetDashboardSessionParams) (*DashboardSession, error)
+	// DeleteDashboardSession ends a session (sign out); an unknown one
+	// is not found.
+	DeleteDashboardSession(ctx context.Context, hash []byte) error
 }
 
 // Page is one page of a list, newest first. NextCursor is "" on the last page.

@@ -1,0 +1,97 @@
+package dashboard_test
+
+import (
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+var screenshots = flag.String("screenshots", "", "write PNGs of the dashboard's pages, at 1280 and 390 px wide, to this directory (TestScreenshots)")
+
+// TestScreenshots writes PNGs of the main pages at desktop and phone
+// widths, for the README and for a look by eye:
+//
+//	go test ./internal/dashboard -run TestScreenshots -screenshots=../../docs/screenshots
+//
+// Without -screenshots it skips.
+func TestScreenshots(t *testing.T) {
+	if *screenshots == "" {
+		t.Skip("pass -screenshots=DIR to write the dashboard's screenshots")
+	}
+	if err := os.MkdirAll(*screenshots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := startHookd(t)
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}))
+	t.Cleanup(ok.Close)
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"error":"orders database unavailable","request_id":"req_8c1f"}`)
+	}))
+	t.Cleanup(bad.Close)
+
+	var app hook.App
+	h.call(adminKey, "POST", "/v1/apps", map[string]any{"name": "Acme Shop", "uid": "acme"}, http.StatusCreated, &app)
+	h.call(adminKey, "POST", "/v1/apps", map[string]any{"name": "Globex Billing", "uid": "globex"}, http.StatusCreated, nil)
+	h.call(adminKey, "POST", "/v1/apps", map[string]any{"name": "Initech", "uid": "initech"}, http.StatusCreated, nil)
+	h.call(adminKey, "POST", "/v1/apps/acme/endpoints", map[string]any{"url": ok.URL + "/webhooks/orders", "description": "Order sync", "event_types": []string{"order.*"}}, http.StatusCreated, nil)
+	var badEP hook.Endpoint
+	h.call(adminKey, "POST", "/v1/apps/acme/endpoints", map[string]any{"url": bad.URL + "/hooks/billing", "event_types": []string{"order.paid", "invoice.*"}}, http.StatusCreated, &badEP)
+	for _, typ := range []string{"order.created", "order.paid", "invoice.finalized", "order.created"} {
+		h.call(adminKey, "POST", "/v1/apps/acme/events", map[string]any{"type": typ, "data": map[string]any{"id": "ord_123"}}, http.StatusAccepted, nil)
+	}
+	var dl struct{ Data []hook.Delivery }
+	h.call(adminKey, "GET", "/v1/apps/acme/deliveries?limit=50", nil, http.StatusOK, &dl)
+	var failed string
+	for _, d := range dl.Data {
+		want := hook.DeliverySucceeded
+		if d.EndpointID == badEP.ID {
+			want, failed = hook.DeliveryFailed, d.ID
+		}
+		h.waitDelivery(app.ID, d.ID, want)
+	}
+
+	pages := []struct{ name, path string }{
+		{"overview", "/"},
+		{"apps", "/apps"},
+		{"app", "/apps/" + app.ID},
+		{"deliveries", "/apps/" + app.ID + "/deliveries"},
+		{"delivery", "/apps/" + app.ID + "/deliveries/" + failed},
+	}
+	for _, size := range []struct {
+		name          string
+		width, height int
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		ctx := newBrowser(t, size.width, size.height)
+		shoot := func(name string) {
+			t.Helper()
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(*screenshots, name+"-"+size.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		do(t, ctx, "viewport", chromedp.EmulateViewport(int64(size.width), int64(size.height)))
+		navigate(t, ctx, h.base+"/signin")
+		shoot("signin")
+		signIn(t, ctx, h.base, adminKey)
+		for _, p := range pages {
+			navigate(t, ctx, h.base+p.path)
+			shoot(p.name)
+		}
+	}
+}
