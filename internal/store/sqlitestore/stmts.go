@@ -85,7 +85,8 @@ const (
 	sqlUpdateDelivery = `UPDATE deliveries SET status = ?1, attempt_count = ?2, scheduled_attempts = ?3,
 			manual = 0, last_attempt_at = ?4, last_response_status = ?5, next_attempt_at = ?6,
 			available_at = ?6, lease_owner = NULL, updated_at = ?7
-		WHERE id = ?8 AND lease_owner = ?9`
+		WHERE id = ?8 AND lease_owner = ?9
+		RETURNING app_id, endpoint_id, created_at`
 
 	sqlDisableEndpoint = `UPDATE endpoints SET disabled = 1, updated_at = ?1 WHERE id = ?2 AND disabled = 0`
 
