@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -218,6 +219,8 @@ func testStats(t *testing.T, open Opener) {
 		wantErr(t, err, hook.ENotFound, "endpoint", "Stats of an unknown endpoint")
 	})
 
+	t.Run("Concurrent", func(t *testing.T) { testStatsConcurrent(t, open) })
+
 	t.Run("Retention", func(t *testing.T) {
 		h := setup(t, open)
 		day := 24 * time.Hour
@@ -239,4 +242,49 @@ func testStats(t *testing.T, open Opener) {
 		}
 		wantCounts(t, stats(h, p), base, day, []counts{{}, {}, {1, 0, 0}}, "after the purge")
 	})
+}
+
+// testStatsConcurrent records attempts from many goroutines at once, so
+// that backends batch them (group commit): each batch's rollups of one
+// endpoint and minute are merged, and the counts stay exact.
+func testStatsConcurrent(t *testing.T, open Opener) {
+	h := setup(t, open)
+	base := h.now.Truncate(time.Hour).Add(-time.Hour)
+	app := h.app("")
+	eps := []*hook.Endpoint{h.endpoint(app.ID), h.endpoint(app.ID)}
+	const n = 40
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = h.insert(app.ID, ev{at: base, endpoints: []string{eps[i%2].ID}, claimed: true, owner: "w", lease: h.at(time.Hour)}).Deliveries[0].ID
+	}
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			d := hook.Decision{Status: hook.DeliverySucceeded}
+			status, kind := 200, ""
+			if i%4 >= 2 {
+				d, status, kind = hook.Decision{Status: hook.DeliveryFailed}, 500, hook.ErrorKindStatus
+			}
+			// Two minutes: i < n/2 in the first.
+			at := base.Add(time.Duration(i/(n/2))*time.Minute + time.Duration(i)*time.Millisecond)
+			errs <- h.s.RecordAttempt(h.ctx, &store.RecordAttemptParams{Owner: "w", Attempt: &hook.Attempt{
+				ID: hook.NewID("att"), DeliveryID: ids[i], Number: 1, Trigger: hook.TriggerScheduled, StartedAt: at,
+				Duration: time.Millisecond, ResponseStatus: status, ErrorKind: kind}, ScheduledAttempts: 1, Decision: d, Now: at})
+		}()
+	}
+	for range n {
+		must(t, <-errs, "RecordAttempt")
+	}
+	for i, ep := range eps {
+		st, err := h.s.Stats(h.ctx, &store.StatsParams{AppID: app.ID, EndpointID: ep.ID, Since: base,
+			Until: base.Add(2 * time.Minute), Bucket: time.Minute, Now: h.now})
+		must(t, err, "Stats")
+		for m, b := range st.Buckets {
+			// Of the endpoint's 10 attempts in each minute, those of
+			// i%4 < 2: i%2 == e, so i%4 == e succeeded.
+			eq(t, b.Succeeded, int64(5), fmt.Sprintf("endpoint %d minute %d succeeded", i, m))
+			eq(t, b.FailedAttempts, int64(5), fmt.Sprintf("endpoint %d minute %d failed attempts", i, m))
+			eq(t, b.Exhausted, int64(5), fmt.Sprintf("endpoint %d minute %d exhausted", i, m))
+		}
+	}
 }
