@@ -315,6 +315,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerDeliveries()
 	s.registerReplay()
 	s.registerAttempts()
+	s.registerStats()
 	s.registerAPIKeys()
 	declareOpenOperations(s.api.OpenAPI())
 
