@@ -9,9 +9,10 @@ import (
 )
 
 // Delivery statistics (Stats) are read from rollups, not from the
-// attempts: each backend keeps one row per (app, endpoint, minute), written
-// in the transactions that record attempts (one upsert per endpoint and
-// minute per group-commit batch), with
+// attempts: each backend keeps one row per (endpoint, minute), and one per
+// (app, minute) without the last attempt, written in the transactions that
+// record attempts (one upsert per endpoint and minute, and one per app and
+// minute, per group-commit batch), with
 //
 //   - succeeded: deliveries that reached succeeded in that minute;
 //   - failed attempts: attempts that failed (any trigger);
@@ -358,6 +359,35 @@ func MergeRollups(rs []AttemptRollup) []AttemptRollup {
 		if r.LastAt >= m.LastAt {
 			m.LastAt, m.LastOK, m.LastStatus, m.LastKind, m.LastMessage = r.LastAt, r.LastOK, r.LastStatus, r.LastKind, r.LastMessage
 		}
+	}
+	return out
+}
+
+// MergeAppRollups merges rollups by (app, minute), for the per-app
+// rollups: the counts and latencies; EndpointID and the last-attempt
+// fields are left empty.
+func MergeAppRollups(rs []AttemptRollup) []AttemptRollup {
+	type key struct {
+		app    string
+		minute int64
+	}
+	idx := make(map[key]int, len(rs))
+	out := make([]AttemptRollup, 0, len(rs))
+	for _, r := range rs {
+		k := key{r.AppID, r.Minute}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, AttemptRollup{AppID: r.AppID, Minute: r.Minute, Succeeded: r.Succeeded,
+				FailedAttempts: r.FailedAttempts, Exhausted: r.Exhausted,
+				Latency: append(LatencyHistogram(nil), r.Latency...)})
+			continue
+		}
+		m := &out[i]
+		m.Succeeded += r.Succeeded
+		m.FailedAttempts += r.FailedAttempts
+		m.Exhausted += r.Exhausted
+		m.Latency = m.Latency.Add(r.Latency)
 	}
 	return out
 }

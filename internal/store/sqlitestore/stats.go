@@ -47,8 +47,17 @@ const sqlUpsertRollup = `INSERT INTO delivery_rollups (app_id, endpoint_id, minu
 		last_error = IIF(excluded.last_at >= last_at, excluded.last_error, last_error),
 		last_at = MAX(excluded.last_at, last_at)`
 
+// sqlUpsertAppRollup adds one store.MergeAppRollups row to its row.
+const sqlUpsertAppRollup = `INSERT INTO app_rollups (minute, app_id, succeeded, failed_attempts, exhausted, latency)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+	ON CONFLICT (minute, app_id) DO UPDATE SET
+		succeeded = succeeded + excluded.succeeded,
+		failed_attempts = failed_attempts + excluded.failed_attempts,
+		exhausted = exhausted + excluded.exhausted,
+		latency = IIF(length(excluded.latency) = 0, latency, hookd_latency_add(latency, excluded.latency))`
+
 // writeRollups writes a batch's rollups: one upsert per (endpoint,
-// minute).
+// minute) and one per (app, minute).
 func writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 	ctx := context.Background()
 	stmt, err := tx.PrepareContext(ctx, sqlUpsertRollup)
@@ -60,6 +69,17 @@ func writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 		lat, _ := r.Latency.MarshalBinary()
 		if _, err := stmt.ExecContext(ctx, r.AppID, r.EndpointID, r.Minute, r.Succeeded, r.FailedAttempts,
 			r.Exhausted, lat, r.LastAt, boolInt(r.LastOK), r.LastStatus, r.LastKind, r.LastMessage); err != nil {
+			return err
+		}
+	}
+	app, err := tx.PrepareContext(ctx, sqlUpsertAppRollup)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	for _, r := range store.MergeAppRollups(rs) {
+		lat, _ := r.Latency.MarshalBinary()
+		if _, err := app.ExecContext(ctx, r.Minute, r.AppID, r.Succeeded, r.FailedAttempts, r.Exhausted, lat); err != nil {
 			return err
 		}
 	}
@@ -95,18 +115,18 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 	folder := store.NewStatsFolder(p)
 	n, start := p.BucketCount()
 	from, to := ms(start), ms(start)+int64(n)*p.Bucket.Milliseconds()
-	var scope string
+	var table, scope string
 	var arg any
 	switch {
 	case p.EndpointID != "":
-		scope, arg = `endpoint_id = ?3`, p.EndpointID
+		table, scope, arg = "delivery_rollups", `endpoint_id = ?3`, p.EndpointID
 	case appID != "":
-		scope, arg = `app_id = ?3`, appID
+		table, scope, arg = "app_rollups", `app_id = ?3`, appID
 	default:
-		scope, arg = `?3 = ''`, ""
+		table, scope, arg = "app_rollups", `?3 = ''`, ""
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT minute, succeeded, failed_attempts, exhausted, latency
-		FROM delivery_rollups WHERE minute >= ?1 AND minute < ?2 AND `+scope, from, to, arg)
+		FROM `+table+` WHERE minute >= ?1 AND minute < ?2 AND `+scope, from, to, arg)
 	if err != nil {
 		return nil, dbErr("stats: rollups", err)
 	}
@@ -188,8 +208,10 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 
 // purgeRollups deletes the rollup rows of minutes before before (Unix ms).
 func purgeRollups(ctx context.Context, tx *sql.Tx, before int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_rollups WHERE minute < ?1`, before); err != nil {
-		return fmt.Errorf("purge rollups: %w", err)
+	for _, q := range []string{`DELETE FROM delivery_rollups WHERE minute < ?1`, `DELETE FROM app_rollups WHERE minute < ?1`} {
+		if _, err := tx.ExecContext(ctx, q, before); err != nil {
+			return fmt.Errorf("purge rollups: %w", err)
+		}
 	}
 	return nil
 }

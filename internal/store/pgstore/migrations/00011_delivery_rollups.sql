@@ -1,4 +1,5 @@
--- Delivery statistics (issue 15): one row per (app, endpoint, minute),
+-- Delivery statistics (issue 15): one row per (endpoint, minute) and one
+-- per (minute, app),
 -- written with the attempts; see store.StatsParams. minute is the
 -- attempt's start truncated to the minute. latency is a
 -- store.LatencyHistogram (bucket counts, trailing empty ones left out),
@@ -21,8 +22,21 @@ CREATE TABLE delivery_rollups (
     last_error      text        NOT NULL,
     PRIMARY KEY (endpoint_id, minute)
 );
-CREATE INDEX delivery_rollups_app_minute ON delivery_rollups (app_id, minute);
-CREATE INDEX delivery_rollups_minute ON delivery_rollups (minute);
+CREATE INDEX delivery_rollups_minute ON delivery_rollups (minute); -- retention
+
+-- The same per (minute, app), without the last attempt: what an app's and
+-- every app's stats read, so that their cost grows with apps, not
+-- endpoints.
+CREATE TABLE app_rollups (
+    minute          timestamptz NOT NULL,
+    app_id          text        NOT NULL,
+    succeeded       bigint      NOT NULL,
+    failed_attempts bigint      NOT NULL,
+    exhausted       bigint      NOT NULL,
+    latency         bigint[]    NOT NULL,
+    PRIMARY KEY (minute, app_id)
+);
+CREATE INDEX app_rollups_app_minute ON app_rollups (app_id, minute);
 
 -- +goose StatementBegin
 CREATE FUNCTION hookd_latency_add(a bigint[], b bigint[]) RETURNS bigint[]
@@ -33,5 +47,6 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
+DROP TABLE app_rollups;
 DROP TABLE delivery_rollups;
 DROP FUNCTION hookd_latency_add(bigint[], bigint[]);

@@ -1,4 +1,5 @@
--- Delivery statistics (issue 15): one row per (app, endpoint, minute),
+-- Delivery statistics (issue 15): one row per (endpoint, minute) and one
+-- per (minute, app),
 -- written with the attempts; see store.StatsParams. The minute is the
 -- attempt's start truncated to the minute, Unix ms. latency is a
 -- store.LatencyHistogram (uvarint counts). last_* is the minute's last
@@ -20,8 +21,22 @@ CREATE TABLE delivery_rollups (
     last_error      TEXT    NOT NULL,
     PRIMARY KEY (endpoint_id, minute)
 ) WITHOUT ROWID;
-CREATE INDEX delivery_rollups_app_minute ON delivery_rollups (app_id, minute);
-CREATE INDEX delivery_rollups_minute ON delivery_rollups (minute);
+CREATE INDEX delivery_rollups_minute ON delivery_rollups (minute); -- retention
+
+-- The same per (minute, app), without the last attempt: what an app's and
+-- every app's stats read, so that their cost grows with apps, not
+-- endpoints.
+CREATE TABLE app_rollups (
+    minute          INTEGER NOT NULL,
+    app_id          TEXT    NOT NULL,
+    succeeded       INTEGER NOT NULL,
+    failed_attempts INTEGER NOT NULL,
+    exhausted       INTEGER NOT NULL,
+    latency         BLOB    NOT NULL,
+    PRIMARY KEY (minute, app_id)
+) WITHOUT ROWID;
+CREATE INDEX app_rollups_app_minute ON app_rollups (app_id, minute);
 
 -- +goose Down
+DROP TABLE app_rollups;
 DROP TABLE delivery_rollups;
