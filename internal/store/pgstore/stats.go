@@ -61,9 +61,35 @@ func writeRollups(ctx context.Context, q querier, rs []store.AttemptRollup) erro
 		lat[i] = latencyText(r.Latency)
 		last[i], ok[i], status[i], kind[i], msg[i] = time.UnixMilli(r.LastAt).UTC(), r.LastOK, int32(r.LastStatus), r.LastKind, cleanText(r.LastMessage)
 	}
-	_, err := q.Exec(ctx, sqlUpsertRollups, app, ep, minute, succ, failed, exh, lat, last, ok, status, kind, msg)
+	if _, err := q.Exec(ctx, sqlUpsertRollups, app, ep, minute, succ, failed, exh, lat, last, ok, status, kind, msg); err != nil {
+		return err
+	}
+	as := store.MergeAppRollups(rs)
+	n = len(as)
+	app, minute, lat = make([]string, n), make([]time.Time, n), make([]string, n)
+	succ, failed, exh = make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, r := range as {
+		app[i], minute[i], lat[i] = r.AppID, time.UnixMilli(r.Minute).UTC(), latencyText(r.Latency)
+		succ[i], failed[i], exh[i] = r.Succeeded, r.FailedAttempts, r.Exhausted
+	}
+	_, err := q.Exec(ctx, sqlUpsertAppRollups, minute, app, succ, failed, exh, lat)
 	return err
 }
+
+// sqlUpsertAppRollups adds a batch's store.MergeAppRollups to their rows,
+// in key order.
+const sqlUpsertAppRollups = `INSERT INTO app_rollups AS r (minute, app_id, succeeded, failed_attempts, exhausted, latency)
+	SELECT x.minute, x.app_id, x.succeeded, x.failed_attempts, x.exhausted,
+		coalesce((SELECT array_agg(v ORDER BY n) FROM unnest(string_to_array(x.latency, ',')::bigint[]) WITH ORDINALITY AS l (v, n)), '{}')
+	FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
+		AS x (minute, app_id, succeeded, failed_attempts, exhausted, latency)
+	ORDER BY x.minute, x.app_id
+	ON CONFLICT (minute, app_id) DO UPDATE SET
+		succeeded = r.succeeded + excluded.succeeded,
+		failed_attempts = r.failed_attempts + excluded.failed_attempts,
+		exhausted = r.exhausted + excluded.exhausted,
+		latency = CASE WHEN cardinality(excluded.latency) = 0 THEN r.latency
+			ELSE hookd_latency_add(r.latency, excluded.latency) END`
 
 // latencyText is a histogram as "n,n,...", "" for an empty one (arrays of
 // arrays of different lengths cannot be sent as one parameter).
@@ -119,18 +145,18 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 	n, start := p.BucketCount()
 	to := start.Add(time.Duration(n) * p.Bucket)
 
-	var scope, epScope string
+	var table, scope, epScope string
 	var arg any
 	switch {
 	case p.EndpointID != "":
-		scope, epScope, arg = `endpoint_id = $3`, `e.id = $1`, p.EndpointID
+		table, scope, epScope, arg = "delivery_rollups", `endpoint_id = $3`, `e.id = $1`, p.EndpointID
 	case appID != "":
-		scope, epScope, arg = `app_id = $3`, `e.app_id = $1`, appID
+		table, scope, epScope, arg = "app_rollups", `app_id = $3`, `e.app_id = $1`, appID
 	default:
-		scope, epScope, arg = `$3::text = ''`, `$1::text = ''`, ""
+		table, scope, epScope, arg = "app_rollups", `$3::text = ''`, `$1::text = ''`, ""
 	}
 	rows, err := tx.Query(ctx, `SELECT minute, succeeded, failed_attempts, exhausted, latency
-		FROM delivery_rollups WHERE minute >= $1 AND minute < $2 AND `+scope, start, to, arg)
+		FROM `+table+` WHERE minute >= $1 AND minute < $2 AND `+scope, start, to, arg)
 	if err != nil {
 		return nil, dbErr("stats: rollups", err)
 	}
