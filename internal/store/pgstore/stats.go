@@ -40,9 +40,14 @@ const sqlUpsertRollups = `INSERT INTO delivery_rollups AS r (app_id, endpoint_id
 		last_error = CASE WHEN excluded.last_at >= r.last_at THEN excluded.last_error ELSE r.last_error END,
 		last_at = greatest(excluded.last_at, r.last_at)`
 
-// writeRollups writes rollups (one statement; one row per endpoint and
-// minute, merged first).
-func writeRollups(ctx context.Context, q querier, rs []store.AttemptRollup) error {
+// batchSender is a pool or a transaction.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// writeRollups writes rollups, merged first: one statement for the rows
+// of (endpoint, minute), one for those of (app, minute), sent together.
+func writeRollups(ctx context.Context, q batchSender, rs []store.AttemptRollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -61,9 +66,8 @@ func writeRollups(ctx context.Context, q querier, rs []store.AttemptRollup) erro
 		lat[i] = latencyText(r.Latency)
 		last[i], ok[i], status[i], kind[i], msg[i] = time.UnixMilli(r.LastAt).UTC(), r.LastOK, int32(r.LastStatus), r.LastKind, cleanText(r.LastMessage)
 	}
-	if _, err := q.Exec(ctx, sqlUpsertRollups, app, ep, minute, succ, failed, exh, lat, last, ok, status, kind, msg); err != nil {
-		return err
-	}
+	b := &pgx.Batch{}
+	b.Queue(sqlUpsertRollups, app, ep, minute, succ, failed, exh, lat, last, ok, status, kind, msg)
 	as := store.MergeAppRollups(rs)
 	n = len(as)
 	app, minute, lat = make([]string, n), make([]time.Time, n), make([]string, n)
@@ -72,8 +76,8 @@ func writeRollups(ctx context.Context, q querier, rs []store.AttemptRollup) erro
 		app[i], minute[i], lat[i] = r.AppID, time.UnixMilli(r.Minute).UTC(), latencyText(r.Latency)
 		succ[i], failed[i], exh[i] = r.Succeeded, r.FailedAttempts, r.Exhausted
 	}
-	_, err := q.Exec(ctx, sqlUpsertAppRollups, minute, app, succ, failed, exh, lat)
-	return err
+	b.Queue(sqlUpsertAppRollups, minute, app, succ, failed, exh, lat)
+	return q.SendBatch(ctx, b).Close()
 }
 
 // sqlUpsertAppRollups adds a batch's store.MergeAppRollups to their rows,

@@ -503,7 +503,7 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		}
 	}
 	if len(rollups) > 0 {
-		if err := writeRollups(tx, rollups); err != nil {
+		if err := s.writeRollups(tx, rollups); err != nil {
 			_ = tx.Rollback()
 			s.log.Error("sqlitestore: rollups", "err", err, "ops", len(ops))
 			return fail(dbErr("record attempt: rollups", err))

@@ -58,25 +58,17 @@ const sqlUpsertAppRollup = `INSERT INTO app_rollups (minute, app_id, succeeded, 
 
 // writeRollups writes a batch's rollups: one upsert per (endpoint,
 // minute) and one per (app, minute).
-func writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
+func (s *Store) writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 	ctx := context.Background()
-	stmt, err := tx.PrepareContext(ctx, sqlUpsertRollup)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	ep := tx.StmtContext(ctx, s.stmts.upsertRollup)
 	for _, r := range store.MergeRollups(rs) {
 		lat, _ := r.Latency.MarshalBinary()
-		if _, err := stmt.ExecContext(ctx, r.AppID, r.EndpointID, r.Minute, r.Succeeded, r.FailedAttempts,
+		if _, err := ep.ExecContext(ctx, r.AppID, r.EndpointID, r.Minute, r.Succeeded, r.FailedAttempts,
 			r.Exhausted, lat, r.LastAt, boolInt(r.LastOK), r.LastStatus, r.LastKind, r.LastMessage); err != nil {
 			return err
 		}
 	}
-	app, err := tx.PrepareContext(ctx, sqlUpsertAppRollup)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
+	app := tx.StmtContext(ctx, s.stmts.upsertAppRollup)
 	for _, r := range store.MergeAppRollups(rs) {
 		lat, _ := r.Latency.MarshalBinary()
 		if _, err := app.ExecContext(ctx, r.Minute, r.AppID, r.Succeeded, r.FailedAttempts, r.Exhausted, lat); err != nil {

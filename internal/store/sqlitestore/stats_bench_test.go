@@ -62,7 +62,7 @@ func BenchmarkStats(b *testing.B) {
 	rs := h.Rollups()
 	for len(rs) > 0 {
 		n := min(len(rs), 10_000)
-		if err := writeRollups(tx, rs[:n]); err != nil {
+		if err := s.writeRollups(tx, rs[:n]); err != nil {
 			b.Fatal(err)
 		}
 		rs = rs[n:]

@@ -25,6 +25,9 @@ type stmts struct {
 	insertAttempt  *sql.Stmt
 	updateDelivery *sql.Stmt
 	disableEp      *sql.Stmt
+	// The rollups' upserts (see writeRollups).
+	upsertRollup    *sql.Stmt
+	upsertAppRollup *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -136,6 +139,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	st.insertAttempt = prep(sqlInsertAttempt)
 	st.updateDelivery = prep(sqlUpdateDelivery)
 	st.disableEp = prep(sqlDisableEndpoint)
+	st.upsertRollup = prep(sqlUpsertRollup)
+	st.upsertAppRollup = prep(sqlUpsertAppRollup)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare: %w", err)
 	}
