@@ -299,6 +299,7 @@ func New(cfg Config) (http.Handler, error) {
 		{Name: "Endpoints", Description: "URLs that receive an app's events."},
 		{Name: "Events", Description: "Publish events and read them back."},
 		{Name: "Deliveries", Description: "One event on its way to one endpoint, with its attempts."},
+		{Name: "Stats", Description: "Deliveries by outcome and delivery latency over time, the backlog, and the endpoints in trouble: what the dashboard's charts show."},
 		{Name: "API keys", Description: "Keys for this API: admin keys, and keys bound to one app."},
 		{Name: "Health", Description: "Liveness and readiness, for load balancers and orchestrators; no key needed."},
 	}
@@ -315,6 +316,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerDeliveries()
 	s.registerReplay()
 	s.registerAttempts()
+	s.registerStats()
 	s.registerAPIKeys()
 	declareOpenOperations(s.api.OpenAPI())
 

@@ -176,6 +176,13 @@ type Store interface {
 	// CountPendingDeliveries counts deliveries not yet succeeded or failed.
 	CountPendingDeliveries(ctx context.Context) (int64, error)
 
+	// Stats answers the delivery statistics of a window, in buckets, of
+	// one app or all, optionally of one endpoint, from the rollups the
+	// store keeps as it records attempts (see StatsParams and Stats); its
+	// cost grows with endpoints and minutes, not with deliveries. An
+	// EndpointID that is not AppID's is ENotFound.
+	Stats(ctx context.Context, p *StatsParams) (*Stats, error)
+
 	CreateAPIKey(ctx context.Context, p *CreateAPIKeyParams) (*APIKey, error)
 	// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)

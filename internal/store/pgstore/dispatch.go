@@ -285,13 +285,14 @@ const sqlRecordAttempt = `WITH att AS (
 			last_attempt_at = $4, last_response_status = $6, next_attempt_at = $13, available_at = $13,
 			lease_owner = NULL, updated_at = $14
 		WHERE id = $10 AND lease_owner = $15
-		RETURNING 1
+		RETURNING app_id, endpoint_id, created_at
 	), dis AS (
 		UPDATE endpoints SET disabled = true, updated_at = $14
 		WHERE id = $16 AND NOT disabled AND $17::boolean AND EXISTS (SELECT 1 FROM att)
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM upd), (SELECT count(*) FROM dis)`
+	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM dis), upd.app_id, upd.endpoint_id, upd.created_at
+	FROM (SELECT 1) one LEFT JOIN upd ON true`
 
 // recordAttemptOp is one RecordAttempt, run by the group writers.
 type recordAttemptOp struct {
@@ -304,6 +305,37 @@ type recordAttemptOp struct {
 	owner  string
 	epID   string
 	off    bool // disable the endpoint
+
+	// The delivery, when the op updated it (set afresh by each run):
+	// what the rollups need.
+	updated    bool
+	updApp     string
+	updEp      string
+	updCreated time.Time
+}
+
+// rollup returns what the op adds to the rollups, if it updated its
+// delivery.
+func (op *recordAttemptOp) rollup() (store.AttemptRollup, bool) {
+	if !op.updated {
+		return store.AttemptRollup{}, false
+	}
+	return store.NewAttemptRollup(op.updApp, op.updEp, &op.a, op.a.DurationMillis, op.status, op.updCreated), true
+}
+
+// scanRecorded reads sqlRecordAttempt's answer.
+func (op *recordAttemptOp) scanRecorded(row pgx.Row) error {
+	var a, d int64
+	var app, ep pgtype.Text
+	var created pgtype.Timestamptz
+	op.updated = false
+	if err := row.Scan(&a, &d, &app, &ep, &created); err != nil {
+		return err
+	}
+	if app.Valid {
+		op.updated, op.updApp, op.updEp, op.updCreated = true, app.String, ep.String, created.Time
+	}
+	return nil
 }
 
 func (op *recordAttemptOp) sortKey() string { return "r\x00" + op.a.DeliveryID + "\x00" + op.a.ID }
@@ -317,20 +349,23 @@ func (op *recordAttemptOp) args() []any {
 func (op *recordAttemptOp) queue(b *pgx.Batch) { b.Queue(sqlRecordAttempt, op.args()...) }
 
 func (op *recordAttemptOp) read(br pgx.BatchResults) error {
-	var a, u, d int64
-	return br.QueryRow().Scan(&a, &u, &d)
+	return op.scanRecorded(br.QueryRow())
 }
 
 func (op *recordAttemptOp) finish(context.Context, pgx.Tx) error { return nil }
 
 func (op *recordAttemptOp) alone(ctx context.Context, tx pgx.Tx) error {
-	var a, u, d int64
-	err := tx.QueryRow(ctx, sqlRecordAttempt, op.args()...).Scan(&a, &u, &d)
+	err := op.scanRecorded(tx.QueryRow(ctx, sqlRecordAttempt, op.args()...))
 	if uniqueViolation(err, "attempts_id_key") {
 		return hook.Errorf(hook.EConflict, "id", "an attempt with id %q exists", op.a.ID)
 	}
 	if err != nil {
 		return dbErr("record attempt", err)
+	}
+	if r, ok := op.rollup(); ok {
+		if err := writeRollups(ctx, tx, []store.AttemptRollup{r}); err != nil {
+			return dbErr("record attempt: rollups", err)
+		}
 	}
 	return nil
 }
@@ -528,14 +563,17 @@ const sqlRecordAttemptsBulk = `WITH r AS (
 			next_attempt_at = r.next_at, available_at = r.next_at, lease_owner = NULL, updated_at = r.now
 		FROM r
 		WHERE d.id = r.delivery_id AND d.lease_owner = r.owner
-		RETURNING 1
+		RETURNING r.ord, d.app_id, d.endpoint_id, d.created_at
 	), dis AS (
 		UPDATE endpoints e SET disabled = true, updated_at = r.now
 		FROM r
 		WHERE e.id = r.endpoint_id AND r.disable AND NOT e.disabled AND EXISTS (SELECT 1 FROM att WHERE att.id = r.id)
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM upd), (SELECT count(*) FROM dis)`
+	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM dis),
+		coalesce(array_agg(upd.ord), '{}'), coalesce(array_agg(upd.app_id), '{}'),
+		coalesce(array_agg(upd.endpoint_id), '{}'), coalesce(array_agg(upd.created_at), '{}')
+	FROM upd`
 
 // queueRecordAttempts queues one statement for all of ops, which are of
 // different deliveries.
@@ -562,7 +600,24 @@ func queueRecordAttempts(b *pgx.Batch, ops []*recordAttemptOp) {
 		status, sched, next, now, owner, ep, off)
 }
 
-func readRecordAttempts(br pgx.BatchResults) error {
-	var a, u, d int64
-	return br.QueryRow().Scan(&a, &u, &d)
+// readRecordAttempts reads queueRecordAttempts' answer into ops: which
+// deliveries were updated, for the rollups.
+func readRecordAttempts(br pgx.BatchResults, ops []*recordAttemptOp) error {
+	var a, d int64
+	var ord []int32
+	var app, ep []string
+	var created []time.Time
+	if err := br.QueryRow().Scan(&a, &d, &ord, &app, &ep, &created); err != nil {
+		return err
+	}
+	for _, op := range ops {
+		op.updated = false
+	}
+	for i, o := range ord {
+		if int(o) < len(ops) {
+			op := ops[o]
+			op.updated, op.updApp, op.updEp, op.updCreated = true, app[i], ep[i], created[i]
+		}
+	}
+	return nil
 }

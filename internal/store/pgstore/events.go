@@ -554,6 +554,14 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 			}
 			deleted = int(tag.RowsAffected())
 		}
+		if done {
+			// The rollups of the purged past go once the events have.
+			for _, q := range []string{`DELETE FROM delivery_rollups WHERE minute < $1`, `DELETE FROM app_rollups WHERE minute < $1`} {
+				if _, err := tx.Exec(ctx, q, before); err != nil {
+					return dbErr("purge events: rollups", err)
+				}
+			}
+		}
 		res.Deleted, res.Done, res.Cursor = deleted, done, ""
 		if last > 0 {
 			res.Cursor = store.EncodeSeqCursor(last)

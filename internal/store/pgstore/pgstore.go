@@ -497,7 +497,7 @@ func (s *Store) runGroup(ops []groupOp) error {
 		}
 	}
 	if len(records) > 0 {
-		if err := readRecordAttempts(br); err != nil {
+		if err := readRecordAttempts(br, records); err != nil {
 			_ = br.Close()
 			return err
 		}
@@ -515,6 +515,17 @@ func (s *Store) runGroup(ops []groupOp) error {
 		if err := op.finish(context.WithoutCancel(op.base().ctx), tx); err != nil {
 			return err
 		}
+	}
+	var rollups []store.AttemptRollup
+	for _, op := range ops {
+		if r, ok := op.(*recordAttemptOp); ok && r.base().err == nil {
+			if ar, ok := r.rollup(); ok {
+				rollups = append(rollups, ar)
+			}
+		}
+	}
+	if err := writeRollups(ctx, tx, rollups); err != nil {
+		return err
 	}
 	if owners := notifyOwners(ops); len(owners) > 0 {
 		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+dueChannel+`', o) FROM unnest($1::text[]) AS o`, owners); err != nil {

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
 
@@ -226,7 +227,9 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 		defer s.fanout.Invalidate()
 	}
 
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	roll := &attemptRollup{}
+	return classify(s.submit(ctx, &writeOp{ctx: ctx, done: make(chan error, 1), rollup: roll, fn: func(ctx context.Context, tx *sql.Tx) error {
+		roll.set = false
 		r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,
 			a.ID, a.Number, a.Trigger, started, durMS, a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error,
 			a.DeliveryID)
@@ -239,9 +242,17 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil // the delivery was deleted
 		}
-		if _, err := tx.StmtContext(ctx, s.stmts.updateDelivery).ExecContext(ctx,
-			status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner); err != nil {
+		var appID, epID string
+		var created int64
+		err = tx.StmtContext(ctx, s.stmts.updateDelivery).QueryRowContext(ctx,
+			status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner).Scan(&appID, &epID, &created)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // the lease was lost: no decision, no rollup
+		case err != nil:
 			return dbErr("record attempt: delivery", err)
+		default:
+			roll.r = store.NewAttemptRollup(appID, epID, &a, durMS, status, fromMS(created))
+			roll.set = true
 		}
 		if disable && endpointID != "" {
 			if _, err := tx.StmtContext(ctx, s.stmts.disableEp).ExecContext(ctx, now, endpointID); err != nil {
@@ -249,7 +260,7 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 			}
 		}
 		return nil
-	})
+	}}))
 }
 
 // ReleaseDeliveries ends p.Owner's leases on p.IDs (all of them when IDs

@@ -323,6 +323,12 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 				return dbErr("purge events", err)
 			}
 		}
+		if done {
+			// The rollups of the purged past go once the events have.
+			if err := purgeRollups(ctx, tx, before); err != nil {
+				return dbErr("purge events", err)
+			}
+		}
 		res.Deleted, res.Done, res.Cursor = len(doomed), done, store.EncodeSeqCursor(last)
 		if last == 0 {
 			res.Cursor = ""

@@ -135,6 +135,16 @@ type writeOp struct {
 	// the WAL into the database file and truncate it, before the result
 	// is reported (see writeTruncatingWAL).
 	truncateWAL bool
+	// rollup, when not nil, is where fn puts (afresh on each run) what
+	// its attempt adds to the delivery rollups; runTx writes those of
+	// the batch's successful ops, merged, before it commits.
+	rollup *attemptRollup
+}
+
+// attemptRollup is a RecordAttempt's contribution to the rollups, if set.
+type attemptRollup struct {
+	set bool
+	r   store.AttemptRollup
 }
 
 // Open opens (creating if needed) the database at path, locks it for this
@@ -484,6 +494,19 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		if _, err := tx.ExecContext(bg, "RELEASE op"); err != nil {
 			_ = tx.Rollback()
 			return fail(fmt.Errorf("sqlitestore: release savepoint: %w", err))
+		}
+	}
+	var rollups []store.AttemptRollup
+	for i, op := range ops {
+		if op.rollup != nil && op.rollup.set && errs[i] == nil {
+			rollups = append(rollups, op.rollup.r)
+		}
+	}
+	if len(rollups) > 0 {
+		if err := s.writeRollups(tx, rollups); err != nil {
+			_ = tx.Rollback()
+			s.log.Error("sqlitestore: rollups", "err", err, "ops", len(ops))
+			return fail(dbErr("record attempt: rollups", err))
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -25,6 +25,9 @@ type stmts struct {
 	insertAttempt  *sql.Stmt
 	updateDelivery *sql.Stmt
 	disableEp      *sql.Stmt
+	// The rollups' upserts (see writeRollups).
+	upsertRollup    *sql.Stmt
+	upsertAppRollup *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -85,7 +88,8 @@ const (
 	sqlUpdateDelivery = `UPDATE deliveries SET status = ?1, attempt_count = ?2, scheduled_attempts = ?3,
 			manual = 0, last_attempt_at = ?4, last_response_status = ?5, next_attempt_at = ?6,
 			available_at = ?6, lease_owner = NULL, updated_at = ?7
-		WHERE id = ?8 AND lease_owner = ?9`
+		WHERE id = ?8 AND lease_owner = ?9
+		RETURNING app_id, endpoint_id, created_at`
 
 	sqlDisableEndpoint = `UPDATE endpoints SET disabled = 1, updated_at = ?1 WHERE id = ?2 AND disabled = 0`
 
@@ -135,6 +139,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	st.insertAttempt = prep(sqlInsertAttempt)
 	st.updateDelivery = prep(sqlUpdateDelivery)
 	st.disableEp = prep(sqlDisableEndpoint)
+	st.upsertRollup = prep(sqlUpsertRollup)
+	st.upsertAppRollup = prep(sqlUpsertAppRollup)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare: %w", err)
 	}
