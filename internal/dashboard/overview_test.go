@@ -158,14 +158,14 @@ func TestOverview(t *testing.T) {
 				t.Errorf("%s: the page shows %q, of another app", c.who, s)
 			}
 		}
-		svg := between(page, `<svg class="chart" viewBox="0 0 640 220" role="img" aria-labelledby="deliveries-chart-title"`, "</svg>")
-		if !strings.Contains(svg, "<title id=\"deliveries-chart-title\">"+c.summary+"</title>") {
+		svg := between(page, `<svg class="chart chart-wide" id="deliveries-chart-wide"`, "</svg>")
+		if !strings.Contains(svg, "<title id=\"deliveries-chart-wide-title\">"+c.summary+"</title>") {
 			t.Errorf("%s: the deliveries chart's title is not %q:\n%s", c.who, c.summary, svg)
 		}
 		if !failedBar.MatchString(svg) {
 			t.Errorf("%s: the deliveries chart has no bar of the failed class:\n%s", c.who, svg)
 		}
-		if lat := between(page, `aria-labelledby="latency-chart-title"`, "</svg>"); !strings.Contains(lat, `class="line-p50"`) || !strings.Contains(lat, "p50 at most") {
+		if lat := between(page, `id="latency-chart-wide"`, "</svg>"); !strings.Contains(lat, `class="line-p50"`) || !strings.Contains(lat, "p50 at most") {
 			t.Errorf("%s: the latency chart draws no p50:\n%s", c.who, lat)
 		}
 		if strings.Contains(page, "All endpoints are healthy.") {
