@@ -30,6 +30,8 @@ type chartLayout struct {
 	// Name tells the drawings apart: "wide", "narrow".
 	Name          string
 	Width, Height int
+	// TimeLabels is how many times the x axis names, ends included.
+	TimeLabels int
 }
 
 // The plot's margins inside a chart, and its labels.
@@ -37,12 +39,11 @@ const (
 	plotLeft, plotRight = 52, 10
 	plotTop, plotBottom = 26, 40
 	chartTicks          = 4
-	chartTimeLabels     = 4
 	chartTimeLayout     = "15:04"
 )
 
 // chartLayouts are the sizes each chart is drawn at.
-var chartLayouts = []chartLayout{{"wide", 960, 260}, {"narrow", 360, 220}}
+var chartLayouts = []chartLayout{{"wide", 960, 260, 4}, {"narrow", 360, 220, 3}}
 
 func (l chartLayout) plotWidth() int  { return l.Width - plotLeft - plotRight }
 func (l chartLayout) plotHeight() int { return l.Height - plotTop - plotBottom }
@@ -90,19 +91,26 @@ func svgStart(b *strings.Builder, l chartLayout, id, summary, yUnit string, top 
 	if n == 0 {
 		return
 	}
-	for i := 0; i < chartTimeLabels; i++ {
-		k := i * (n - 1) / (chartTimeLabels - 1)
+	// A window that spans days names the day at its ends.
+	first, last := buckets[0].Start.UTC(), buckets[n-1].Start.UTC()
+	days := first.YearDay() != last.YearDay() || first.Year() != last.Year()
+	for i := 0; i < l.TimeLabels; i++ {
+		k := i * (n - 1) / (l.TimeLabels - 1)
+		layout := chartTimeLayout
+		if days && (i == 0 || i == l.TimeLabels-1) {
+			layout = "Jan 2 " + chartTimeLayout
+		}
 		x := float64(plotLeft) + (float64(k)+0.5)*float64(l.plotWidth())/float64(n)
 		anchor := "middle"
 		switch i {
 		case 0:
 			anchor = "start"
 			x = plotLeft
-		case chartTimeLabels - 1:
+		case l.TimeLabels - 1:
 			anchor = "end"
 			x = float64(l.Width - plotRight)
 		}
-		fmt.Fprintf(b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, plotTop+l.plotHeight()+16, anchor, buckets[k].Start.UTC().Format(chartTimeLayout))
+		fmt.Fprintf(b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, plotTop+l.plotHeight()+16, anchor, buckets[k].Start.UTC().Format(layout))
 	}
 	fmt.Fprintf(b, `<text class="unit" x="%d" y="%d" text-anchor="middle">time (UTC), %s buckets</text>`, plotLeft+l.plotWidth()/2, l.Height-4, bucketLabel(bucket))
 }
