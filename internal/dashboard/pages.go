@@ -15,14 +15,6 @@ type list[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-type overviewData struct {
-	AppID string
-}
-
-func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session) {
-	d.renderNav(w, r, s, http.StatusOK, "overview", "overview", overviewData{AppID: s.Key.AppID})
-}
-
 type appsData struct {
 	Apps []*hook.App
 	Next string
