@@ -336,51 +336,38 @@ func NewAttemptRollup(appID, endpointID string, a *hook.Attempt, durationMS int6
 // given (a later attempt's last-attempt fields win unless it started
 // earlier), and returns one per key in first-seen order.
 func MergeRollups(rs []AttemptRollup) []AttemptRollup {
-	type key struct {
-		ep     string
-		minute int64
-	}
-	idx := make(map[key]int, len(rs))
-	out := make([]AttemptRollup, 0, len(rs))
-	for _, r := range rs {
-		k := key{r.EndpointID, r.Minute}
-		i, ok := idx[k]
-		if !ok {
-			idx[k] = len(out)
-			r.Latency = append(LatencyHistogram(nil), r.Latency...)
-			out = append(out, r)
-			continue
-		}
-		m := &out[i]
-		m.Succeeded += r.Succeeded
-		m.FailedAttempts += r.FailedAttempts
-		m.Exhausted += r.Exhausted
-		m.Latency = m.Latency.Add(r.Latency)
-		if r.LastAt >= m.LastAt {
-			m.LastAt, m.LastOK, m.LastStatus, m.LastKind, m.LastMessage = r.LastAt, r.LastOK, r.LastStatus, r.LastKind, r.LastMessage
-		}
-	}
-	return out
+	return mergeRollups(rs, func(r AttemptRollup) (string, AttemptRollup) { return r.EndpointID, r }, true)
 }
 
 // MergeAppRollups merges rollups by (app, minute), for the per-app
 // rollups: the counts and latencies; EndpointID and the last-attempt
 // fields are left empty.
 func MergeAppRollups(rs []AttemptRollup) []AttemptRollup {
+	return mergeRollups(rs, func(r AttemptRollup) (string, AttemptRollup) {
+		return r.AppID, AttemptRollup{AppID: r.AppID, Minute: r.Minute, Succeeded: r.Succeeded,
+			FailedAttempts: r.FailedAttempts, Exhausted: r.Exhausted, Latency: r.Latency}
+	}, false)
+}
+
+// mergeRollups merges rs by (owner, minute), where keep gives a rollup's
+// owner and the part of it that is kept; with last, the last-attempt
+// fields of the latest attempt win. One rollup per key, in first-seen
+// order; the latencies of rs are not modified.
+func mergeRollups(rs []AttemptRollup, keep func(AttemptRollup) (string, AttemptRollup), last bool) []AttemptRollup {
 	type key struct {
-		app    string
+		owner  string
 		minute int64
 	}
 	idx := make(map[key]int, len(rs))
 	out := make([]AttemptRollup, 0, len(rs))
 	for _, r := range rs {
-		k := key{r.AppID, r.Minute}
+		owner, kept := keep(r)
+		k := key{owner, r.Minute}
 		i, ok := idx[k]
 		if !ok {
 			idx[k] = len(out)
-			out = append(out, AttemptRollup{AppID: r.AppID, Minute: r.Minute, Succeeded: r.Succeeded,
-				FailedAttempts: r.FailedAttempts, Exhausted: r.Exhausted,
-				Latency: append(LatencyHistogram(nil), r.Latency...)})
+			kept.Latency = append(LatencyHistogram(nil), kept.Latency...)
+			out = append(out, kept)
 			continue
 		}
 		m := &out[i]
@@ -388,6 +375,9 @@ func MergeAppRollups(rs []AttemptRollup) []AttemptRollup {
 		m.FailedAttempts += r.FailedAttempts
 		m.Exhausted += r.Exhausted
 		m.Latency = m.Latency.Add(r.Latency)
+		if last && r.LastAt >= m.LastAt {
+			m.LastAt, m.LastOK, m.LastStatus, m.LastKind, m.LastMessage = r.LastAt, r.LastOK, r.LastStatus, r.LastKind, r.LastMessage
+		}
 	}
 	return out
 }
