@@ -210,4 +210,21 @@ func TestEvents(t *testing.T) {
 	if status, _ := b.get("/apps/" + acme.ID + "/events/evt_nope"); status != http.StatusNotFound {
 		t.Errorf("an unknown event's page: %d, want 404", status)
 	}
+
+	// A key bound to another app sees none of Acme's events.
+	var other hook.App
+	h.call(adminKey, "POST", "/v1/apps", map[string]any{"name": "Other"}, http.StatusCreated, &other)
+	var key struct {
+		Key string `json:"key"`
+	}
+	h.call(adminKey, "POST", "/v1/api-keys", map[string]any{"name": "other's key", "app": other.ID}, http.StatusCreated, &key)
+	ob := signInHTTP(t, h, key.Key)
+	for _, path := range []string{"/apps/" + acme.ID + "/events", "/apps/" + acme.ID + "/events/" + order.ID} {
+		if status, page := ob.get(path); status == http.StatusOK || strings.Contains(page, order.ID) {
+			t.Errorf("other's key opens %s: %d", path, status)
+		}
+	}
+	if got := eventRows(ob.page("/apps/" + other.ID + "/events")); len(got) != 0 {
+		t.Errorf("other's events: %v, want none", got)
+	}
 }
