@@ -32,7 +32,6 @@ func (d *Dashboard) parseTemplates() error {
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"status":   deliveryStatus,
 		"path":     url.PathEscape,
-		"query":    url.QueryEscape,
 		"join":     strings.Join,
 		"duration": durationString,
 		"deref":    func(t *time.Time) time.Time { return *t },
