@@ -107,6 +107,8 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("GET /apps/{app}/deliveries", d.authed(d.deliveriesPage))
 	mux.Handle("GET /apps/{app}/deliveries/{dlv}", d.authed(d.deliveryPage))
 	mux.Handle("POST /apps/{app}/deliveries/{dlv}/retry", d.authed(d.retry))
+	mux.Handle("/keys", d.authed(d.keys))
+	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
