@@ -149,7 +149,8 @@ func TestKeysCreateInvalid(t *testing.T) {
 }
 
 // TestKeysDelete: Delete (behind a <details> confirm) deletes through the
-// API and goes back to the list; the last admin key's 409 is shown next
+// API and goes back to the list, which marks the session's own key; the
+// last admin key's 409 is shown next
 // to that key, which stays.
 func TestKeysDelete(t *testing.T) {
 	base := newDashboard(t, 0)
@@ -171,6 +172,9 @@ func TestKeysDelete(t *testing.T) {
 	}
 
 	admin := apiKeys(h)["admin"]
+	if row := rowOf(body, admin.ID); !strings.Contains(row, "this session") {
+		t.Errorf("the session's own key is not marked:\n%s", row)
+	}
 	resp, body = page(t, base, c, "POST", "/keys/"+admin.ID+"/delete", url.Values{})
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("delete the last admin key: %d, want 409", resp.StatusCode)
