@@ -109,6 +109,8 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("POST /apps/{app}/deliveries/{dlv}/retry", d.authed(d.retry))
 	mux.Handle("GET /apps/{app}/events", d.authed(d.eventsPage))
 	mux.Handle("GET /apps/{app}/events/{id}", d.authed(d.eventPage))
+	mux.Handle("/keys", d.authed(d.keys))
+	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
