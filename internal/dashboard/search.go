@@ -43,8 +43,8 @@ func searchApp(r *http.Request) string {
 // search finds what an id names and opens its page: an app (by id or
 // uid), and, within the session's app (a key bound to an app) or the app
 // being viewed (?app=, an admin session), an event, a delivery or an
-// endpoint (its failed... deliveries list, filtered to it). Found
-// nothing, it answers 404 with the id and where it looked.
+// endpoint (the deliveries list, filtered to it). Found nothing, it
+// answers 404 with the id and where it looked.
 func (d *Dashboard) search(w http.ResponseWriter, r *http.Request, s *session) {
 	data := searchData{Query: strings.TrimSpace(r.URL.Query().Get("q")), AppRef: s.Key.AppID}
 	if data.AppRef == "" {
