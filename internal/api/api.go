@@ -314,6 +314,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerEndpoints()
 	s.registerEvents()
 	s.registerDeliveries()
+	s.registerRetryFailed()
 	s.registerReplay()
 	s.registerAttempts()
 	s.registerStats()

@@ -56,6 +56,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"/v1/apps/{app}/deliveries":                   {"get"},
 		"/v1/apps/{app}/deliveries/{dlv}":             {"get"},
 		"/v1/apps/{app}/deliveries/{dlv}/retry":       {"post"},
+		"/v1/apps/{app}/deliveries/retry":             {"post"},
 		"/v1/apps/{app}/attempts":                     {"get"},
 		"/v1/api-keys":                                {"get", "post"},
 		"/v1/api-keys/{id}":                           {"delete"},
@@ -432,6 +433,7 @@ func TestResponsesMatchDocument(t *testing.T) {
 	check("DeliveryWithAttempts", e.call("GET", base+"/deliveries/"+ds.Data[0].ID, nil).Body)
 	check("Delivery", e.call("POST", base+"/deliveries/"+ds.Data[0].ID+"/retry", nil).Body)
 	check("RecoverOutputBody", e.call("POST", base+"/endpoints/"+epID+"/recover", map[string]any{"since": "2020-01-01T00:00:00Z"}).Body)
+	check("RetryFailedOutputBody", e.call("POST", base+"/deliveries/retry", map[string]any{"endpoint": epID}).Body)
 	check("CreatedAPIKey", e.call("POST", "/v1/api-keys", map[string]any{"name": "k", "app": app.ID}).Body)
 	check("CreatedAPIKey", e.call("POST", "/v1/api-keys", map[string]any{"name": "admin"}).Body)
 	check("ListAPIKey", e.call("GET", "/v1/api-keys", nil).Body)

@@ -105,6 +105,7 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("GET /deliveries", d.authed(d.deliveriesEntry))
 	mux.Handle("GET /apps/{app}", d.authed(d.appPage))
 	mux.Handle("GET /apps/{app}/deliveries", d.authed(d.deliveriesPage))
+	mux.Handle("POST /apps/{app}/deliveries/retry", d.authed(d.retryAll))
 	mux.Handle("GET /apps/{app}/deliveries/{dlv}", d.authed(d.deliveryPage))
 	mux.Handle("POST /apps/{app}/deliveries/{dlv}/retry", d.authed(d.retry))
 	mux.Handle("GET /apps/{app}/endpoints/new", d.authed(d.newEndpointPage))
@@ -113,6 +114,7 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("POST /apps/{app}/endpoints/{ep}/edit", d.authed(d.updateEndpoint))
 	mux.Handle("GET /apps/{app}/events", d.authed(d.eventsPage))
 	mux.Handle("GET /apps/{app}/events/{id}", d.authed(d.eventPage))
+	mux.Handle("GET /search", d.authed(d.search))
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

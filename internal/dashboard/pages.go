@@ -135,26 +135,6 @@ func (d *Dashboard) appPage(w http.ResponseWriter, r *http.Request, s *session) 
 	d.renderNav(w, r, s, http.StatusOK, "app", "apps", data)
 }
 
-// deliveriesPage lists an app's deliveries, filtered by ?status=, a page
-// at a time (?cursor=).
-func (d *Dashboard) deliveriesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	data := appData{Full: true, Statuses: []string{"failed", "pending", "paused", "succeeded"}}
-	if !d.loadApp(w, r, s, &data) {
-		return
-	}
-	q := url.Values{"limit": {"50"}}
-	for _, k := range []string{"status", "cursor"} {
-		if v := r.URL.Query().Get(k); v != "" {
-			q.Set(k, v)
-		}
-	}
-	data.Status = q.Get("status")
-	if !d.loadDeliveries(w, r, s, &data, q) {
-		return
-	}
-	d.renderNav(w, r, s, http.StatusOK, "deliveries", "deliveries", data)
-}
-
 func (d *Dashboard) loadDeliveries(w http.ResponseWriter, r *http.Request, s *session, data *appData, q url.Values) bool {
 	a := d.callAPI(r.Context(), r, s.Key, http.MethodGet, apiPath("/v1/apps/%s/deliveries", data.App.ID)+"?"+q.Encode(), nil, nil)
 	if !a.OK() {

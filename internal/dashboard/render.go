@@ -21,7 +21,10 @@ type layoutData struct {
 	SignedIn bool
 	KeyName  string
 	Bound    bool
-	Page     any
+	// SearchApp is the app the header's search looks in for events,
+	// deliveries and endpoints (an admin session on an app's pages).
+	SearchApp string
+	Page      any
 }
 
 // parseTemplates parses each page with the layout.
@@ -78,6 +81,9 @@ func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session
 	}
 	if s != nil {
 		ld.SignedIn, ld.KeyName, ld.Bound = true, s.Key.Name, s.Key.AppID != ""
+		if !ld.Bound {
+			ld.SearchApp = searchApp(r)
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, ld); err != nil {

@@ -142,6 +142,13 @@ type Store interface {
 	// many it made due. A disabled endpoint is a conflict
 	// (EndpointDisabledConflict): nothing is changed.
 	RecoverEndpoint(ctx context.Context, p *RecoverEndpointParams) (int, error)
+	// RetryFailedDeliveries makes the app's failed deliveries that match
+	// the filters due now for one manual attempt, as RecoverEndpoint, in
+	// one transaction, at most Limit of them (see
+	// RetryFailedDeliveriesParams and RetryFailedResult). Deliveries of
+	// disabled endpoints are left as they are and counted; leased ones are
+	// left as they are.
+	RetryFailedDeliveries(ctx context.Context, p *RetryFailedDeliveriesParams) (*RetryFailedResult, error)
 
 	// ClaimDeliveries leases due deliveries to a dispatcher: pending, due
 	// (next attempt at or before Now), not leased by anyone (or their
@@ -674,9 +681,9 @@ type CreateAPIKeyParams struct {
 //
 // The store signals from the transactions that make deliveries claimable
 // by anyone: InsertEvent with unclaimed deliveries, ReleaseDeliveries,
-// ReleaseAllLeases, RetryDelivery, RecoverEndpoint, InsertTestEvent,
-// CreateDeliveries that created some, and UpdateEndpoint when it enables
-// an endpoint.
+// ReleaseAllLeases, RetryDelivery, RecoverEndpoint, RetryFailedDeliveries
+// that made some due, InsertTestEvent, CreateDeliveries that created some,
+// and UpdateEndpoint when it enables an endpoint.
 type DueListener interface {
 	// ListenDue blocks until ctx is done, calling wake each time a
 	// signal arrives, except those sent by owner itself (InsertEvent and

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Queries", func(t *testing.T) { testQueries(t, o) })
 	t.Run("DashboardSessions", func(t *testing.T) { testDashboardSessions(t, o) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, o) })
+	t.Run("RetryFailed", func(t *testing.T) { testRetryFailed(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends
