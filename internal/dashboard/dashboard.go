@@ -111,6 +111,7 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("GET /apps/{app}/events/{id}", d.authed(d.eventPage))
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
+	d.endpointRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
