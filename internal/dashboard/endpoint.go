@@ -519,5 +519,5 @@ func (d *Dashboard) recoverEndpoint(w http.ResponseWriter, r *http.Request, s *s
 		http.Redirect(w, r, endpointPath(r), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, endpointPath(r)+"?recovered="+strconv.Itoa(out.Recovered), http.StatusSeeOther)
+	http.Redirect(w, r, endpointPath(r)+"?recovered="+strconv.Itoa(out.Recovered)+"#recover-head", http.StatusSeeOther)
 }

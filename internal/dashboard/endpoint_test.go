@@ -379,7 +379,7 @@ func TestEndpointRecoverRefusals(t *testing.T) {
 		}
 	}
 	resp, body := e.do("POST", e.path+"/recover", url.Values{"since": {"2026-12-02T09:30"}})
-	wantRedirect(t, "recover", resp, body, e.path+"?recovered=0")
+	wantRedirect(t, "recover", resp, body, e.path+"?recovered=0#recover-head")
 	if _, body = e.do("GET", resp.Header.Get("Location"), nil); !strings.Contains(fieldError(body, "recover-notice"), "No failed delivery") {
 		t.Errorf("recovered=0: notice %q", fieldError(body, "recover-notice"))
 	}
