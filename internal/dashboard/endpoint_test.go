@@ -433,12 +433,13 @@ func TestEndpointAppScope(t *testing.T) {
 }
 
 // receiver is an httptest receiver that records the bodies it gets and
-// answers status (500 until fixed).
+// answers status; once held, it answers only when released.
 type receiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	bodies [][]byte
-	status int
+	mu      sync.Mutex
+	bodies  [][]byte
+	status  int
+	release chan struct{} // nil: answer at once
 }
 
 func newReceiver(t *testing.T, status int) *receiver {
@@ -448,18 +449,29 @@ func newReceiver(t *testing.T, status int) *receiver {
 		b, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		rc.bodies = append(rc.bodies, b)
-		status := rc.status
+		status, release := rc.status, rc.release
 		rc.mu.Unlock()
+		if release != nil {
+			<-release
+		}
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(rc.Close)
 	return rc
 }
 
-func (rc *receiver) setStatus(s int) {
+// answer makes the receiver answer status from now on, each request
+// held until the returned func is called (at the latest when the test
+// ends).
+func (rc *receiver) answer(t *testing.T, status int) (release func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release) // before rc.Close, which waits for held requests
 	rc.mu.Lock()
-	rc.status = s
+	rc.status, rc.release = status, ch
 	rc.mu.Unlock()
+	return release
 }
 
 func (rc *receiver) received() [][]byte {
@@ -592,8 +604,8 @@ func TestBrowserSendTestEvent(t *testing.T) {
 
 // TestBrowserRecover: two deliveries fail (the receiver answers 500, and
 // the test hookd does not retry); once the receiver is fixed, "Retry
-// failed deliveries since" a time before them says 2 were made due, and
-// the page's list follows them to succeeded.
+// failed deliveries since" a time before them says 2 were made due, shown
+// retrying, and the page's list follows them (htmx) to succeeded.
 func TestBrowserRecover(t *testing.T) {
 	h := startHookd(t)
 	rc := newReceiver(t, http.StatusInternalServerError)
@@ -613,7 +625,7 @@ func TestBrowserRecover(t *testing.T) {
 	for _, d := range dl.Data {
 		h.waitDelivery(app.ID, d.ID, hook.DeliveryFailed)
 	}
-	rc.setStatus(http.StatusOK)
+	release := rc.answer(t, http.StatusOK) // fixed, but answers when released
 
 	ctx := newBrowser(t, 390, 844)
 	signIn(t, ctx, h.base, adminKey)
@@ -630,6 +642,10 @@ func TestBrowserRecover(t *testing.T) {
 	if got := text(t, ctx, "#recover-notice"); !strings.HasPrefix(got, "2 failed deliveries made due again") {
 		t.Errorf("notice %q, want it to say 2 were made due", got)
 	}
+	if got := text(t, ctx, "#ep-deliveries tbody"); strings.Count(got, "retrying") != 2 {
+		t.Errorf("just recovered (the receiver has not answered): the deliveries %q, want 2 retrying", got)
+	}
+	release()
 	// The list polls while a delivery is pending, until both succeeded.
 	do(t, ctx, "wait for both to succeed",
 		chromedp.WaitVisible(chromedp.CSS(`#ep-deliveries tbody tr:nth-child(1) .status-succeeded`)),
