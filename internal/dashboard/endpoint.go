@@ -31,8 +31,8 @@ func (d *Dashboard) endpointRoutes(mux *http.ServeMux) {
 // page lists.
 const endpointDeliveries = 10
 
-// endpointNotices are the notices of the endpoint page's ?done= values:
-// what the action the browser was sent back from did.
+// endpointNotices are the endpoint page's notices, by the query flag
+// (?created=1, ...) that the action the browser was sent back from set.
 var endpointNotices = map[string]string{
 	"created":  "Endpoint created.",
 	"updated":  "Endpoint updated.",
@@ -138,7 +138,11 @@ func (d *Dashboard) endpointPage(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	q := r.URL.Query()
-	data.Notice = endpointNotices[q.Get("done")]
+	for _, flag := range []string{"created", "updated", "disabled", "enabled"} {
+		if q.Get(flag) == "1" {
+			data.Notice = endpointNotices[flag]
+		}
+	}
 	if n, err := strconv.Atoi(q.Get("recovered")); err == nil && n >= 0 {
 		data.Recovered = n
 	}
@@ -249,11 +253,11 @@ func (d *Dashboard) setEndpointDisabled(disabled bool) authedHandler {
 			d.refused(w, r, s, a, func(data *endpointData, p *Problem) { data.StateError = withAt(p, "body.disabled") })
 			return
 		}
-		done := "enabled"
+		flag := "enabled"
 		if disabled {
-			done = "disabled"
+			flag = "disabled"
 		}
-		http.Redirect(w, r, endpointPath(r)+"?done="+done, http.StatusSeeOther)
+		http.Redirect(w, r, endpointPath(r)+"?"+flag+"=1", http.StatusSeeOther)
 	}
 }
 
@@ -339,7 +343,8 @@ func overlapText(seconds int) string {
 }
 
 // testExample answers the test event form's data field for ?type=, with
-// the type's example: htmx swaps it in when the type changes.
+// the type's example: htmx swaps it in when the type changes. It reads
+// only the catalog, which every key may read.
 func (d *Dashboard) testExample(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.URL.Query().Get("type")
 	form := testForm{Type: name}
@@ -374,14 +379,7 @@ func (d *Dashboard) testExample(w http.ResponseWriter, r *http.Request, s *sessi
 func (d *Dashboard) sendTestEvent(w http.ResponseWriter, r *http.Request, s *session) {
 	form := testForm{Type: strings.TrimSpace(r.PostFormValue("type")), Data: r.PostFormValue("data")}
 	if r.PostFormValue("load") != "" {
-		d.showEndpoint(w, r, s, http.StatusOK, func(data *endpointData) {
-			data.Test = testForm{Type: form.Type, TypeErr: "is not in the catalog"}
-			for _, et := range data.EventTypes {
-				if et.Name == form.Type {
-					data.Test = exampleForm(et)
-				}
-			}
-		})
+		d.loadExample(w, r, s, form.Type)
 		return
 	}
 	body := map[string]any{"type": form.Type}
@@ -420,6 +418,24 @@ func (d *Dashboard) sendTestEvent(w http.ResponseWriter, r *http.Request, s *ses
 	http.Redirect(w, r, "/apps/"+url.PathEscape(sent.Delivery.AppID)+"/deliveries/"+url.PathEscape(sent.Delivery.ID), http.StatusSeeOther)
 }
 
+// loadExample shows the endpoint page with the test event form filled
+// with the example of the type name (422 when the catalog has no such
+// type): the "Load example" button.
+func (d *Dashboard) loadExample(w http.ResponseWriter, r *http.Request, s *session, name string) {
+	data, ok := d.loadEndpoint(w, r, s)
+	if !ok {
+		return
+	}
+	status := http.StatusUnprocessableEntity
+	data.Test = testForm{Type: name, TypeErr: "is not in the catalog"}
+	for _, et := range data.EventTypes {
+		if et.Name == name {
+			data.Test, status = exampleForm(et), http.StatusOK
+		}
+	}
+	d.renderNav(w, r, s, status, "endpoint", "apps", data)
+}
+
 // jsonError says what is wrong with a form's JSON ("" when nothing),
 // where: "is not valid JSON: line 2, column 5: invalid character ...".
 func jsonError(s string) string {
@@ -428,17 +444,12 @@ func jsonError(s string) string {
 	if err == nil {
 		return ""
 	}
-	var off int64 = -1
-	if se, ok := err.(*json.SyntaxError); ok {
-		off = se.Offset
-	} else if _, ok := err.(*json.UnmarshalTypeError); !ok {
-		off = int64(len(s))
-	}
-	if off < 0 {
+	se, ok := err.(*json.SyntaxError)
+	if !ok {
 		return "is not valid JSON: " + err.Error()
 	}
 	line, col := 1, 1
-	for _, c := range s[:min(int(off), len(s))] {
+	for _, c := range s[:min(int(se.Offset), len(s))] {
 		if c == '\n' {
 			line, col = line+1, 1
 		} else {

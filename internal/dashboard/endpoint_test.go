@@ -109,8 +109,8 @@ func shownSecret(body string) string {
 
 // TestEndpointPage: the page (by the endpoint's id or uid) shows its
 // settings, header names with masked values, never the signing secret,
-// an Edit link, the notice of ?done=, its latest deliveries and a link
-// to all of them.
+// an Edit link, the notices of ?created=1 and ?updated=1, its latest
+// deliveries and a link to all of them.
 func TestEndpointPage(t *testing.T) {
 	e := newEndpointT(t)
 	e.h.call(adminKey, "POST", "/v1/event-types", map[string]any{"name": "order.created", "example": map[string]any{"total": 20}}, http.StatusCreated, nil)
@@ -151,13 +151,14 @@ func TestEndpointPage(t *testing.T) {
 			t.Errorf("GET %s: Cache-Control %q, want no-store", path, cc)
 		}
 	}
-	for done, want := range map[string]string{"created": "Endpoint created.", "updated": "Endpoint updated."} {
-		if _, body := e.do("GET", e.path+"?done="+done, nil); fieldError(body, "endpoint-notice") != want {
-			t.Errorf("?done=%s: notice %q, want %q", done, fieldError(body, "endpoint-notice"), want)
+	// The create and edit forms come back with ?created=1 and ?updated=1.
+	for flag, want := range map[string]string{"created": "Endpoint created.", "updated": "Endpoint updated."} {
+		if _, body := e.do("GET", e.path+"?"+flag+"=1", nil); fieldError(body, "endpoint-notice") != want {
+			t.Errorf("?%s=1: notice %q, want %q", flag, fieldError(body, "endpoint-notice"), want)
 		}
 	}
-	if _, body := e.do("GET", e.path+"?done=<b>hi</b>", nil); strings.Contains(body, `id="endpoint-notice"`) {
-		t.Error("an unknown ?done= shows a notice")
+	if _, body := e.do("GET", e.path+"?done=<b>hi</b>&created=yes", nil); strings.Contains(body, `id="endpoint-notice"`) {
+		t.Error("an unknown flag shows a notice")
 	}
 	if resp, _ := e.do("GET", "/apps/"+e.app.ID+"/endpoints/ep_nope", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown endpoint: %d, want 404", resp.StatusCode)
@@ -170,7 +171,7 @@ func TestEndpointPage(t *testing.T) {
 func TestEndpointDisableEnable(t *testing.T) {
 	e := newEndpointT(t)
 	resp, body := e.do("POST", e.path+"/disable", url.Values{})
-	wantRedirect(t, "disable", resp, body, e.path+"?done=disabled")
+	wantRedirect(t, "disable", resp, body, e.path+"?disabled=1")
 	if !e.endpoint().Disabled {
 		t.Fatal("the endpoint is not disabled")
 	}
@@ -180,7 +181,7 @@ func TestEndpointDisableEnable(t *testing.T) {
 		t.Errorf("the page after disable does not show it disabled with Enable:\n%s", between(body, "<main", `<section`))
 	}
 	resp, body = e.do("POST", "/apps/acme/endpoints/orders/enable", url.Values{})
-	wantRedirect(t, "enable by uid", resp, body, "/apps/acme/endpoints/orders?done=enabled")
+	wantRedirect(t, "enable by uid", resp, body, "/apps/acme/endpoints/orders?enabled=1")
 	if e.endpoint().Disabled {
 		t.Fatal("the endpoint is still disabled")
 	}
@@ -294,6 +295,10 @@ func TestEndpointTestEvent(t *testing.T) {
 	resp, body = e.do("POST", e.path+"/test", url.Values{"type": {"order.created"}, "data": {`{"x":1}`}, "load": {"1"}})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<option value="order.created" selected>`) || !strings.Contains(body, "&#34;total&#34;: 20") {
 		t.Errorf("Load example: %d\n%s", resp.StatusCode, between(body, `<form method="post" action="`+e.path+`/test"`, "</form>"))
+	}
+	if resp, body = e.do("POST", e.path+"/test", url.Values{"type": {"order.nope"}, "load": {"1"}}); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(fieldError(body, "test-type-error"), "is not in the catalog") {
+		t.Errorf("Load example of a type not in the catalog: %d, error %q", resp.StatusCode, fieldError(body, "test-type-error"))
 	}
 	if n := len(e.deliveries()); n != 0 {
 		t.Fatalf("Load example sent %d deliveries", n)
