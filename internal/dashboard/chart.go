@@ -188,43 +188,54 @@ func latencyChart(buckets []api.StatsBucket, bucket time.Duration, label string)
 	var b strings.Builder
 	for _, l := range chartLayouts {
 		svgStart(&b, l, "latency-chart", c.Summary, "ms", top, buckets, bucket)
-		slot := float64(l.plotWidth()) / float64(len(buckets))
-		for _, line := range []struct {
-			class string
-			v     func(api.StatsBucket) *float64
-		}{
+		drawLines(&b, l, buckets, top, []chartLine{
 			{"line-p99", func(x api.StatsBucket) *float64 { return x.P99MS }},
 			{"line-p50", func(x api.StatsBucket) *float64 { return x.P50MS }},
-		} {
-			var pts [][2]float64
-			flush := func() {
-				switch len(pts) {
-				case 0:
-				case 1:
-					fmt.Fprintf(&b, `<circle class="%s" cx="%.2f" cy="%.2f" r="3"/>`, line.class, pts[0][0], pts[0][1])
-				default:
-					xy := make([]string, len(pts))
-					for i, p := range pts {
-						xy[i] = fmt.Sprintf("%.2f,%.2f", p[0], p[1])
-					}
-					fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, line.class, strings.Join(xy, " "))
-				}
-				pts = pts[:0]
-			}
-			for i, x := range buckets {
-				v := line.v(x)
-				if v == nil {
-					flush()
-					continue
-				}
-				px := float64(plotLeft) + (float64(i)+0.5)*slot
-				py := float64(plotTop) + float64(l.plotHeight())*(1-*v/top)
-				pts = append(pts, [2]float64{px, py})
-			}
-			flush()
-		}
+		})
 		b.WriteString(`</svg>`)
 	}
 	c.SVG = template.HTML(b.String())
 	return c
+}
+
+// chartLine is a line of a line chart: its class in the stylesheet, and
+// its value in a bucket (nil: none, which breaks the line).
+type chartLine struct {
+	class string
+	v     func(api.StatsBucket) *float64
+}
+
+// drawLines draws lines over the buckets into a chart svgStart opened at
+// layout l, with the y axis from 0 to top: each run of buckets with a
+// value is a polyline (a lone value a dot).
+func drawLines(b *strings.Builder, l chartLayout, buckets []api.StatsBucket, top float64, lines []chartLine) {
+	slot := float64(l.plotWidth()) / float64(len(buckets))
+	for _, line := range lines {
+		var pts [][2]float64
+		flush := func() {
+			switch len(pts) {
+			case 0:
+			case 1:
+				fmt.Fprintf(b, `<circle class="%s" cx="%.2f" cy="%.2f" r="3"/>`, line.class, pts[0][0], pts[0][1])
+			default:
+				xy := make([]string, len(pts))
+				for i, p := range pts {
+					xy[i] = fmt.Sprintf("%.2f,%.2f", p[0], p[1])
+				}
+				fmt.Fprintf(b, `<polyline class="%s" points="%s"/>`, line.class, strings.Join(xy, " "))
+			}
+			pts = pts[:0]
+		}
+		for i, x := range buckets {
+			v := line.v(x)
+			if v == nil {
+				flush()
+				continue
+			}
+			px := float64(plotLeft) + (float64(i)+0.5)*slot
+			py := float64(plotTop) + float64(l.plotHeight())*(1-*v/top)
+			pts = append(pts, [2]float64{px, py})
+		}
+		flush()
+	}
 }

@@ -117,6 +117,7 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("GET /search", d.authed(d.search))
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
+	d.endpointRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})

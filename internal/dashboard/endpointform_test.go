@@ -76,9 +76,9 @@ func apiHeaders(h *hookdT, app, ep string) map[string]string {
 	return out.Headers
 }
 
-// fieldError returns the message shown next to the form's field,
+// formFieldError returns the message shown next to the form's field,
 // unescaped; "" when there is none.
-func fieldError(body, field string) string {
+func formFieldError(body, field string) string {
 	msg := between(body, `id="`+field+`-error"`, "</p>")
 	if msg == "" {
 		return ""
@@ -210,8 +210,8 @@ func TestEndpointFormRefused(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
 			continue
 		}
-		if msg := fieldError(body, tc.field); msg == "" || !strings.Contains(msg, tc.want) {
-			t.Errorf("%s: message next to %s is %q, want one containing %q; form error %q", tc.name, tc.field, msg, tc.want, fieldError(body, "form"))
+		if msg := formFieldError(body, tc.field); msg == "" || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: message next to %s is %q, want one containing %q; form error %q", tc.name, tc.field, msg, tc.want, formFieldError(body, "form"))
 		}
 		if id := tc.field; id != "event_types" && !strings.Contains(between(body, `id="`+id+`"`, ">"), `aria-invalid="true"`) {
 			t.Errorf("%s: the %s field is not marked invalid", tc.name, tc.field)
@@ -254,7 +254,7 @@ func TestEndpointFormPrivateURL(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("private URL: %d, want 422", resp.StatusCode)
 	}
-	if msg := fieldError(body, "url"); !strings.Contains(msg, "is not allowed") || !strings.Contains(msg, "127.0.0.1") {
+	if msg := formFieldError(body, "url"); !strings.Contains(msg, "is not allowed") || !strings.Contains(msg, "127.0.0.1") {
 		t.Errorf("message next to the URL: %q, want the API's refusal", msg)
 	}
 	if n := len(apiEndpoints(h, app.ID)); n != 0 {
@@ -336,8 +336,8 @@ func TestEndpointFormEdit(t *testing.T) {
 	resp, body = page(t, base, c, "POST", "/apps/"+app.ID+"/endpoints/"+ep.ID+"/edit", url.Values{
 		"url": {"not a url"}, "headers": {"Authorization: Bearer s3cret"}, "ordering": {"parallel"},
 	})
-	if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(body, "url") == "" || !strings.Contains(body, `value="not a url"`) {
-		t.Errorf("edit with a bad URL: %d, message %q", resp.StatusCode, fieldError(body, "url"))
+	if resp.StatusCode != http.StatusUnprocessableEntity || formFieldError(body, "url") == "" || !strings.Contains(body, `value="not a url"`) {
+		t.Errorf("edit with a bad URL: %d, message %q", resp.StatusCode, formFieldError(body, "url"))
 	}
 	h.call(adminKey, "GET", "/v1/apps/"+app.ID+"/endpoints/"+ep.ID, nil, http.StatusOK, &got)
 	if got.URL != "https://new.example.com/hooks" {

@@ -68,6 +68,7 @@ var titles = map[string]string{
 	"signin": "Sign in", "overview": "Overview", "apps": "Apps", "app": "App",
 	"deliveries": "Deliveries", "delivery": "Delivery", "error": "Error",
 	"endpoint-form": "Endpoint",
+	"endpoint":      "Endpoint",
 }
 
 func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session, status int, page, nav string, data any) {

@@ -49,6 +49,8 @@ func TestScreenshots(t *testing.T) {
 	h.call(adminKey, "POST", "/v1/apps/acme/endpoints", map[string]any{"url": ok.URL + "/webhooks/orders", "description": "Order sync", "event_types": []string{"order.*"}}, http.StatusCreated, nil)
 	var badEP hook.Endpoint
 	h.call(adminKey, "POST", "/v1/apps/acme/endpoints", map[string]any{"url": bad.URL + "/hooks/billing", "event_types": []string{"order.paid", "invoice.*"}}, http.StatusCreated, &badEP)
+	h.call(adminKey, "POST", "/v1/event-types", map[string]any{"name": "order.paid", "description": "An order was paid",
+		"example": map[string]any{"id": "ord_123", "total": 4990, "currency": "EUR"}}, http.StatusCreated, nil)
 	for _, typ := range []string{"order.created", "order.paid", "invoice.finalized", "order.created"} {
 		h.call(adminKey, "POST", "/v1/apps/acme/events", map[string]any{"type": typ, "data": map[string]any{"id": "ord_123"}}, http.StatusAccepted, nil)
 	}
@@ -69,6 +71,7 @@ func TestScreenshots(t *testing.T) {
 		{"app", "/apps/" + app.ID},
 		{"deliveries", "/apps/" + app.ID + "/deliveries"},
 		{"delivery", "/apps/" + app.ID + "/deliveries/" + failed},
+		{"endpoint", "/apps/" + app.ID + "/endpoints/" + badEP.ID},
 	}
 	for _, size := range []struct {
 		name          string

@@ -1,8 +1,8 @@
 // hookd dashboard: copy buttons.
 //
 // A <button type="button" data-copy="TEXT"> copies TEXT; one with
-// data-copy-target="SELECTOR" copies the text of the element the selector
-// finds. The button then reads "Copied" (or "Copy failed") for a moment,
+// data-copy-target="SELECTOR" copies the text (or, for a form field, the
+// value) of the element the selector finds. The button then reads "Copied" (or "Copy failed") for a moment,
 // and a polite live region says so to screen readers. One listener on the
 // document serves buttons that htmx swaps in later too.
 (function () {
@@ -70,7 +70,9 @@
     var text = button.dataset.copy;
     if (text === undefined) {
       var target = document.querySelector(button.dataset.copyTarget);
-      text = target ? target.textContent.trim() : "";
+      // A form field (the revealed secret's read-only input) copies its
+      // value; any other element its text.
+      text = !target ? "" : ("value" in target ? target.value : target.textContent.trim());
     }
     copy(text).then(
       function () { show(button, "copied", "Copied"); },
