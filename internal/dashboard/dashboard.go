@@ -111,6 +111,13 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("GET /apps/{app}/events/{id}", d.authed(d.eventPage))
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
+	mux.Handle("GET /event-types", d.authed(d.eventTypesPage))
+	mux.Handle("POST /event-types", d.authed(d.createEventType))
+	mux.Handle("POST /event-types/import", d.authed(d.importPack))
+	mux.Handle("GET /event-types/{name}", d.authed(d.eventTypePage))
+	mux.Handle("POST /event-types/{name}", d.authed(d.updateEventType))
+	mux.Handle("POST /event-types/{name}/archive", d.authed(d.archiveEventType))
+	mux.Handle("POST /event-types/{name}/unarchive", d.authed(d.unarchiveEventType))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})

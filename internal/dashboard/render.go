@@ -64,6 +64,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *session, s
 var titles = map[string]string{
 	"signin": "Sign in", "overview": "Overview", "apps": "Apps", "app": "App",
 	"deliveries": "Deliveries", "delivery": "Delivery", "error": "Error",
+	"event-types": "Event types", "event-type": "Event type",
 }
 
 func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session, status int, page, nav string, data any) {
