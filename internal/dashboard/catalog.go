@@ -217,6 +217,24 @@ func (d *Dashboard) eventTypesRefused(w http.ResponseWriter, r *http.Request, s 
 	d.renderNav(w, r, s, status, "event-types", "event-types", data)
 }
 
+// atField returns the problem's messages about the field at location,
+// joined; a message about a part of it (body.example.email) names that
+// part ("email: is required"), since a schema's complaints are about the
+// parts of a document.
+func atField(p *Problem, location string) string {
+	var msgs []string
+	for _, e := range p.Errors {
+		switch {
+		case e.Location == location:
+			msgs = append(msgs, e.Message)
+		case strings.HasPrefix(e.Location, location+"."), strings.HasPrefix(e.Location, location+"["):
+			part := strings.TrimPrefix(strings.TrimPrefix(e.Location, location), ".")
+			msgs = append(msgs, part+": "+e.Message)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
 // setProblem puts the API's complaints next to their fields; a refusal
 // about none of them goes to Error. withName: the form has a name field
 // (create, not edit).
@@ -224,9 +242,9 @@ func (f *eventTypeForm) setProblem(p *Problem, withName bool) {
 	if withName {
 		f.NameErr = p.At("body.name")
 	}
-	f.DescriptionErr = p.At("body.description")
-	f.SchemaErr = p.At("body.schema")
-	f.ExampleErr = p.At("body.example")
+	f.DescriptionErr = atField(p, "body.description")
+	f.SchemaErr = atField(p, "body.schema")
+	f.ExampleErr = atField(p, "body.example")
 	if f.NameErr == "" && f.DescriptionErr == "" && f.SchemaErr == "" && f.ExampleErr == "" {
 		f.Error = p.Detail
 	}
@@ -376,10 +394,13 @@ func jsonField(text string) (json.RawMessage, string) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	var v json.RawMessage
 	if err := dec.Decode(&v); err != nil {
-		return nil, "is not valid JSON: " + jsonErrorText(text, err, dec.InputOffset())
+		return nil, "is not valid JSON: " + jsonErrorText(text, err)
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, "is not valid JSON: there is more after the first value, at " + position(text, dec.InputOffset())
+		rest := text[end:]
+		extra := end + int64(len(rest)-len(strings.TrimLeft(rest, " \t\r\n")))
+		return nil, "is not valid JSON: there is more after the first value, at " + position(text, extra)
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, v); err != nil {
@@ -390,19 +411,21 @@ func jsonField(text string) (json.RawMessage, string) {
 
 // jsonErrorText says what is wrong with text that did not decode, and
 // where.
-func jsonErrorText(text string, err error, offset int64) string {
+func jsonErrorText(text string, err error) string {
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &syn):
-		return syn.Error() + " at " + position(text, syn.Offset)
+		// Offset counts the bytes read, the wrong one included.
+		return syn.Error() + " at " + position(text, syn.Offset-1)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "it ends too soon (an unclosed bracket, brace or string?)"
 	default:
-		return err.Error() + " at " + position(text, offset)
+		return err.Error()
 	}
 }
 
-// position says where byte offset is in text: "line 2, column 5".
+// position says where the byte at offset is in text: "line 2, column
+// 5" (columns count bytes).
 func position(text string, offset int64) string {
 	offset = min(max(offset, 0), int64(len(text)))
 	before := text[:offset]

@@ -223,11 +223,15 @@ func (p *Problem) At(location string) string {
 func (d *Dashboard) callAPI(ctx context.Context, r *http.Request, key *store.APIKey, method, path string, body any, header http.Header) *apiAnswer {
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		// Not HTML-escaped: JSON the operator typed (an example with
+		// <, > or &) reaches the API, and is stored, as written.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
 			return &apiAnswer{Status: http.StatusInternalServerError, Body: []byte(`{"detail":"internal error"}`)}
 		}
-		rd = bytes.NewReader(b)
+		rd = &b
 	}
 	if key != nil {
 		ctx = api.AsKey(ctx, key)
