@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -68,7 +69,8 @@ func (eventTypesData) title() string { return "Event types" }
 func (d *Dashboard) eventTypesPage(w http.ResponseWriter, r *http.Request, s *session) {
 	data := d.newEventTypesData(r, s)
 	q := r.URL.Query()
-	if pack := q.Get("imported"); pack != "" {
+	// Only a pack there is: a link cannot make the page claim another.
+	if pack := q.Get("imported"); slices.Contains(catalog.Packs(), pack) {
 		n := &importNotice{Pack: pack}
 		n.Created, _ = strconv.Atoi(q.Get("created"))
 		n.Updated, _ = strconv.Atoi(q.Get("updated"))

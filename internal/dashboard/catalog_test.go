@@ -171,7 +171,7 @@ func TestEventTypeDetail(t *testing.T) {
 		if got := codeOf(body, id); got != want.String() {
 			t.Errorf("%s:\n%s\nwant\n%s", id, got, want.String())
 		}
-		if !strings.Contains(body, `<pre class="body"><code id="`+id+`">`) {
+		if !regexp.MustCompile(`<pre class="body"[^>]*><code id="` + id + `">`).MatchString(body) {
 			t.Errorf("%s is not in <pre><code>", id)
 		}
 	}
@@ -470,44 +470,46 @@ func TestEventTypesAppBoundSession(t *testing.T) {
 	}
 }
 
-// TestBrowserImportPack: in Chromium, an admin opens Event types from the
-// nav, chooses the flexprice pack and imports it; the list says what the
-// import did and lists the pack's types, each linking to its page.
+// TestBrowserImportPack: in Chromium, at a phone's width, an admin opens
+// Event types from the nav, chooses the reflow pack and imports it; the
+// list says what the import did and lists the pack's types, each linking
+// to its page, which shows its schema indented. Nothing is wider than the
+// screen.
 func TestBrowserImportPack(t *testing.T) {
 	h := startHookd(t)
-	pack, err := catalog.Pack("flexprice")
+	pack, err := catalog.Pack("reflow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := newBrowser(t, 390, 844)
+	// Chromium's window is at least 500 px wide: emulate the phone's.
+	do(t, ctx, "viewport", chromedp.EmulateViewport(390, 844))
 	signIn(t, ctx, h.base, adminKey)
 	responseOf(t, ctx, "open Event types", chromedp.Click(chromedp.CSS(`nav a[href="/event-types"]`)))
 	if got := text(t, ctx, "p.empty"); !strings.Contains(got, "No event types") {
 		t.Errorf("empty catalog: %q", got)
 	}
-	status := responseOf(t, ctx, "import flexprice",
-		chromedp.SetValue(chromedp.ID("pack"), "flexprice"),
+	status := responseOf(t, ctx, "import reflow",
+		chromedp.SetValue(chromedp.ID("pack"), "reflow"),
 		chromedp.Click(chromedp.CSS(`#import-form button[type="submit"]`)))
 	if status != http.StatusOK {
 		t.Fatalf("import: page status %d", status)
 	}
-	want := fmt.Sprintf("Imported the flexprice pack: %d created, 0 updated, 0 unchanged.", len(pack))
+	want := fmt.Sprintf("Imported the reflow pack: %d created, 0 updated, 0 unchanged.", len(pack))
 	if got := text(t, ctx, "#import-notice"); got != want {
 		t.Errorf("notice %q, want %q", got, want)
 	}
-	listCtx, cancel := context.WithTimeout(ctx, stepTimeout)
-	defer cancel()
-	names, err := chromedp.Run(listCtx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#event-types td[data-label=Name] a")].map(a => a.textContent)`))
-	if err != nil {
-		t.Fatalf("read the list: %v", err)
-	}
+	names := evaluate[[]string](t, ctx, `[...document.querySelectorAll("#event-types td[data-label=Name] a")].map(a => a.textContent)`)
 	if len(names) != len(pack) {
-		t.Fatalf("listed %d types %v, want the %d of flexprice", len(names), names, len(pack))
+		t.Fatalf("listed %d types %v, want the %d of reflow", len(names), names, len(pack))
 	}
 	for i, et := range pack {
 		if names[i] != et.Name {
 			t.Errorf("row %d: %q, want %q", i, names[i], et.Name)
 		}
+	}
+	if w := evaluate[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the list is %d px wide on a 390 px screen", w)
 	}
 	responseOf(t, ctx, "open a type", chromedp.Click(chromedp.CSS(`a[href="/event-types/`+pack[0].Name+`"]`)))
 	if got := text(t, ctx, "#type-description"); got != pack[0].Description {
@@ -516,4 +518,19 @@ func TestBrowserImportPack(t *testing.T) {
 	if got := text(t, ctx, "#type-schema"); !strings.HasPrefix(got, "{\n  ") {
 		t.Errorf("the type's schema is not indented: %q", got)
 	}
+	if w := evaluate[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the type's page is %d px wide on a 390 px screen", w)
+	}
+}
+
+// evaluate runs a script in the page and returns its result.
+func evaluate[T any](t *testing.T, ctx context.Context, script string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](script))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", script, err)
+	}
+	return v
 }
