@@ -408,6 +408,11 @@ func TestEventTypesImport(t *testing.T) {
 		t.Errorf("import with replace: notice %q", got)
 	}
 
+	// A link cannot make the page claim an import of a pack there is not.
+	if body := b.page("/event-types?imported=evilcorp&created=99"); strings.Contains(body, `id="import-notice"`) {
+		t.Errorf("a notice for a pack that does not exist: %s", between(body, `id="import-notice"`, "</p>"))
+	}
+
 	resp, body = page(t, h.base, b.cookie, "POST", "/event-types/import", url.Values{"pack": {"nosuchpack"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(body, "pack") == "" {
 		t.Errorf("an unknown pack: %d, error %q; want 422 at the pack", resp.StatusCode, fieldError(body, "pack"))
