@@ -118,6 +118,13 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
 	d.endpointRoutes(mux)
+	mux.Handle("GET /event-types", d.authed(d.eventTypesPage))
+	mux.Handle("POST /event-types", d.authed(d.createEventType))
+	mux.Handle("POST /event-types/import", d.authed(d.importPack))
+	mux.Handle("GET /event-types/{name}", d.authed(d.eventTypePage))
+	mux.Handle("POST /event-types/{name}", d.authed(d.updateEventType))
+	mux.Handle("POST /event-types/{name}/archive", d.authed(d.archiveEventType))
+	mux.Handle("POST /event-types/{name}/unarchive", d.authed(d.unarchiveEventType))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
@@ -223,11 +230,15 @@ func (p *Problem) At(location string) string {
 func (d *Dashboard) callAPI(ctx context.Context, r *http.Request, key *store.APIKey, method, path string, body any, header http.Header) *apiAnswer {
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		// Not HTML-escaped: JSON the operator typed (an example with
+		// <, > or &) reaches the API, and is stored, as written.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
 			return &apiAnswer{Status: http.StatusInternalServerError, Body: []byte(`{"detail":"internal error"}`)}
 		}
-		rd = bytes.NewReader(b)
+		rd = &b
 	}
 	if key != nil {
 		ctx = api.AsKey(ctx, key)

@@ -69,6 +69,7 @@ var titles = map[string]string{
 	"deliveries": "Deliveries", "delivery": "Delivery", "error": "Error",
 	"endpoint-form": "Endpoint",
 	"endpoint":      "Endpoint",
+	"event-types":   "Event types", "event-type": "Event type",
 }
 
 func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session, status int, page, nav string, data any) {
