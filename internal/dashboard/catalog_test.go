@@ -478,7 +478,6 @@ func TestBrowserImportPack(t *testing.T) {
 	}
 	ctx := newBrowser(t, 390, 844)
 	// Chromium's window is at least 500 px wide: emulate the phone's.
-	do(t, ctx, "viewport", chromedp.EmulateViewport(390, 844))
 	signIn(t, ctx, h.base, adminKey)
 	responseOf(t, ctx, "open Event types", chromedp.Click(chromedp.CSS(`nav a[href="/event-types"]`)))
 	if got := text(t, ctx, "p.empty"); !strings.Contains(got, "No event types") {

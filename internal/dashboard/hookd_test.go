@@ -146,8 +146,8 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile for the test
-// (flags as docs say work on the project's machines) and returns its
-// context; it stops with the test.
+// (flags as docs say work on the project's machines) showing pages at
+// width x height, and returns its context; it stops with the test.
 func newBrowser(t *testing.T, width, height int) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
@@ -170,6 +170,9 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start Chromium: %v", err)
 	}
+	// A headless window is never narrower than 500 px, whatever
+	// WindowSize says: a phone's 390 px must be emulated.
+	do(t, ctx, "viewport", chromedp.EmulateViewport(int64(width), int64(height)))
 	return ctx
 }
 
