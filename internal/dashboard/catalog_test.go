@@ -477,7 +477,6 @@ func TestBrowserImportPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := newBrowser(t, 390, 844)
-	// Chromium's window is at least 500 px wide: emulate the phone's.
 	signIn(t, ctx, h.base, adminKey)
 	responseOf(t, ctx, "open Event types", chromedp.Click(chromedp.CSS(`nav a[href="/event-types"]`)))
 	if got := text(t, ctx, "p.empty"); !strings.Contains(got, "No event types") {
