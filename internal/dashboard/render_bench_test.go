@@ -248,7 +248,7 @@ func sqliteRenderFixture(b *testing.B) *renderFixture {
 			sqliteRender.f, sqliteRender.err = seedRenderSQLite(sqliteRender.dir)
 		}
 		if f := sqliteRender.f; f != nil {
-			fmt.Fprintf(os.Stderr, "render benchmark: seeded %d deliveries, %d attempts, %d rollup rows in %v\n", f.h.Deliveries, f.attempts, len(f.h.Rollups()),
+			fmt.Fprintf(os.Stderr, "render benchmark: seeded %d deliveries, %d attempts, %d endpoint rollup rows in %v\n", f.h.Deliveries, f.attempts, len(f.h.Rollups()),
 				f.seeding.Round(100*time.Millisecond))
 		}
 	})
@@ -375,7 +375,7 @@ func benchRender(b *testing.B, f *renderFixture, st store.Store) {
 			}
 			rec := get()
 			if n := strings.Count(rec.Body.String(), c.want); rec.Code != http.StatusOK || n < max(c.wantCount, 1) {
-				b.Fatalf("GET %s: %d, %d of %q, want 200 and at least %d:\n%s", c.path, rec.Code, n, c.want, max(c.wantCount, 1), rec.Body)
+				b.Fatalf("GET %s: %d, %d of %q, want 200 and at least %d:\n%s", c.path, rec.Code, n, c.want, max(c.wantCount, 1), rec.Body.String()[:min(rec.Body.Len(), 2000)])
 			}
 			// The request runs on this goroutine, held on its thread, so
 			// that the thread's CPU time is the request's (less the
