@@ -75,6 +75,7 @@ func removeRenderFixtures() {
 	if sqliteRender.dir != "" {
 		_ = os.RemoveAll(sqliteRender.dir)
 	}
+	dropPGRenderSchema()
 }
 
 // renderFailureBody is what a failing receiver answered: an HTML error
@@ -83,6 +84,43 @@ var renderFailureBody = "<!DOCTYPE html>\n<html><head><title>500 Internal Server
 	"<p>The server encountered an internal error and was unable to complete your request. " +
 	"Either the server is overloaded or there is an error in the application.</p>\n" +
 	strings.Repeat("<!-- padding to a typical error page size -->\n", 6) + "</body></html>\n"
+
+// renderEventData is the payload of the n-th event: an order of a few
+// hundred bytes.
+func renderEventData(n int) string {
+	return fmt.Sprintf(`{"order_id":"ord_%09d","customer":"cus_%06d","amount":%d,"currency":"eur","items":[{"sku":"SKU-%04d","quantity":%d}]}`,
+		n, n%100_000, 100+n%9_900, n%10_000, 1+n%5)
+}
+
+// renderAttempt is an attempt the render benchmark writes.
+type renderAttempt struct {
+	ID             string
+	Number         int
+	StartedAt      time.Time
+	DurationMS     int
+	ResponseStatus int
+	ResponseBody   string
+	ErrorKind      string
+	Error          string
+}
+
+// eachRenderAttempt calls fn with d's attempts, evenly spaced up to its
+// last one; all but a successful last one answered 500.
+func eachRenderAttempt(d *storetest.HistoryDelivery, fn func(a *renderAttempt) error) error {
+	for k := 1; k <= d.Attempts; k++ {
+		a := &renderAttempt{ID: fmt.Sprintf("att_bench%09d_%d", d.N, k), Number: k,
+			StartedAt:  d.Created.Add(d.LastAttempt.Sub(d.Created) * time.Duration(k) / time.Duration(d.Attempts)),
+			DurationMS: 80 + d.N%200, ResponseStatus: 500, ResponseBody: renderFailureBody,
+			ErrorKind: hook.ErrorKindStatus, Error: "status 500"}
+		if k == d.Attempts && d.Status == hook.DeliverySucceeded {
+			a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error = 200, `{"ok":true}`, "", ""
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // seedRenderSQLite fills a new SQLite file in dir: apps, endpoints and an
 // admin key through the store, then (the store closed) events,
@@ -150,9 +188,7 @@ func seedRenderSQLite(dir string) (*renderFixture, error) {
 	}
 	err = f.h.Each(func(d *storetest.HistoryDelivery) error {
 		seq := int64(d.N + 1)
-		data := fmt.Sprintf(`{"order_id":"ord_%09d","customer":"cus_%06d","amount":%d,"currency":"eur","items":[{"sku":"SKU-%04d","quantity":%d}]}`,
-			d.N, d.N%100_000, 100+d.N%9_900, d.N%10_000, 1+d.N%5)
-		if _, err := insEv.ExecContext(ctx, seq, d.AppID, d.EventID, data, d.Created.UnixMilli()); err != nil {
+		if _, err := insEv.ExecContext(ctx, seq, d.AppID, d.EventID, renderEventData(d.N), d.Created.UnixMilli()); err != nil {
 			return err
 		}
 		updated := d.Created
@@ -163,20 +199,15 @@ func seedRenderSQLite(dir string) (*renderFixture, error) {
 			msOf(d.Next), msOf(d.LastAttempt), d.ResponseStatus, d.Created.UnixMilli(), updated.UnixMilli()); err != nil {
 			return err
 		}
-		// The attempts, evenly spaced up to the last one; all but a
-		// successful last one answered 500.
-		for k := 1; k <= d.Attempts; k++ {
-			at := d.Created.Add(d.LastAttempt.Sub(d.Created) * time.Duration(k) / time.Duration(d.Attempts))
-			status, body, kind, msg := 500, renderFailureBody, hook.ErrorKindStatus, "status 500"
-			if k == d.Attempts && d.Status == hook.DeliverySucceeded {
-				status, body, kind, msg = 200, `{"ok":true}`, "", ""
-			}
-			if _, err := insAtt.ExecContext(ctx, fmt.Sprintf("att_bench%09d_%d", d.N, k), d.ID, d.AppID, k,
-				at.UnixMilli(), 80+d.N%200, status, body, kind, msg); err != nil {
-				return err
-			}
-			f.attempts++
+		err := eachRenderAttempt(d, func(a *renderAttempt) error {
+			_, err := insAtt.ExecContext(ctx, a.ID, d.ID, d.AppID, a.Number, a.StartedAt.UnixMilli(), a.DurationMS,
+				a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error)
+			return err
+		})
+		if err != nil {
+			return err
 		}
+		f.attempts += d.Attempts
 		if d.AppID == f.app.ID && d.Status == hook.DeliveryFailed && d.Attempts == 5 {
 			f.failed = d.ID
 		}
