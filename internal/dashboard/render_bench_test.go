@@ -322,8 +322,9 @@ func renderHandler(b *testing.B, st store.Store) (http.Handler, *http.Cookie) {
 	return nil, nil
 }
 
-// deliveriesCursor follows the API's deliveries list of app (status
-// filter q) for pages pages of 50 and returns the cursor of the next one.
+// deliveriesCursor follows the API's deliveries list of app (filtered by
+// status, unless "") for pages pages of 50, and returns the cursor of the
+// page after them.
 func deliveriesCursor(b *testing.B, h http.Handler, app string, status string, pages int) string {
 	b.Helper()
 	cursor := ""
@@ -362,12 +363,15 @@ type renderCase struct {
 // with 100,000 deliveries in a SQLite store (HOOKD_BENCH_DELIVERIES sets
 // the size): each request through the whole handler (session, in-process
 // API calls, store, template) into an httptest.ResponseRecorder, no
-// network. It reports each page's p50 and p95 over its iterations:
+// network. It reports each page's p50 and p95 over its iterations, of
+// wall time (p50-ms, p95-ms) and of the thread's CPU time (p50-cpu-ms,
+// p95-cpu-ms: what the request costs in hookd's process, whatever else
+// the machine is running):
 //
-//	go test ./internal/dashboard -run '^$' -bench Render -benchtime 200x
+//	go test ./internal/dashboard -run '^$' -bench 'Render$' -benchtime 100x -count 3
 //
-// The store is filled once per process (a minute or so) and reused by
-// every -count round.
+// The store is filled once per process (half a minute to a minute) and
+// reused by every -count round.
 func BenchmarkRender(b *testing.B) {
 	f := sqliteRenderFixture(b)
 	st, err := sqlitestore.Open(context.Background(), f.path, nil)
