@@ -9,5 +9,7 @@ import (
 
 func TestMain(m *testing.M) {
 	envelope.WorkerMain() // the jq sandbox's workers run this test binary
-	os.Exit(m.Run())
+	code := m.Run()
+	removeRenderFixtures()
+	os.Exit(code)
 }
