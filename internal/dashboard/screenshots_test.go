@@ -72,6 +72,11 @@ func TestScreenshots(t *testing.T) {
 		{"deliveries", "/apps/" + app.ID + "/deliveries"},
 		{"delivery", "/apps/" + app.ID + "/deliveries/" + failed},
 		{"endpoint", "/apps/" + app.ID + "/endpoints/" + badEP.ID},
+		{"endpoint-new", "/apps/" + app.ID + "/endpoints/new"},
+		{"events", "/apps/" + app.ID + "/events"},
+		{"event-types", "/event-types"},
+		{"event-type", "/event-types/order.paid"},
+		{"keys", "/keys"},
 	}
 	for _, size := range []struct {
 		name          string
@@ -88,7 +93,6 @@ func TestScreenshots(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		do(t, ctx, "viewport", chromedp.EmulateViewport(int64(size.width), int64(size.height)))
 		navigate(t, ctx, h.base+"/signin")
 		shoot("signin")
 		signIn(t, ctx, h.base, adminKey)

@@ -118,6 +118,8 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 		conds = append(conds, "status = 'pending' AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled)")
 	case hook.DeliveryPending:
 		conds = append(conds, "status = 'pending' AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE disabled)")
+	case hook.DeliveryFailed:
+		conds = append(conds, "status = 'failed'") // a literal, so that deliveries_app_failed applies
 	default:
 		conds = append(conds, cond("status = $", &args, p.Status))
 	}
