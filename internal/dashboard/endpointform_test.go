@@ -494,6 +494,15 @@ func TestBrowserCreateEndpoint(t *testing.T) {
 	if want := h.base + "/apps/" + app.ID + "/endpoints/" + eps[0].ID + "?created=1"; loc != want {
 		t.Errorf("the browser is at %s, want the endpoint's page %s", loc, want)
 	}
+	if status != http.StatusOK {
+		t.Errorf("the endpoint's page answered %d", status)
+	}
+	if got := text(t, ctx, "#endpoint-notice"); !strings.Contains(got, "created") {
+		t.Errorf("the endpoint's page says %q, want that it was created", got)
+	}
+	if got := text(t, ctx, "h1"); !strings.Contains(got, rcv.URL+"/hooks") {
+		t.Errorf("the endpoint's page is headed %q, want its URL", got)
+	}
 }
 
 // boxID is the id of the checkbox for the event type.
