@@ -32,9 +32,23 @@ type App struct {
 	// of the app's endpoints still signs when a rotation does not say
 	// (DefaultSecretOverlapSeconds unless set; 0: the new secret alone
 	// signs from the rotation on).
-	SecretOverlapSeconds int       `json:"secret_overlap_seconds"`
-	CreatedAt            time.Time `json:"created_at"`
-	UpdatedAt            time.Time `json:"updated_at"`
+	SecretOverlapSeconds int `json:"secret_overlap_seconds"`
+	// Branding, when set, shows in the header of the app's consumer portal.
+	Branding  *Branding `json:"branding,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Branding is how an app's consumer portal presents it to the provider's
+// customers. Empty fields fall back to the app's name and hookd's look.
+type Branding struct {
+	// DisplayName is the name the portal's header shows ("" : the app's
+	// Name).
+	DisplayName string `json:"display_name,omitempty"`
+	// LogoURL is an https image shown next to the name.
+	LogoURL string `json:"logo_url,omitempty"`
+	// AccentColor is the portal's accent, "#rrggbb".
+	AccentColor string `json:"accent_color,omitempty"`
 }
 
 // Catalog settings of an app (App.Catalog) and of a deployment.

@@ -652,6 +652,13 @@ type APIKey struct {
 	// store keeps and returns expired keys: whoever authenticates
 	// compares with its clock (see Expired).
 	ExpiresAt *time.Time
+	// Portal marks the token of a consumer portal link: bound to its app
+	// (AppID), short-lived (ExpiresAt), and narrower than an app key (it
+	// manages the app's endpoints and reads its deliveries, but does not
+	// publish or change the app).
+	Portal bool
+	// ReadOnly keys (portal links made read-only) may only read.
+	ReadOnly bool
 }
 
 // Expired reports whether the key has expired at now.
@@ -672,7 +679,10 @@ type CreateAPIKeyParams struct {
 	Hash      []byte
 	AppID     string
 	ExpiresAt *time.Time
-	Now       time.Time
+	// Portal and ReadOnly are stored on the key (see APIKey).
+	Portal   bool
+	ReadOnly bool
+	Now      time.Time
 }
 
 // DueListener is implemented by stores that several hookd processes share

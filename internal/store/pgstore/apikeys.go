@@ -17,15 +17,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	if len(p.Hash) == 0 {
 		return nil, hook.Errorf(hook.EInvalid, "hash", "is required")
 	}
-	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: ms(p.Now)}
+	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: ms(p.Now),
+		Portal: p.Portal, ReadOnly: p.ReadOnly}
 	if p.ExpiresAt != nil {
 		t := ms(*p.ExpiresAt)
 		k.ExpiresAt = &t
 	}
 	err := s.tx(ctx, "create API key", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
-			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			k.ID, k.Name, k.Hash, nullString(k.AppID), k.CreatedAt, k.ExpiresAt)
+			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at, portal, read_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			k.ID, k.Name, k.Hash, nullString(k.AppID), k.CreatedAt, k.ExpiresAt, k.Portal, k.ReadOnly)
 		switch {
 		case err == nil:
 			return nil
@@ -44,7 +45,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at`
+const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at, portal, read_only`
 
 func scanAPIKey(row pgx.Row) (*store.APIKey, int64, error) {
 	var (
@@ -53,7 +54,7 @@ func scanAPIKey(row pgx.Row) (*store.APIKey, int64, error) {
 		appID pgtype.Text
 		exp   pgtype.Timestamptz
 	)
-	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt, &exp); err != nil {
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &k.CreatedAt, &exp, &k.Portal, &k.ReadOnly); err != nil {
 		return nil, 0, err
 	}
 	k.AppID, k.CreatedAt = appID.String, utc(k.CreatedAt)

@@ -49,7 +49,7 @@ func (s *Store) CreateDashboardSession(ctx context.Context, p *store.CreateDashb
 // GetDashboardSession finds a session valid at p.Now, with its key.
 func (s *Store) GetDashboardSession(ctx context.Context, p *store.GetDashboardSessionParams) (*store.DashboardSession, error) {
 	var sess store.DashboardSession
-	row := s.pool.QueryRow(ctx, `SELECT ds.created_at, ds.expires_at, k.seq, k.id, k.name, k.hash, k.app_id, k.created_at, k.expires_at
+	row := s.pool.QueryRow(ctx, `SELECT ds.created_at, ds.expires_at, k.seq, k.id, k.name, k.hash, k.app_id, k.created_at, k.expires_at, k.portal, k.read_only
 		FROM dashboard_sessions ds JOIN api_keys k ON k.id = ds.key_id
 		WHERE ds.hash = $1 AND ds.expires_at > $2 AND (k.expires_at IS NULL OR k.expires_at > $2)`,
 		p.Hash, ms(p.Now))

@@ -15,7 +15,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	if len(p.Hash) == 0 {
 		return nil, hook.Errorf(hook.EInvalid, "hash", "is required")
 	}
-	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: msTime(p.Now)}
+	k := &store.APIKey{ID: p.ID, Name: p.Name, Hash: slices.Clone(p.Hash), AppID: p.AppID, CreatedAt: msTime(p.Now),
+		Portal: p.Portal, ReadOnly: p.ReadOnly}
 	var exp sql.NullInt64
 	if p.ExpiresAt != nil {
 		t := msTime(*p.ExpiresAt)
@@ -23,8 +24,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, k.Name, k.Hash, nullString(k.AppID), ms(k.CreatedAt), exp)
+			`INSERT INTO api_keys (id, name, hash, app_id, created_at, expires_at, portal, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Name, k.Hash, nullString(k.AppID), ms(k.CreatedAt), exp, k.Portal, k.ReadOnly)
 		switch {
 		case err == nil:
 			return nil
@@ -43,7 +44,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, p *store.CreateAPIKeyParams) (
 	return k, nil
 }
 
-const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at`
+const apiKeyCols = `seq, id, name, hash, app_id, created_at, expires_at, portal, read_only`
 
 func scanAPIKey(row scanner) (*store.APIKey, int64, error) {
 	var (
@@ -53,7 +54,7 @@ func scanAPIKey(row scanner) (*store.APIKey, int64, error) {
 		cre   int64
 		exp   sql.NullInt64
 	)
-	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &cre, &exp); err != nil {
+	if err := row.Scan(&seq, &k.ID, &k.Name, &k.Hash, &appID, &cre, &exp, &k.Portal, &k.ReadOnly); err != nil {
 		return nil, 0, err
 	}
 	k.AppID, k.CreatedAt, k.ExpiresAt = appID.String, fromMS(cre), timePtr(exp)

@@ -51,7 +51,7 @@ func (s *Store) GetDashboardSession(ctx context.Context, p *store.GetDashboardSe
 		sess     store.DashboardSession
 		cre, exp int64
 	)
-	row := s.rdb.QueryRowContext(ctx, `SELECT ds.created_at, ds.expires_at, k.seq, k.id, k.name, k.hash, k.app_id, k.created_at, k.expires_at
+	row := s.rdb.QueryRowContext(ctx, `SELECT ds.created_at, ds.expires_at, k.seq, k.id, k.name, k.hash, k.app_id, k.created_at, k.expires_at, k.portal, k.read_only
 		FROM dashboard_sessions ds JOIN api_keys k ON k.id = ds.key_id
 		WHERE ds.hash = ? AND ds.expires_at > ? AND (k.expires_at IS NULL OR k.expires_at > ?)`,
 		p.Hash, ms(p.Now), ms(p.Now))

@@ -265,6 +265,20 @@ func testAPIKeys(t *testing.T, open Opener) {
 		must(t, err, "GetAPIKeyByHash scoped")
 		eq(t, got.ID, scoped.ID, "ID")
 		eq(t, got.AppID, app.ID, "AppID")
+		eq(t, got.Portal || got.ReadOnly, false, "Portal or ReadOnly of an app key")
+
+		// A portal link's token: kept with its kind and its read-only mark.
+		exp := h.now.Add(time.Hour)
+		portal, err := h.s.CreateAPIKey(h.ctx, &store.CreateAPIKeyParams{
+			ID: hook.NewID("key"), Name: "portal", Hash: hashOf("p"), AppID: app.ID, ExpiresAt: &exp,
+			Portal: true, ReadOnly: true, Now: h.now})
+		must(t, err, "CreateAPIKey portal")
+		eq(t, portal.Portal && portal.ReadOnly, true, "returned Portal and ReadOnly")
+		got, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("p"))
+		must(t, err, "GetAPIKeyByHash portal")
+		eq(t, got.Portal, true, "Portal")
+		eq(t, got.ReadOnly, true, "ReadOnly")
+		must(t, h.s.DeleteAPIKey(h.ctx, portal.ID), "DeleteAPIKey portal")
 
 		_, err = h.s.GetAPIKeyByHash(h.ctx, hashOf("c"))
 		wantErr(t, err, hook.ENotFound, "-", "GetAPIKeyByHash unknown")
