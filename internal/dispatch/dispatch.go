@@ -226,6 +226,9 @@ type Dispatcher struct {
 	// that returns one of them again (its lease ran out while it waited
 	// here, and this process claimed it anew) does not run it twice.
 	heldIDs map[string]struct{}
+	// reclaimed holds the ids of deliveries in memory that a claim
+	// returned again (see releaseReclaimedLocked).
+	reclaimed map[string]struct{}
 	// health holds the endpoints that are failing (see breaker.go).
 	health map[string]*endpointHealth
 	// ops queues operational events for opsLoop.
@@ -315,6 +318,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		owner:     hook.NewID("node"),
 		endpoints: make(map[string]*endpointQueue),
 		heldIDs:   make(map[string]struct{}),
+		reclaimed: make(map[string]struct{}),
 		health:    make(map[string]*endpointHealth),
 		ops:       make(chan opEvent, 1024),
 		buckets:   make(map[string]*bucket),
@@ -661,6 +665,33 @@ func (d *Dispatcher) forgetLocked(j *store.Job) {
 	d.held--
 	d.heldBytes -= int64(len(j.Event.Data))
 	delete(d.heldIDs, j.DeliveryID)
+	delete(d.reclaimed, j.DeliveryID)
+}
+
+// releaseReclaimedLocked runs once an attempt's outcome is written, before
+// its delivery leaves memory (finishLocked). A claim by this process's
+// poller that returned the delivery while it was in memory was taken as a
+// renewal of its lease (see poll); but if the claim came after the write,
+// which ended the lease and made a retry due, the claim leased the
+// delivery anew, and nobody here would run it or give it back: it would
+// wait for its lease to run out, or for ever while the renewer renews
+// this process's leases, and a FIFO endpoint's later deliveries with it.
+// So the lease of a delivery a claim returned meanwhile is given back; the
+// store ignores that when the claim came first, as the write ended the
+// lease then. It returns with d.mu held, once no claim has returned the
+// delivery since it last gave the lease back, and reports whether it gave
+// any back. Caller holds d.mu.
+func (d *Dispatcher) releaseReclaimedLocked(j *store.Job) (released bool) {
+	for {
+		if _, ok := d.reclaimed[j.DeliveryID]; !ok {
+			return released
+		}
+		delete(d.reclaimed, j.DeliveryID)
+		d.mu.Unlock()
+		d.release([]string{j.DeliveryID})
+		d.mu.Lock()
+		released = true
+	}
 }
 
 // noteDue tells the poller that work falls due at t: it polls at t if it
