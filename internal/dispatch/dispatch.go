@@ -231,6 +231,9 @@ type Dispatcher struct {
 	reclaimed map[string]struct{}
 	// health holds the endpoints that are failing (see breaker.go).
 	health map[string]*endpointHealth
+	// circuits holds the circuit states to write to the store, by
+	// endpoint: open until, or zero for closed (see circuit.go).
+	circuits map[string]time.Time
 	// ops queues operational events for opsLoop.
 	ops chan opEvent
 	// buckets holds the rate limits' token buckets, by endpoint.
@@ -250,6 +253,8 @@ type Dispatcher struct {
 	wake     chan struct{} // poll now
 	retimer  chan struct{} // nextWake moved earlier
 	slotKick chan struct{} // an endpoint needs slots now
+	// circuitKick: circuit states are queued for the store
+	circuitKick chan struct{}
 	// loopCancel stops the poller and the renewer; attemptCancel cuts
 	// attempts in flight, once the drain at Stop has run out.
 	loopCancel    context.CancelFunc
@@ -320,12 +325,14 @@ func New(cfg Config) (*Dispatcher, error) {
 		heldIDs:   make(map[string]struct{}),
 		reclaimed: make(map[string]struct{}),
 		health:    make(map[string]*endpointHealth),
+		circuits:  make(map[string]time.Time),
 		ops:       make(chan opEvent, 1024),
 		buckets:   make(map[string]*bucket),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
 	}
+	d.circuitKick = make(chan struct{}, 1)
 	d.render = cfg.Renderer
 	if d.render == nil {
 		d.render = envelope.NewRenderer(envelope.Options{Timeout: cfg.EnvelopeTimeout})
@@ -363,9 +370,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	var loopCtx context.Context
 	loopCtx, d.loopCancel = context.WithCancel(context.Background())
-	d.loops.Add(2)
+	d.loops.Add(3)
 	go d.pollLoop(loopCtx)
 	go d.renewLoop(loopCtx)
+	go d.circuitLoop(loopCtx)
 	if d.slots != nil {
 		d.loops.Add(1)
 		go d.slotLoop(loopCtx)
@@ -461,6 +469,9 @@ func (d *Dispatcher) EndpointChanged(ep *hook.Endpoint) {
 	if !ep.Disabled {
 		// Enabled again, or changed (a new URL, say): a fresh start
 		// for its circuit and its time of failing.
+		if h := d.health[ep.ID]; h != nil && !h.openUntil.IsZero() {
+			d.noteCircuitLocked(ep.ID, time.Time{})
+		}
 		delete(d.health, ep.ID)
 	}
 	q, ok := d.endpoints[ep.ID]
