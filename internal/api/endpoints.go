@@ -137,12 +137,16 @@ type headersOutput struct {
 // normEndpoint returns a copy of ep for an answer, with [] and {} rather
 // than null, and every custom header value masked (hook.HeaderValueMask):
 // they are credentials, revealed only by GET .../headers. A copy: ep
-// itself may be in the dispatcher's hands.
-func normEndpoint(ep *hook.Endpoint) *hook.Endpoint {
+// itself may be in the dispatcher's hands. Its circuit_open_until is
+// shown only while it is after now: the circuit is open.
+func normEndpoint(ep *hook.Endpoint, now time.Time) *hook.Endpoint {
 	if ep == nil {
 		return nil
 	}
 	c := *ep
+	if c.CircuitOpenUntil != nil && !c.CircuitOpenUntil.After(now) {
+		c.CircuitOpenUntil = nil
+	}
 	if c.EventTypes == nil {
 		c.EventTypes = []string{}
 	}
@@ -240,7 +244,7 @@ func (s *server) registerEndpoints() {
 				return nil, s.fail(ctx, err, "body")
 			}
 			s.disp.EndpointChanged(ep)
-			return &endpointOutput{Body: normEndpoint(ep)}, nil
+			return &endpointOutput{Body: normEndpoint(ep, s.now())}, nil
 		})
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodGet, "/v1/apps/{app}/endpoints", "list-endpoints", "Endpoints", "List an app's endpoints", http.StatusOK),
@@ -257,7 +261,7 @@ func (s *server) registerEndpoints() {
 				return nil, s.fail(ctx, err, "query")
 			}
 			for i, ep := range p.Data {
-				p.Data[i] = normEndpoint(ep)
+				p.Data[i] = normEndpoint(ep, s.now())
 			}
 			return &listOutput[*hook.Endpoint]{Body: newList(p)}, nil
 		})
@@ -268,7 +272,7 @@ func (s *server) registerEndpoints() {
 			if err != nil {
 				return nil, err
 			}
-			return &endpointOutput{Body: normEndpoint(ep)}, nil
+			return &endpointOutput{Body: normEndpoint(ep, s.now())}, nil
 		})
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodPatch, "/v1/apps/{app}/endpoints/{ep}", "update-endpoint", "Endpoints", "Update an endpoint", http.StatusOK),
@@ -337,7 +341,7 @@ func (s *server) registerEndpoints() {
 				}
 				s.disp.Emit(appID, typ, data)
 			}
-			return &endpointOutput{Body: normEndpoint(ep)}, nil
+			return &endpointOutput{Body: normEndpoint(ep, s.now())}, nil
 		})
 
 	huma.Register(s.api, s.operation(scopeApp, http.MethodDelete, "/v1/apps/{app}/endpoints/{ep}", "delete-endpoint", "Endpoints", "Delete an endpoint with its deliveries", http.StatusNoContent),

@@ -51,7 +51,8 @@ type StatsEndpoint struct {
 	UID                string     `json:"uid,omitempty"`
 	AppID              string     `json:"app_id"`
 	URL                string     `json:"url"`
-	State              string     `json:"state" enum:"disabled,failing" doc:"disabled: the endpoint is disabled (by hand, or by hookd after failing too long); failing: its last attempt failed."`
+	State              string     `json:"state" enum:"disabled,circuit_open,failing" doc:"disabled: the endpoint is disabled (by hand, or by hookd after failing too long); circuit_open: after failures in a row, hookd sends it nothing until circuit_open_until, then one probe attempt; failing: its last attempt failed."`
+	CircuitOpenUntil   *time.Time `json:"circuit_open_until,omitempty" doc:"While the endpoint's circuit is open (whatever its state): when hookd sends it a probe attempt. Omitted while the circuit is closed."`
 	LastAttemptAt      *time.Time `json:"last_attempt_at" doc:"When its last attempt started; null when none is known (within retention)."`
 	LastResponseStatus int        `json:"last_response_status" doc:"The HTTP status of its last attempt; 0 when it got no answer."`
 	LastErrorKind      string     `json:"last_error_kind,omitempty" enum:"timeout,refused,dns,tls,status,network,blocked,internal" doc:"How the last attempt failed."`
@@ -62,7 +63,7 @@ type StatsEndpoint struct {
 // StatsSummary is the scope's state now.
 type StatsSummary struct {
 	Backlog   StatsBacklog    `json:"backlog"`
-	Endpoints []StatsEndpoint `json:"endpoints" doc:"At most 20 endpoints that are disabled or failing, disabled first, then by their last attempt, newest first."`
+	Endpoints []StatsEndpoint `json:"endpoints" doc:"At most 20 endpoints that are disabled, circuit-open or failing, disabled first, then circuit-open ones, then by their last attempt, newest first."`
 }
 
 type statsOutput struct {
@@ -78,8 +79,8 @@ type statsOutput struct {
 // registerStats adds GET /v1/stats and GET /v1/apps/{app}/stats.
 func (s *server) registerStats() {
 	const desc = "Deliveries by outcome (succeeded, failed attempts, exhausted) and delivery latency p50/p99, per " +
-		"bucket of [since, until), with the backlog (pending, due now) and the endpoints that are disabled or " +
-		"failing (their last attempt failed), each with its last error and next attempt. Read from per-minute " +
+		"bucket of [since, until), with the backlog (pending, due now) and the endpoints that are disabled, " +
+		"circuit-open or failing (their last attempt failed), each with its last error and next attempt. Read from per-minute " +
 		"rollups written with the attempts, so its cost does not grow with the number of deliveries. An attempt " +
 		"counts in the minute it started. A bad since, until or bucket is a 422 naming it."
 	all := s.operation(scopeAdmin, http.MethodGet, "/v1/stats", "get-stats", "Stats",
@@ -181,7 +182,7 @@ func (s *server) stats(ctx context.Context, appID string, in *StatsQuery) (*stat
 	b.Summary.Endpoints = make([]StatsEndpoint, len(st.Troubled))
 	for i, t := range st.Troubled {
 		b.Summary.Endpoints[i] = StatsEndpoint{EndpointID: t.EndpointID, UID: t.EndpointUID, AppID: t.AppID, URL: t.URL,
-			State: t.State, LastAttemptAt: t.LastAttemptAt, LastResponseStatus: t.LastResponseStatus,
+			State: t.State, CircuitOpenUntil: t.CircuitOpenUntil, LastAttemptAt: t.LastAttemptAt, LastResponseStatus: t.LastResponseStatus,
 			LastErrorKind: t.LastErrorKind, LastError: t.LastError, NextAttemptAt: t.NextAttemptAt}
 	}
 	return out, nil

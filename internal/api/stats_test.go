@@ -33,6 +33,7 @@ type statsJSON struct {
 			UID                string     `json:"uid"`
 			AppID              string     `json:"app_id"`
 			State              string     `json:"state"`
+			CircuitOpenUntil   *time.Time `json:"circuit_open_until"`
 			LastAttemptAt      *time.Time `json:"last_attempt_at"`
 			LastResponseStatus int        `json:"last_response_status"`
 			LastErrorKind      string     `json:"last_error_kind"`

@@ -53,6 +53,18 @@ type overviewData struct {
 	// Deliveries and Latency are the charts, as inline SVG; empty when
 	// the window has nothing to show.
 	Deliveries, Latency chart
+	// now is when the page is made (see ClockTime).
+	now time.Time
+}
+
+// ClockTime shows a time near now briefly, for a badge: its UTC time of
+// day ("15:04:05 UTC") when it falls on today's UTC date, else in full.
+func (o overviewData) ClockTime(t time.Time) string {
+	t = t.UTC()
+	if y, m, dd := t.Date(); o.now.UTC().Year() == y && o.now.UTC().Month() == m && o.now.UTC().Day() == dd {
+		return t.Format("15:04:05 UTC")
+	}
+	return utcString(t)
 }
 
 // overview shows the backlog, the endpoints that need attention, and
@@ -60,7 +72,7 @@ type overviewData struct {
 // the stats API: GET /v1/stats for an admin key, the app's stats for a
 // key bound to an app.
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session) {
-	data := overviewData{AppID: s.Key.AppID, Range: overviewRanges[0], Ranges: overviewRanges}
+	data := overviewData{AppID: s.Key.AppID, Range: overviewRanges[0], Ranges: overviewRanges, now: d.now()}
 	for _, rg := range overviewRanges {
 		if rg.Key == r.URL.Query().Get("range") {
 			data.Range = rg

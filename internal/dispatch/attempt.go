@@ -143,6 +143,7 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	}
 
 	d.mu.Lock()
+	reclaimed := d.releaseReclaimedLocked(j)
 	if decision.DisableEndpoint && q.ep != nil && !q.ep.Disabled {
 		disabled := *q.ep
 		disabled.Disabled = true
@@ -156,6 +157,9 @@ func (d *Dispatcher) attempt(q *endpointQueue, ep *hook.Endpoint, app *hook.App,
 	}
 	d.mu.Unlock()
 	d.release(released)
+	if reclaimed {
+		d.Wake() // a reclaimed delivery given back is due now
+	}
 	d.emitAttemptOps(ep, j, att, outcome, decision)
 	if disable && !decision.DisableEndpoint {
 		d.disableFailing(q, ep)

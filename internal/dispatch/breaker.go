@@ -67,6 +67,7 @@ func (d *Dispatcher) noteHealthLocked(q *endpointQueue, o hook.Outcome, cut bool
 		if h := d.health[id]; h != nil {
 			if !h.openUntil.IsZero() {
 				d.log.Info("endpoint answers again; circuit closed", "endpoint", id, "failures", h.fails)
+				d.noteCircuitLocked(id, time.Time{})
 			}
 			delete(d.health, id)
 		}
@@ -104,6 +105,7 @@ func (d *Dispatcher) noteFailureLocked(q *endpointQueue, mayDisable bool) (disab
 		d.metrics.circuitsOpened.Inc()
 		d.log.Warn("endpoint keeps failing; circuit open", "endpoint", id, "failures", h.fails, "probe in", h.cooldown)
 		d.clock.AfterFunc(h.cooldown, func() { d.probeDue(id) })
+		d.noteCircuitLocked(id, h.openUntil)
 	}
 	if mayDisable && d.cfg.DisableAfter > 0 && now.Sub(h.failingSince) >= d.cfg.DisableAfter && !h.disabling {
 		h.disabling = true

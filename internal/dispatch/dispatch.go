@@ -226,8 +226,14 @@ type Dispatcher struct {
 	// that returns one of them again (its lease ran out while it waited
 	// here, and this process claimed it anew) does not run it twice.
 	heldIDs map[string]struct{}
+	// reclaimed holds the ids of deliveries in memory that a claim
+	// returned again (see releaseReclaimedLocked).
+	reclaimed map[string]struct{}
 	// health holds the endpoints that are failing (see breaker.go).
 	health map[string]*endpointHealth
+	// circuits holds the circuit states to write to the store, by
+	// endpoint: open until, or zero for closed (see circuit.go).
+	circuits map[string]time.Time
 	// ops queues operational events for opsLoop.
 	ops chan opEvent
 	// buckets holds the rate limits' token buckets, by endpoint.
@@ -247,6 +253,8 @@ type Dispatcher struct {
 	wake     chan struct{} // poll now
 	retimer  chan struct{} // nextWake moved earlier
 	slotKick chan struct{} // an endpoint needs slots now
+	// circuitKick: circuit states are queued for the store
+	circuitKick chan struct{}
 	// loopCancel stops the poller and the renewer; attemptCancel cuts
 	// attempts in flight, once the drain at Stop has run out.
 	loopCancel    context.CancelFunc
@@ -315,13 +323,16 @@ func New(cfg Config) (*Dispatcher, error) {
 		owner:     hook.NewID("node"),
 		endpoints: make(map[string]*endpointQueue),
 		heldIDs:   make(map[string]struct{}),
+		reclaimed: make(map[string]struct{}),
 		health:    make(map[string]*endpointHealth),
+		circuits:  make(map[string]time.Time),
 		ops:       make(chan opEvent, 1024),
 		buckets:   make(map[string]*bucket),
 		wake:      make(chan struct{}, 1),
 		retimer:   make(chan struct{}, 1),
 		slotKick:  make(chan struct{}, 1),
 	}
+	d.circuitKick = make(chan struct{}, 1)
 	d.render = cfg.Renderer
 	if d.render == nil {
 		d.render = envelope.NewRenderer(envelope.Options{Timeout: cfg.EnvelopeTimeout})
@@ -359,9 +370,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	var loopCtx context.Context
 	loopCtx, d.loopCancel = context.WithCancel(context.Background())
-	d.loops.Add(2)
+	d.loops.Add(3)
 	go d.pollLoop(loopCtx)
 	go d.renewLoop(loopCtx)
+	go d.circuitLoop(loopCtx)
 	if d.slots != nil {
 		d.loops.Add(1)
 		go d.slotLoop(loopCtx)
@@ -457,6 +469,9 @@ func (d *Dispatcher) EndpointChanged(ep *hook.Endpoint) {
 	if !ep.Disabled {
 		// Enabled again, or changed (a new URL, say): a fresh start
 		// for its circuit and its time of failing.
+		if h := d.health[ep.ID]; h != nil && !h.openUntil.IsZero() {
+			d.noteCircuitLocked(ep.ID, time.Time{})
+		}
 		delete(d.health, ep.ID)
 	}
 	q, ok := d.endpoints[ep.ID]
@@ -661,6 +676,33 @@ func (d *Dispatcher) forgetLocked(j *store.Job) {
 	d.held--
 	d.heldBytes -= int64(len(j.Event.Data))
 	delete(d.heldIDs, j.DeliveryID)
+	delete(d.reclaimed, j.DeliveryID)
+}
+
+// releaseReclaimedLocked runs once an attempt's outcome is written, before
+// its delivery leaves memory (finishLocked). A claim by this process's
+// poller that returned the delivery while it was in memory was taken as a
+// renewal of its lease (see poll); but if the claim came after the write,
+// which ended the lease and made a retry due, the claim leased the
+// delivery anew, and nobody here would run it or give it back: it would
+// wait for its lease to run out, or for ever while the renewer renews
+// this process's leases, and a FIFO endpoint's later deliveries with it.
+// So the lease of a delivery a claim returned meanwhile is given back; the
+// store ignores that when the claim came first, as the write ended the
+// lease then. It returns with d.mu held, once no claim has returned the
+// delivery since it last gave the lease back, and reports whether it gave
+// any back. Caller holds d.mu.
+func (d *Dispatcher) releaseReclaimedLocked(j *store.Job) (released bool) {
+	for {
+		if _, ok := d.reclaimed[j.DeliveryID]; !ok {
+			return released
+		}
+		delete(d.reclaimed, j.DeliveryID)
+		d.mu.Unlock()
+		d.release([]string{j.DeliveryID})
+		d.mu.Lock()
+		released = true
+	}
 }
 
 // noteDue tells the poller that work falls due at t: it polls at t if it

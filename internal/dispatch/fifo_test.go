@@ -12,13 +12,11 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// Not parallel, for now: run beside the package's other tests, now and
-// then the FIFO endpoint's retry is never claimed, even with the fake
-// clock moved on seconds past it (seen 1 run in 40 with -test.parallel 8,
-// on f6b63a0 and after; twice in .ci/run during issue 14). The retry is in
-// the store, pending and due; the dispatcher polls and does not take it.
-// That is a dispatcher bug still to find; alone this test passes (40 of 40).
+// TestFIFOEndpointDeliversInOrderOneAtATime checks that a FIFO endpoint
+// gets its deliveries one at a time, in order, a failed one holding the
+// rest back until its retry succeeds.
 func TestFIFOEndpointDeliversInOrderOneAtATime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Schedule = hook.RetrySchedule{5 * time.Second} })
 	var inFlight, peak atomic.Int32
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {

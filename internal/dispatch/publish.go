@@ -383,7 +383,10 @@ func (d *Dispatcher) poll(ctx context.Context) time.Time {
 		for _, j := range res.Jobs {
 			if _, dup := d.heldIDs[j.DeliveryID]; dup {
 				// Already here, queued or in flight: the claim only
-				// renewed our own lease on it.
+				// renewed our own lease on it. Unless its attempt's
+				// outcome was written before the claim: see
+				// releaseReclaimedLocked.
+				d.reclaimed[j.DeliveryID] = struct{}{}
 				d.held--
 				continue
 			}

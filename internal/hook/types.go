@@ -166,6 +166,13 @@ type Endpoint struct {
 	Ordering  string    `json:"ordering,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// CircuitOpenUntil is set while a dispatcher's circuit breaker holds
+	// the endpoint's deliveries back after failures in a row: when it lets
+	// a probe attempt through. The store keeps the last one written (it
+	// may be past: the circuit is then half-open, or its node gone); the
+	// API shows it only while it is in the future. Not an endpoint
+	// setting: it does not change UpdatedAt.
+	CircuitOpenUntil *time.Time `json:"circuit_open_until,omitempty" readOnly:"true" doc:"Set while the endpoint's circuit is open: after failures in a row, hookd sends it nothing until this time, then one probe attempt; a success closes the circuit. Omitted while the circuit is closed."`
 
 	// Secret is the current signing secret ("whsec_" + base64). It is
 	// never serialised with the endpoint; it has a route of its own.

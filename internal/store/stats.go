@@ -57,8 +57,10 @@ type Stats struct {
 	Buckets []StatsBucket
 	Backlog Backlog
 	// Troubled lists, at most StatsMaxTroubled, the endpoints of the
-	// scope that are disabled or failing (their last attempt failed),
-	// disabled ones first, then by their last attempt, newest first.
+	// scope that are disabled, circuit-open (CircuitOpenUntil after
+	// StatsParams.Now) or failing (their last attempt failed), disabled
+	// ones first, then circuit-open ones, then by their last attempt,
+	// newest first.
 	Troubled []TroubledEndpoint
 }
 
@@ -84,20 +86,26 @@ type Backlog struct {
 
 // Troubled endpoint states.
 const (
-	EndpointStateDisabled = "disabled"
-	EndpointStateFailing  = "failing"
+	EndpointStateDisabled    = "disabled"
+	EndpointStateCircuitOpen = "circuit_open"
+	EndpointStateFailing     = "failing"
 )
 
-// TroubledEndpoint is an endpoint that is disabled or whose last attempt
-// failed, with that attempt (when the rollups still hold one) and its next
+// TroubledEndpoint is an endpoint that is disabled, circuit-open, or whose
+// last attempt failed, with that attempt (when the rollups still hold one) and its next
 // scheduled attempt.
 type TroubledEndpoint struct {
 	EndpointID  string
 	EndpointUID string
 	AppID       string
 	URL         string
-	// State is EndpointStateDisabled or EndpointStateFailing.
+	// State is EndpointStateDisabled, EndpointStateCircuitOpen (not
+	// disabled, its circuit open at StatsParams.Now) or
+	// EndpointStateFailing.
 	State string
+	// CircuitOpenUntil is the endpoint's circuit's end when it is open at
+	// StatsParams.Now (whatever State), else nil.
+	CircuitOpenUntil *time.Time
 	// LastAttemptAt is nil when no attempt is known (kept no longer than
 	// the rollups are).
 	LastAttemptAt      *time.Time
@@ -107,6 +115,20 @@ type TroubledEndpoint struct {
 	// NextAttemptAt is the earliest next attempt of the endpoint's
 	// pending deliveries; nil when none is pending or it is disabled.
 	NextAttemptAt *time.Time
+}
+
+// TroubledState is the State of a troubled endpoint: disabled, else
+// circuit-open when circuitOpenUntil is set (the backend sets it only while
+// open), else failing.
+func TroubledState(disabled bool, circuitOpenUntil *time.Time) string {
+	switch {
+	case disabled:
+		return EndpointStateDisabled
+	case circuitOpenUntil != nil:
+		return EndpointStateCircuitOpen
+	default:
+		return EndpointStateFailing
+	}
 }
 
 // BucketCount returns how many buckets p asks for, and the first one's

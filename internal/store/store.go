@@ -70,6 +70,12 @@ type Store interface {
 	UpdateEndpoint(ctx context.Context, p *UpdateEndpointParams) (*hook.Endpoint, error)
 	// DeleteEndpoint removes the endpoint with its deliveries and attempts.
 	DeleteEndpoint(ctx context.Context, appID, endpointID string) error
+	// SetEndpointCircuit records the endpoint's circuit state, read back
+	// as hook.Endpoint.CircuitOpenUntil and in Stats: open until
+	// p.OpenUntil, or closed when it is zero. It leaves UpdatedAt as it
+	// is. An endpoint that no longer exists is not an error (the write
+	// comes after the failures, and it may have been deleted meanwhile).
+	SetEndpointCircuit(ctx context.Context, p *SetEndpointCircuitParams) error
 	// RotateEndpointSecret makes Secret the current secret and keeps the
 	// old one for signing until PreviousExpiresAt.
 	RotateEndpointSecret(ctx context.Context, p *RotateEndpointSecretParams) (*hook.Endpoint, error)
@@ -619,6 +625,13 @@ type RecordAttemptParams struct {
 	// EndpointID is disabled when Decision.DisableEndpoint is set.
 	EndpointID string
 	Now        time.Time
+}
+
+// SetEndpointCircuitParams sets an endpoint's circuit state.
+type SetEndpointCircuitParams struct {
+	EndpointID string
+	// OpenUntil is when the circuit lets a probe through; zero: closed.
+	OpenUntil time.Time
 }
 
 // ReleaseDeliveriesParams ends leases without attempts.

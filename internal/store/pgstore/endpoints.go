@@ -13,7 +13,7 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at, headers_sealed`
+	created_at, updated_at, headers_sealed, circuit_open_until`
 
 // scanEndpoint reads an endpoint row and opens its secrets and header
 // values.
@@ -37,12 +37,12 @@ func scanEndpointRow(row pgx.Row) (_ *hook.Endpoint, seq int64, headersSealed bo
 	var (
 		e                hook.Endpoint
 		types, hdr, meta []byte
-		prevExp          pgtype.Timestamptz
+		prevExp, circuit pgtype.Timestamptz
 		uid              pgtype.Text
 	)
 	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt, &headersSealed); err != nil {
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt, &headersSealed, &circuit); err != nil {
 		return nil, 0, false, err
 	}
 	e.UID = uid.String
@@ -60,6 +60,7 @@ func scanEndpointRow(row pgx.Row) (_ *hook.Endpoint, seq int64, headersSealed bo
 		e.PreviousSecretExpiresAt = prevExp.Time.UTC()
 	}
 	e.CreatedAt, e.UpdatedAt = utc(e.CreatedAt), utc(e.UpdatedAt)
+	e.CircuitOpenUntil = timePtr(circuit)
 	return &e, seq, headersSealed, nil
 }
 
@@ -265,6 +266,21 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 		}
 		if tag.RowsAffected() == 0 {
 			return hook.NotFound("endpoint", endpointID)
+		}
+		return nil
+	})
+}
+
+// SetEndpointCircuit records the endpoint's circuit state.
+func (s *Store) SetEndpointCircuit(ctx context.Context, p *store.SetEndpointCircuitParams) error {
+	until := pgtype.Timestamptz{} // closed
+	if !p.OpenUntil.IsZero() {
+		until = nullTime(ms(p.OpenUntil))
+	}
+	return s.tx(ctx, "set endpoint circuit", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE endpoints SET circuit_open_until = $1 WHERE id = $2`,
+			until, p.EndpointID); err != nil {
+			return dbErr("set endpoint circuit", err)
 		}
 		return nil
 	})

@@ -190,26 +190,24 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 			r.last_at, coalesce(r.last_status, 0), coalesce(r.last_error_kind, ''), coalesce(r.last_error, ''),
 			CASE WHEN e.disabled THEN NULL ELSE (SELECT d.available_at FROM deliveries d
 				WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at IS NOT NULL
-				ORDER BY d.available_at LIMIT 1) END
+				ORDER BY d.available_at LIMIT 1) END,
+			CASE WHEN e.circuit_open_until > $3 THEN e.circuit_open_until END
 		FROM endpoints e
 		LEFT JOIN LATERAL (SELECT * FROM delivery_rollups r WHERE r.endpoint_id = e.id
 			ORDER BY r.minute DESC LIMIT 1) r ON true
-		WHERE `+epScope+` AND (e.disabled OR NOT r.last_ok)
-		ORDER BY e.disabled DESC, r.last_at DESC NULLS LAST, e.seq DESC
-		LIMIT $2`, arg, store.StatsMaxTroubled)
+		WHERE `+epScope+` AND (e.disabled OR NOT r.last_ok OR e.circuit_open_until > $3)
+		ORDER BY e.disabled DESC, coalesce(e.circuit_open_until > $3, false) DESC, r.last_at DESC NULLS LAST, e.seq DESC
+		LIMIT $2`, arg, store.StatsMaxTroubled, ms(p.Now))
 	if err != nil {
 		return nil, dbErr("stats: endpoints", err)
 	}
 	var t store.TroubledEndpoint
 	var disabled bool
-	var last, next pgtype.Timestamptz
+	var last, next, circuit pgtype.Timestamptz
 	_, err = pgx.ForEachRow(trows, []any{&t.EndpointID, &t.EndpointUID, &t.AppID, &t.URL, &disabled, &last,
-		&t.LastResponseStatus, &t.LastErrorKind, &t.LastError, &next}, func() error {
-		t.State = store.EndpointStateFailing
-		if disabled {
-			t.State = store.EndpointStateDisabled
-		}
-		t.LastAttemptAt, t.NextAttemptAt = timePtr(last), timePtr(next)
+		&t.LastResponseStatus, &t.LastErrorKind, &t.LastError, &next, &circuit}, func() error {
+		t.LastAttemptAt, t.NextAttemptAt, t.CircuitOpenUntil = timePtr(last), timePtr(next), timePtr(circuit)
+		t.State = store.TroubledState(disabled, t.CircuitOpenUntil)
 		res.Troubled = append(res.Troubled, t)
 		return nil
 	})

@@ -10,7 +10,7 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at, headers_sealed`
+	created_at, updated_at, headers_sealed, circuit_open_until`
 
 // scanEndpoint reads an endpoint row and opens its secrets and header
 // values.
@@ -34,13 +34,13 @@ func scanEndpointRow(sc scanner) (_ *hook.Endpoint, seq int64, headersSealed boo
 	var (
 		e                hook.Endpoint
 		types, hdr, meta string
-		prevExp          sql.NullInt64
+		prevExp, circuit sql.NullInt64
 		uid              sql.NullString
 		cre, upd         int64
 	)
 	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd, &headersSealed); err != nil {
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd, &headersSealed, &circuit); err != nil {
 		return nil, 0, false, err
 	}
 	e.UID = uid.String
@@ -58,6 +58,7 @@ func scanEndpointRow(sc scanner) (_ *hook.Endpoint, seq int64, headersSealed boo
 		e.PreviousSecretExpiresAt = fromMS(prevExp.Int64)
 	}
 	e.CreatedAt, e.UpdatedAt = fromMS(cre), fromMS(upd)
+	e.CircuitOpenUntil = timePtr(circuit)
 	return &e, seq, headersSealed, nil
 }
 
@@ -225,6 +226,17 @@ func (s *Store) DeleteEndpoint(ctx context.Context, appID, endpointID string) er
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return hook.NotFound("endpoint", endpointID)
+		}
+		return nil
+	})
+}
+
+// SetEndpointCircuit records the endpoint's circuit state.
+func (s *Store) SetEndpointCircuit(ctx context.Context, p *store.SetEndpointCircuitParams) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET circuit_open_until = ? WHERE id = ?`,
+			nullMS(p.OpenUntil), p.EndpointID); err != nil {
+			return dbErr("set endpoint circuit", err)
 		}
 		return nil
 	})

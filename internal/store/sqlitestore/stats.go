@@ -166,13 +166,14 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 			r.last_at, COALESCE(r.last_status, 0), COALESCE(r.last_error_kind, ''), COALESCE(r.last_error, ''),
 			IIF(e.disabled, NULL, (SELECT d.available_at FROM deliveries d
 				WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at IS NOT NULL
-				ORDER BY d.available_at LIMIT 1))
+				ORDER BY d.available_at LIMIT 1)),
+			IIF(e.circuit_open_until > ?3, e.circuit_open_until, NULL)
 		FROM endpoints e
 		LEFT JOIN delivery_rollups r ON r.endpoint_id = e.id
 			AND r.minute = (SELECT MAX(r2.minute) FROM delivery_rollups r2 WHERE r2.endpoint_id = e.id)
-		WHERE `+epScope+` AND (e.disabled OR r.last_ok = 0)
-		ORDER BY e.disabled DESC, r.last_at DESC, e.seq DESC
-		LIMIT ?2`, arg, store.StatsMaxTroubled)
+		WHERE `+epScope+` AND (e.disabled OR r.last_ok = 0 OR e.circuit_open_until > ?3)
+		ORDER BY e.disabled DESC, COALESCE(e.circuit_open_until > ?3, 0) DESC, r.last_at DESC, e.seq DESC
+		LIMIT ?2`, arg, store.StatsMaxTroubled, ms(p.Now))
 	if err != nil {
 		return nil, dbErr("stats: endpoints", err)
 	}
@@ -180,16 +181,13 @@ func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, 
 	for trows.Next() {
 		var t store.TroubledEndpoint
 		var disabled bool
-		var last, next sql.NullInt64
+		var last, next, circuit sql.NullInt64
 		if err := trows.Scan(&t.EndpointID, &t.EndpointUID, &t.AppID, &t.URL, &disabled, &last,
-			&t.LastResponseStatus, &t.LastErrorKind, &t.LastError, &next); err != nil {
+			&t.LastResponseStatus, &t.LastErrorKind, &t.LastError, &next, &circuit); err != nil {
 			return nil, dbErr("stats: endpoints", err)
 		}
-		t.State = store.EndpointStateFailing
-		if disabled {
-			t.State = store.EndpointStateDisabled
-		}
-		t.LastAttemptAt, t.NextAttemptAt = timePtr(last), timePtr(next)
+		t.LastAttemptAt, t.NextAttemptAt, t.CircuitOpenUntil = timePtr(last), timePtr(next), timePtr(circuit)
+		t.State = store.TroubledState(disabled, t.CircuitOpenUntil)
 		res.Troubled = append(res.Troubled, t)
 	}
 	if err := trows.Err(); err != nil {
