@@ -1,62 +1,16 @@
 package dashboard_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/hook"
-	"github.com/hookd/hookd/internal/server"
 )
-
-// startHookdWith runs hookd as startHookd does, with mod applied to its
-// configuration.
-func startHookdWith(t *testing.T, mod func(*config.Config)) *hookdT {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(t.TempDir(), "hookd.db")
-	cfg.APIKey = adminKey
-	cfg.AllowPrivateNetworks = true
-	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.RetrySchedule = hook.RetrySchedule{}
-	mod(&cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Version: "test", Out: io.Discard, Ready: ready})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server.Run: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("hookd did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("hookd did not stop")
-		}
-	})
-	return &hookdT{t: t, base: "http://" + addr}
-}
 
 // TestOverviewCircuitOpen: an endpoint whose failures in a row opened its
 // circuit shows under "Needs attention" with a "circuit open (until …)"

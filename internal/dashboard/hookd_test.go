@@ -34,6 +34,13 @@ type hookdT struct {
 // schedule: one failed attempt makes a delivery failed.
 func startHookd(t *testing.T) *hookdT {
 	t.Helper()
+	return startHookdWith(t, func(*config.Config) {})
+}
+
+// startHookdWith runs hookd as startHookd does, with mod applied to its
+// configuration.
+func startHookdWith(t *testing.T, mod func(*config.Config)) *hookdT {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DB = filepath.Join(t.TempDir(), "hookd.db")
@@ -41,6 +48,7 @@ func startHookd(t *testing.T) *hookdT {
 	cfg.AllowPrivateNetworks = true
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.RetrySchedule = hook.RetrySchedule{}
+	mod(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
