@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,9 +35,10 @@ var pgRender struct {
 }
 
 // dropPGRenderSchema drops the schema the PostgreSQL render benchmark
-// filled, if it did.
+// filled, if it did, unless HOOKD_BENCH_KEEP_SCHEMA is set (to look at
+// its queries with EXPLAIN; drop it by hand after).
 func dropPGRenderSchema() {
-	if pgRender.schema == "" {
+	if pgRender.schema == "" || os.Getenv("HOOKD_BENCH_KEEP_SCHEMA") != "" {
 		return
 	}
 	ctx := context.Background()
@@ -157,8 +160,14 @@ func seedRenderPG(dsn string) (*renderFixture, error) {
 		return nil, fmt.Errorf("no failed delivery in app %s: too few deliveries", f.app.ID)
 	}
 	rs := f.h.Rollups()
+	// Rows go in in time order, as hookd writes them minute after minute:
+	// a window's rows are then together in the table, as in production.
+	byMinute := func(rs []store.AttemptRollup) []store.AttemptRollup {
+		slices.SortStableFunc(rs, func(a, b store.AttemptRollup) int { return cmp.Compare(a.Minute, b.Minute) })
+		return rs
+	}
 	var rows [][]any
-	for _, r := range store.MergeRollups(rs) {
+	for _, r := range byMinute(store.MergeRollups(rs)) {
 		rows = append(rows, []any{r.AppID, r.EndpointID, time.UnixMilli(r.Minute).UTC(), r.Succeeded, r.FailedAttempts,
 			r.Exhausted, latencyArray(r.Latency), time.UnixMilli(r.LastAt).UTC(), r.LastOK, int32(r.LastStatus), r.LastKind, r.LastMessage})
 	}
@@ -168,7 +177,7 @@ func seedRenderPG(dsn string) (*renderFixture, error) {
 		return nil, fmt.Errorf("copy delivery_rollups: %w", err)
 	}
 	rows = rows[:0]
-	for _, r := range store.MergeAppRollups(rs) {
+	for _, r := range byMinute(store.MergeAppRollups(rs)) {
 		rows = append(rows, []any{time.UnixMilli(r.Minute).UTC(), r.AppID, r.Succeeded, r.FailedAttempts, r.Exhausted, latencyArray(r.Latency)})
 	}
 	if _, err := db.CopyFrom(ctx, pgx.Identifier{"app_rollups"}, []string{"minute", "app_id", "succeeded", "failed_attempts",
