@@ -462,42 +462,33 @@ func splitTypes(s string) []string {
 // errors name the line, never repeat it: a header value is often a
 // credential.
 func parseHeaderLines(s string) (map[string]string, error) {
-	h := map[string]string{}
-	for i, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" {
-			return nil, fmt.Errorf("line %d is not a header: write one Name: value a line", i+1)
-		}
-		if _, dup := h[name]; dup {
-			return nil, fmt.Errorf("line %d repeats the header %s", i+1, name)
-		}
-		h[name] = strings.TrimSpace(value)
-	}
-	return h, nil
+	return parseLines(s, ":", "a header: write one Name: value a line", "header")
 }
 
 // parseMetadataLines reads "key=value" lines (blank lines skipped).
 func parseMetadataLines(s string) (map[string]string, error) {
+	return parseLines(s, "=", "an entry: write one key=value a line", "key")
+}
+
+// parseLines reads lines of a name, sep and a value (blank lines
+// skipped); notOne says what a line without a name and sep is not, and
+// what names the name in the error of a repeat.
+func parseLines(s, sep, notOne, what string) (map[string]string, error) {
 	m := map[string]string{}
 	for i, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("line %d is not an entry: write one key=value a line", i+1)
+		name, value, ok := strings.Cut(line, sep)
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("line %d is not %s", i+1, notOne)
 		}
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("line %d repeats the key %s", i+1, k)
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("line %d repeats the %s %s", i+1, what, name)
 		}
-		m[k] = strings.TrimSpace(v)
+		m[name] = strings.TrimSpace(value)
 	}
 	return m, nil
 }
