@@ -115,7 +115,12 @@ func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
 	if k.Expired(s.now()) {
 		return nil, s.refuseKey(ctx)
 	}
-	s.keys.putIfCurrent(sum[:], k, epoch)
+	// A portal link's token is read from the store on every request, so
+	// that revoking links (or deleting one) ends them at once on every
+	// node; its traffic is a person's, or a provider's own portal.
+	if !k.Portal {
+		s.keys.putIfCurrent(sum[:], k, epoch)
+	}
 	return k, true
 }
 

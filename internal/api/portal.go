@@ -189,6 +189,36 @@ func (s *server) registerPortalLinks() {
 		"POST .../portal-links/revoke ends every link of the app at once."
 	create.Errors = append(create.Errors, http.StatusUnprocessableEntity)
 	huma.Register(s.api, create, s.createPortalLink)
+
+	revoke := s.operation(scopeApp, http.MethodPost, "/v1/apps/{app}/portal-links/revoke", "revoke-portal-links", "Portal",
+		"End every portal link of an app", http.StatusOK)
+	revoke.Description = "Every portal link of the app stops working at once, on every node (hookd does not cache portal links' tokens): " +
+		"as a bearer key it is answered 401, and the portal's pages opened with it are signed out. " +
+		"Links created afterwards work. An admin key or the app's own key may revoke; a portal link may not."
+	huma.Register(s.api, revoke, s.revokePortalLinks)
+}
+
+type revokePortalLinksOutput struct {
+	Body struct {
+		Revoked int64 `json:"revoked" doc:"How many links were ended (those already expired included)."`
+	}
+}
+
+func (s *server) revokePortalLinks(ctx context.Context, in *AppParam) (*revokePortalLinksOutput, error) {
+	appID, err := s.appID(ctx, in.App)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.store.DeletePortalKeys(ctx, appID)
+	if err != nil {
+		return nil, s.fail(ctx, err, "path")
+	}
+	// Portal keys are never cached (see authenticate); forget them
+	// anyway, should that change.
+	s.keys.forget(func(k *store.APIKey) bool { return k.Portal && k.AppID == appID })
+	out := &revokePortalLinksOutput{}
+	out.Body.Revoked = n
+	return out, nil
 }
 
 func (s *server) createPortalLink(ctx context.Context, in *portalLinkInput) (*portalLinkOutput, error) {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Leases", func(t *testing.T) { testLeases(t, o) })
 	t.Run("DiscardDeliveries", func(t *testing.T) { testDiscardDeliveries(t, o) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
+	t.Run("PortalKeys", func(t *testing.T) { testPortalKeys(t, o) })
 	t.Run("Slots", func(t *testing.T) { testSlots(t, o) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, o) })
 	t.Run("AppContracts", func(t *testing.T) { testAppContracts(t, o) })
