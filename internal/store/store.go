@@ -270,7 +270,9 @@ type CreateAppParams struct {
 	Catalog string
 	// SecretOverlapSeconds nil is hook.DefaultSecretOverlapSeconds.
 	SecretOverlapSeconds *int
-	Now                  time.Time
+	// Branding nil: none.
+	Branding *hook.Branding
+	Now      time.Time
 }
 
 // ListAppsParams lists apps.
@@ -293,7 +295,9 @@ type UpdateAppParams struct {
 	Signature            **hook.SignatureScheme
 	Catalog              *string
 	SecretOverlapSeconds *int
-	Now                  time.Time
+	// Branding set to a nil *hook.Branding removes the app's branding.
+	Branding **hook.Branding
+	Now      time.Time
 }
 
 // CreateEventTypeParams adds a type to the catalog. A name that exists

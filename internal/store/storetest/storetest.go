@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	o := Opener(open)
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, o) })
 	t.Run("Apps", func(t *testing.T) { testApps(t, o) })
+	t.Run("AppBranding", func(t *testing.T) { testAppBranding(t, o) })
 	t.Run("EventTypes", func(t *testing.T) { testEventTypes(t, o) })
 	t.Run("PutEventTypes", func(t *testing.T) { testPutEventTypes(t, o) })
 	t.Run("Endpoints", func(t *testing.T) { testEndpoints(t, o) })
