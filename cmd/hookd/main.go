@@ -130,6 +130,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.JQTimeout, "jq-timeout", cfg.JQTimeout, "time one run of a jq envelope or filter may take")
 	f.DurationVar(&cfg.FilterBudget, "filter-budget", cfg.FilterBudget, "time one API request may spend on payload filters; the rest are evaluated by the dispatcher")
 	f.BoolVar(&cfg.Dashboard, "dashboard", cfg.Dashboard, "serve the operator dashboard at / on the API's listener (sign in with an API key)")
+	f.StringVar(&cfg.PortalFrameAncestors, "portal-frame-ancestors", cfg.PortalFrameAncestors, "origins that may frame the consumer portal, space- or comma-separated (https://app.example.com); the operator dashboard is never framed")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd.Flags()) }
