@@ -45,8 +45,13 @@ func (p *portalStack) advance(d time.Duration) {
 // frameOrigins are the origins the tests' portals may be framed by.
 var frameOrigins = []string{"https://app.example.com", "http://localhost:1"}
 
-func newPortalStack(t *testing.T) *portalStack {
+// newPortalStack starts the stack; its portal may be framed by the
+// origins given (frameOrigins when none).
+func newPortalStack(t *testing.T, ancestors ...string) *portalStack {
 	t.Helper()
+	if len(ancestors) == 0 {
+		ancestors = frameOrigins
+	}
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +67,7 @@ func newPortalStack(t *testing.T) *portalStack {
 		t.Fatal(err)
 	}
 	dash, err := dashboard.New(dashboard.Config{API: apiH, Store: st, Now: p.now, Logger: slog.New(slog.DiscardHandler),
-		PortalFrameAncestors: frameOrigins})
+		PortalFrameAncestors: ancestors})
 	if err != nil {
 		t.Fatal(err)
 	}
