@@ -129,6 +129,7 @@ func newServeCmd() *cobra.Command {
 	f.Int64Var(&cfg.JQMemory, "jq-memory", cfg.JQMemory, "bytes of memory one jq program may use; more fails it")
 	f.DurationVar(&cfg.JQTimeout, "jq-timeout", cfg.JQTimeout, "time one run of a jq envelope or filter may take")
 	f.DurationVar(&cfg.FilterBudget, "filter-budget", cfg.FilterBudget, "time one API request may spend on payload filters; the rest are evaluated by the dispatcher")
+	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "where clients reach hookd, e.g. https://hooks.example.com: the base of consumer portal links (\"\": the host each request came to)")
 	f.BoolVar(&cfg.Dashboard, "dashboard", cfg.Dashboard, "serve the operator dashboard at / on the API's listener (sign in with an API key)")
 	f.StringVar(&cfg.PortalFrameAncestors, "portal-frame-ancestors", cfg.PortalFrameAncestors, "origins that may frame the consumer portal, space- or comma-separated (https://app.example.com); the operator dashboard is never framed")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")

@@ -116,6 +116,11 @@ type Config struct {
 	// operational events (HOOKD_OPERATOR_APP); "" when there is none.
 	// /readyz warns while it names no app.
 	OperatorApp string
+	// PublicURL is where clients reach hookd, e.g.
+	// https://hooks.example.com (HOOKD_PUBLIC_URL; see ParsePublicURL):
+	// the base of portal links' URLs. "" builds them from the request's
+	// host.
+	PublicURL string
 }
 
 func init() {
@@ -170,6 +175,8 @@ type server struct {
 	replayLimit  int
 	// catalog is the deployment's catalog setting (Config.Catalog).
 	catalog string
+	// publicURL is Config.PublicURL, checked, without a trailing slash.
+	publicURL string
 
 	programs *envelope.Renderer
 
@@ -208,6 +215,14 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Catalog != "" && cfg.Catalog != hook.CatalogOpen && cfg.Catalog != hook.CatalogStrict {
 		return nil, fmt.Errorf("api: Config.Catalog must be open or strict, not %q", cfg.Catalog)
 	}
+	publicURL := ""
+	if cfg.PublicURL != "" {
+		u, err := ParsePublicURL(cfg.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("api: Config.PublicURL %w", err)
+		}
+		publicURL = u
+	}
 	if cfg.MaxInflightBodyBytes < 0 {
 		return nil, fmt.Errorf("api: Config.MaxInflightBodyBytes is negative (%d)", cfg.MaxInflightBodyBytes)
 	}
@@ -227,6 +242,7 @@ func New(cfg Config) (http.Handler, error) {
 		retention:    cfg.Retention,
 		replayLimit:  cmp.Or(cfg.ReplayLimit, MaxReplayEvents),
 		catalog:      cmp.Or(cfg.Catalog, hook.CatalogOpen),
+		publicURL:    publicURL,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -300,6 +316,7 @@ func New(cfg Config) (http.Handler, error) {
 		{Name: "Events", Description: "Publish events and read them back."},
 		{Name: "Deliveries", Description: "One event on its way to one endpoint, with its attempts."},
 		{Name: "Stats", Description: "Deliveries by outcome and delivery latency over time, the backlog, and the endpoints in trouble: what the dashboard's charts show."},
+		{Name: "Portal", Description: "Links to an app's consumer portal, where the provider's customer manages the app's endpoints and sees its deliveries."},
 		{Name: "API keys", Description: "Keys for this API: admin keys, and keys bound to one app."},
 		{Name: "Health", Description: "Liveness and readiness, for load balancers and orchestrators; no key needed."},
 	}
@@ -319,6 +336,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerAttempts()
 	s.registerStats()
 	s.registerAPIKeys()
+	s.registerPortalLinks()
 	declareOpenOperations(s.api.OpenAPI())
 
 	s.mux.HandleFunc("/", s.unmatched)

@@ -245,6 +245,7 @@ func TestApps(t *testing.T) {
 			t.Errorf("app JSON lacks %s: %s", k, r.Body)
 		}
 	}
+	// (branding appears only once set: TestAppBranding.)
 	if len(raw) != 11 || raw["profile"] != "hookd" || raw["livemode"] != true || raw["catalog"] != "inherit" || raw["secret_overlap_seconds"] != 86400.0 {
 		t.Errorf("app JSON has extra fields: %s", r.Body)
 	}

@@ -103,7 +103,10 @@ func (s *server) registerAPIKeys() {
 		return &apiKeyOutput{Body: &CreatedAPIKey{ID: k.ID, Name: k.Name, AppID: k.AppID, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, Key: key}}, nil
 	})
 
-	huma.Register(s.api, s.operation(scopeAdmin, http.MethodGet, "/v1/api-keys", "list-api-keys", "API keys", "List the API keys (without their secrets)", http.StatusOK),
+	list := s.operation(scopeAdmin, http.MethodGet, "/v1/api-keys", "list-api-keys", "API keys", "List the API keys (without their secrets)", http.StatusOK)
+	list.Description = "Admin keys and keys bound to an app, newest first. The tokens of consumer portal links (create-portal-link) are not listed: " +
+		"they are not keys an operator manages, and end by expiring or with revoke-portal-links."
+	huma.Register(s.api, list,
 		func(ctx context.Context, in *struct{ ListQuery }) (*listOutput[*APIKey], error) {
 			p, err := s.store.ListAPIKeys(ctx, &store.ListAPIKeysParams{ListParams: in.ListQuery.params()})
 			if err != nil {
@@ -117,7 +120,7 @@ func (s *server) registerAPIKeys() {
 		})
 
 	del := s.operation(scopeAdmin, http.MethodDelete, "/v1/api-keys/{id}", "delete-api-key", "API keys", "Delete an API key", http.StatusNoContent)
-	del.Description = "The key stops working at once on the node that deletes it; other nodes may accept it for up to " + keyCacheTTL.String() + " more (they cache keys). " +
+	del.Description = "The key stops working at once on the node that deletes it; other nodes may accept it for up to " + keyCacheTTL.String() + " more (they cache keys); a portal link's token stops working at once on every node. " +
 		"The last admin key without expires_at cannot be deleted (409). A key given as HOOKD_API_KEY is stored again when hookd next starts with it."
 	del.Errors = append(del.Errors, http.StatusConflict)
 	huma.Register(s.api, del, func(ctx context.Context, in *APIKeyParam) (*struct{}, error) {

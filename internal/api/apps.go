@@ -66,7 +66,8 @@ type appCreateRequest struct {
 	Signature  *hook.SignatureScheme `json:"signature,omitempty" doc:"How deliveries are signed: {\"scheme\":\"standard-webhooks\"} (the default) or a provider's own HMAC-SHA256 scheme."`
 	Catalog    string                `json:"catalog,omitempty" enum:"inherit,open,strict" doc:"strict: events of a type the catalog does not define (or has archived) are refused (422 at body.type); open: any type is accepted; inherit (the default): the deployment's HOOKD_CATALOG."`
 	// SecretOverlapSeconds is a pointer: absent is the default, 0 is a value.
-	SecretOverlapSeconds *int `json:"secret_overlap_seconds,omitempty" minimum:"0" maximum:"604800" doc:"How long, in seconds (0 to 604800, 7 days), a rotated-out secret of the app's endpoints still signs when a rotation does not say (previous_expires_in); default 86400 (24 h). 0: the new secret alone signs from the rotation on, for providers whose signature header must carry one signature."`
+	SecretOverlapSeconds *int          `json:"secret_overlap_seconds,omitempty" minimum:"0" maximum:"604800" doc:"How long, in seconds (0 to 604800, 7 days), a rotated-out secret of the app's endpoints still signs when a rotation does not say (previous_expires_in); default 86400 (24 h). 0: the new secret alone signs from the rotation on, for providers whose signature header must carry one signature."`
+	Branding             *brandingBody `json:"branding,omitempty" doc:"How the app's consumer portal presents it: display_name, logo_url (https), accent_color (#rrggbb); each optional."`
 }
 
 type appPatchRequest struct {
@@ -80,6 +81,7 @@ type appPatchRequest struct {
 	Signature            *hook.SignatureScheme `json:"signature,omitempty" doc:"{\"scheme\":\"standard-webhooks\"} goes back to the default."`
 	Catalog              *string               `json:"catalog,omitempty" enum:"inherit,open,strict" doc:"inherit goes back to the deployment's HOOKD_CATALOG."`
 	SecretOverlapSeconds *int                  `json:"secret_overlap_seconds,omitempty" minimum:"0" maximum:"604800"`
+	Branding             brandingPatch         `json:"branding,omitempty"`
 }
 
 // validateAppSettings checks the delivery settings an app request sets
@@ -167,6 +169,7 @@ func (s *server) registerApps() {
 			if err != nil {
 				return nil, err
 			}
+			branding, errs := checkBranding(errs, b.Branding)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -179,7 +182,7 @@ func (s *server) registerApps() {
 				ID: hook.NewID("app"), UID: b.UID, Name: b.Name, Metadata: md,
 				Profile: b.Profile, Envelope: b.Envelope, APIVersion: reflowVersion(b.Profile, b.APIVersion), Livemode: live,
 				Signature: storedScheme(b.Signature), Catalog: storedCatalog(b.Catalog),
-				SecretOverlapSeconds: b.SecretOverlapSeconds, Now: s.now().UTC(),
+				SecretOverlapSeconds: b.SecretOverlapSeconds, Branding: branding, Now: s.now().UTC(),
 			})
 			if err != nil {
 				return nil, s.fail(ctx, err, "body")
@@ -231,6 +234,7 @@ func (s *server) registerApps() {
 			if err != nil {
 				return nil, err
 			}
+			branding, errs := checkBranding(errs, b.Branding.Value)
 			if len(errs) > 0 {
 				return nil, invalidAll(errs)
 			}
@@ -249,6 +253,9 @@ func (s *server) registerApps() {
 			if b.Catalog != nil {
 				c := storedCatalog(*b.Catalog)
 				p.Catalog = &c
+			}
+			if b.Branding.Set {
+				p.Branding = &branding
 			}
 			// A reflow app always names an api_version: the one it is
 			// given, else the one it had, else Reflow's.

@@ -18,7 +18,8 @@ import (
 // key's SHA-256 must be a stored key that has not expired at Config.Now
 // (401 otherwise, with WWW-Authenticate),
 // and a key bound to an app reaches only that app's routes and the
-// event-type reads (403 otherwise). It also refuses a declared body larger
+// event-type reads (403 otherwise); a portal link's token reaches fewer
+// (portalOperations, and only GET when read-only). It also refuses a declared body larger
 // than the limit before reading it (413).
 //
 // Rate limits come first (429 with Retry-After): a client address over its
@@ -57,7 +58,10 @@ func (s *server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	if key.AppID != "" && !s.authorize(ctx, key) {
+	if key.Portal && !s.authorizePortal(ctx, key) {
+		return
+	}
+	if (key.AppID != "" || key.Portal) && !s.authorize(ctx, key) {
 		return
 	}
 	if cl := ctx.Header("Content-Length"); cl != "" {
@@ -111,7 +115,12 @@ func (s *server) authenticate(ctx huma.Context) (*store.APIKey, bool) {
 	if k.Expired(s.now()) {
 		return nil, s.refuseKey(ctx)
 	}
-	s.keys.putIfCurrent(sum[:], k, epoch)
+	// A portal link's token is read from the store on every request, so
+	// that revoking links (or deleting one) ends them at once on every
+	// node; its traffic is a person's, or a provider's own portal.
+	if !k.Portal {
+		s.keys.putIfCurrent(sum[:], k, epoch)
+	}
 	return k, true
 }
 

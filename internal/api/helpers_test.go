@@ -169,6 +169,8 @@ type envOpts struct {
 	replayLimit int
 	// catalog is api.Config.Catalog, the deployment's catalog setting.
 	catalog string
+	// publicURL is api.Config.PublicURL.
+	publicURL string
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -215,6 +217,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		Retention:            o.retention,
 		ReplayLimit:          o.replayLimit,
 		Catalog:              o.catalog,
+		PublicURL:            o.publicURL,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

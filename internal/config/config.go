@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -139,6 +140,11 @@ type Config struct {
 	// filters (HOOKD_FILTER_BUDGET): the filters it leaves undecided are
 	// evaluated by the dispatcher, off the request.
 	FilterBudget time.Duration
+	// PublicURL is where clients reach hookd, e.g.
+	// https://hooks.example.com: an absolute http(s) URL, perhaps with a
+	// path, the base of consumer portal links' URLs. "" builds them from
+	// the host each request came to (HOOKD_PUBLIC_URL).
+	PublicURL string
 	// Dashboard serves the operator dashboard at / on the API's listener
 	// (HOOKD_DASHBOARD); false answers / as any unknown path (404).
 	Dashboard bool
@@ -312,6 +318,11 @@ func (c *Config) Validate() error {
 	if _, err := ParseFrameAncestors(c.PortalFrameAncestors); err != nil {
 		bad("HOOKD_PORTAL_FRAME_ANCESTORS", "%v", err)
 	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			bad("HOOKD_PUBLIC_URL", "%v", err)
+		}
+	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -369,6 +380,23 @@ func checkListenAddr(addr string) error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("port %q must be a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkPublicURL checks HOOKD_PUBLIC_URL: an absolute http(s) URL with a
+// host, and no user, query or fragment (the API's ParsePublicURL takes
+// the same).
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must be an absolute http:// or https:// URL, such as https://hooks.example.com, not %q", raw)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("must be a scheme, a host and perhaps a path (no user, query or fragment), such as https://hooks.example.com, not %q", raw)
 	}
 	return nil
 }

@@ -151,6 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		Programs:             programs,
 		Retention:            cfg.Retention,
 		OperatorApp:          cfg.OperatorApp,
+		PublicURL:            cfg.PublicURL,
 	})
 	if err != nil {
 		return err

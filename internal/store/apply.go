@@ -44,6 +44,9 @@ func (p *UpdateAppParams) Apply(a *hook.App) {
 	if p.SecretOverlapSeconds != nil {
 		a.SecretOverlapSeconds = *p.SecretOverlapSeconds
 	}
+	if p.Branding != nil {
+		a.Branding = CopyBranding(*p.Branding)
+	}
 }
 
 // Apply sets the fields of p that are not nil on e (copies, so e keeps
@@ -115,6 +118,15 @@ func CopyList(l []string) []string {
 	return slices.Clone(l)
 }
 
+// CopyBranding returns a copy of b (nil for nil).
+func CopyBranding(b *hook.Branding) *hook.Branding {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	return &c
+}
+
 // CopySignature returns a copy of s (nil for nil).
 func CopySignature(s *hook.SignatureScheme) *hook.SignatureScheme {
 	if s == nil {
@@ -166,6 +178,7 @@ func (p *CreateAppParams) NewApp(now time.Time) *hook.App {
 		ID: p.ID, UID: p.UID, Name: p.Name, Metadata: CopyMap(p.Metadata),
 		Profile: p.Profile, Envelope: p.Envelope, APIVersion: p.APIVersion, Livemode: p.Livemode,
 		Signature: CopySignature(p.Signature), Catalog: p.Catalog, SecretOverlapSeconds: overlap,
+		Branding:  CopyBranding(p.Branding),
 		CreatedAt: now, UpdatedAt: now,
 	}
 }

@@ -194,8 +194,13 @@ type Store interface {
 	// GetAPIKeyByHash finds a key by the SHA-256 of its secret.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	CountAPIKeys(ctx context.Context) (int64, error)
-	// ListAPIKeys lists the keys, newest first.
+	// ListAPIKeys lists the keys, newest first: the portal links' keys
+	// (APIKey.Portal) when p.Portal, else every other key.
 	ListAPIKeys(ctx context.Context, p *ListAPIKeysParams) (*Page[*APIKey], error)
+	// DeletePortalKeys removes every portal link key (APIKey.Portal) of
+	// the app, with their dashboard sessions, and returns how many it
+	// removed: 0 for an app without any, or no such app.
+	DeletePortalKeys(ctx context.Context, appID string) (int64, error)
 	// DeleteAPIKey removes a key. Removing the last admin key (AppID "")
 	// that never expires (ExpiresAt nil) is a conflict, decided in the
 	// deleting transaction, so that two concurrent deletes cannot remove
@@ -265,7 +270,9 @@ type CreateAppParams struct {
 	Catalog string
 	// SecretOverlapSeconds nil is hook.DefaultSecretOverlapSeconds.
 	SecretOverlapSeconds *int
-	Now                  time.Time
+	// Branding nil: none.
+	Branding *hook.Branding
+	Now      time.Time
 }
 
 // ListAppsParams lists apps.
@@ -288,7 +295,9 @@ type UpdateAppParams struct {
 	Signature            **hook.SignatureScheme
 	Catalog              *string
 	SecretOverlapSeconds *int
-	Now                  time.Time
+	// Branding set to a nil *hook.Branding removes the app's branding.
+	Branding **hook.Branding
+	Now      time.Time
 }
 
 // CreateEventTypeParams adds a type to the catalog. A name that exists
@@ -669,6 +678,9 @@ func (k *APIKey) Expired(now time.Time) bool {
 // ListAPIKeysParams lists API keys.
 type ListAPIKeysParams struct {
 	ListParams
+	// Portal lists the keys of portal links instead of the other keys
+	// (the ones an operator manages).
+	Portal bool
 }
 
 // CreateAPIKeyParams stores a key. A Hash that exists is a conflict.

@@ -77,9 +77,32 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey
 	return k, nil
 }
 
-// ListAPIKeys lists the keys, newest first.
+// ListAPIKeys lists the keys, newest first: the portal links' keys or
+// the others.
 func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*store.Page[*store.APIKey], error) {
-	return listSeq(ctx, s.pool, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
+	kind := "NOT portal"
+	if p.Portal {
+		kind = "portal"
+	}
+	return listSeq(ctx, s.pool, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, []string{kind}, nil, scanAPIKey)
+}
+
+// DeletePortalKeys removes the app's portal link keys; their dashboard
+// sessions go with them (ON DELETE CASCADE).
+func (s *Store) DeletePortalKeys(ctx context.Context, appID string) (int64, error) {
+	var n int64
+	err := s.tx(ctx, "delete portal keys", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM api_keys WHERE app_id = $1 AND portal`, appID)
+		if err != nil {
+			return dbErr("delete portal keys", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // DeleteAPIKey removes a key; the last admin key that never expires stays

@@ -13,7 +13,7 @@ import (
 )
 
 const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-	catalog, secret_overlap_seconds, created_at, updated_at`
+	catalog, secret_overlap_seconds, created_at, updated_at, branding`
 
 func scanApp(row pgx.Row) (*hook.App, int64, error) {
 	var (
@@ -22,9 +22,10 @@ func scanApp(row pgx.Row) (*hook.App, int64, error) {
 		uid pgtype.Text
 		mt  []byte
 		sig []byte
+		br  []byte
 	)
 	if err := row.Scan(&seq, &a.ID, &uid, &a.Name, &mt, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
-		&a.Catalog, &a.SecretOverlapSeconds, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		&a.Catalog, &a.SecretOverlapSeconds, &a.CreatedAt, &a.UpdatedAt, &br); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
@@ -33,6 +34,9 @@ func scanApp(row pgx.Row) (*hook.App, int64, error) {
 		return nil, 0, err
 	}
 	if a.Signature, err = unmarshalSignature(sig); err != nil {
+		return nil, 0, err
+	}
+	if a.Branding, err = unmarshalBranding(br); err != nil {
 		return nil, 0, err
 	}
 	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
@@ -50,10 +54,11 @@ func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.
 	err := s.tx(ctx, "create app", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-				catalog, secret_overlap_seconds, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+				catalog, secret_overlap_seconds, created_at, updated_at, branding)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`,
 			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
-			app.APIVersion, app.Livemode, marshalSignature(app.Signature), app.Catalog, app.SecretOverlapSeconds, now)
+			app.APIVersion, app.Livemode, marshalSignature(app.Signature), app.Catalog, app.SecretOverlapSeconds, now,
+			marshalBranding(app.Branding))
 		switch {
 		case err == nil:
 			return nil
@@ -107,10 +112,11 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		a.UpdatedAt = ms(p.Now)
 		_, err = tx.Exec(ctx,
 			`UPDATE apps SET uid = $1, name = $2, metadata = $3, profile = $4, envelope = $5, api_version = $6,
-				livemode = $7, signature = $8, catalog = $9, secret_overlap_seconds = $10, updated_at = $11
-				WHERE id = $12`,
+				livemode = $7, signature = $8, catalog = $9, secret_overlap_seconds = $10, updated_at = $11,
+				branding = $13 WHERE id = $12`,
 			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
-			a.Livemode, marshalSignature(a.Signature), a.Catalog, a.SecretOverlapSeconds, a.UpdatedAt, a.ID)
+			a.Livemode, marshalSignature(a.Signature), a.Catalog, a.SecretOverlapSeconds, a.UpdatedAt, a.ID,
+			marshalBranding(a.Branding))
 		if uniqueViolation(err, "apps_uid_key") {
 			return uidConflict(a.UID)
 		}
@@ -159,4 +165,25 @@ func unmarshalSignature(b []byte) (*hook.SignatureScheme, error) {
 		return nil, err
 	}
 	return &sig, nil
+}
+
+// marshalBranding renders an app's branding for the jsonb column: NULL
+// for none.
+func marshalBranding(b *hook.Branding) any {
+	if b == nil {
+		return nil
+	}
+	j, _ := json.Marshal(b) // a struct of strings always marshals
+	return string(j)
+}
+
+func unmarshalBranding(b []byte) (*hook.Branding, error) {
+	if isJSONNull(b) {
+		return nil, nil
+	}
+	var br hook.Branding
+	if err := json.Unmarshal(b, &br); err != nil {
+		return nil, err
+	}
+	return &br, nil
 }

@@ -73,9 +73,35 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey
 	return k, nil
 }
 
-// ListAPIKeys lists the keys, newest first.
+// ListAPIKeys lists the keys, newest first: the portal links' keys or
+// the others.
 func (s *Store) ListAPIKeys(ctx context.Context, p *store.ListAPIKeysParams) (*store.Page[*store.APIKey], error) {
-	return listSeq(ctx, s.rdb, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, nil, nil, scanAPIKey)
+	kind := "portal = 0"
+	if p.Portal {
+		kind = "portal = 1"
+	}
+	return listSeq(ctx, s.rdb, "list API keys", p.ListParams, `SELECT `+apiKeyCols+` FROM api_keys`, []string{kind}, nil, scanAPIKey)
+}
+
+// DeletePortalKeys removes the app's portal link keys; their dashboard
+// sessions go with them (ON DELETE CASCADE).
+func (s *Store) DeletePortalKeys(ctx context.Context, appID string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE app_id = ? AND portal = 1`, appID)
+		if err != nil {
+			return dbErr("delete portal keys", err)
+		}
+		n, err = res.RowsAffected()
+		if err != nil {
+			return dbErr("delete portal keys", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // DeleteAPIKey removes a key; the last admin key that never expires stays

@@ -17,7 +17,7 @@ type querier interface {
 }
 
 const appCols = `seq, id, uid, name, metadata, profile, envelope, api_version, livemode, signature, catalog,
-	secret_overlap_seconds, created_at, updated_at`
+	secret_overlap_seconds, created_at, updated_at, branding`
 
 func scanApp(sc scanner) (*hook.App, int64, error) {
 	var (
@@ -26,10 +26,11 @@ func scanApp(sc scanner) (*hook.App, int64, error) {
 		uid      sql.NullString
 		meta     string
 		sig      sql.NullString
+		brand    sql.NullString
 		cre, upd int64
 	)
 	if err := sc.Scan(&seq, &a.ID, &uid, &a.Name, &meta, &a.Profile, &a.Envelope, &a.APIVersion, &a.Livemode, &sig,
-		&a.Catalog, &a.SecretOverlapSeconds, &cre, &upd); err != nil {
+		&a.Catalog, &a.SecretOverlapSeconds, &cre, &upd, &brand); err != nil {
 		return nil, 0, err
 	}
 	a.UID = uid.String
@@ -38,6 +39,9 @@ func scanApp(sc scanner) (*hook.App, int64, error) {
 		return nil, 0, err
 	}
 	if a.Signature, err = unmarshalSignature(sig); err != nil {
+		return nil, 0, err
+	}
+	if a.Branding, err = unmarshalBranding(brand); err != nil {
 		return nil, 0, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromMS(cre), fromMS(upd)
@@ -55,10 +59,10 @@ func (s *Store) CreateApp(ctx context.Context, p *store.CreateAppParams) (*hook.
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO apps (id, uid, name, metadata, profile, envelope, api_version, livemode, signature,
-				catalog, secret_overlap_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				catalog, secret_overlap_seconds, created_at, updated_at, branding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			app.ID, nullString(app.UID), app.Name, marshalMap(app.Metadata), app.Profile, app.Envelope,
 			app.APIVersion, boolInt(app.Livemode), marshalSignature(app.Signature), app.Catalog,
-			app.SecretOverlapSeconds, ms(now), ms(now))
+			app.SecretOverlapSeconds, ms(now), ms(now), marshalBranding(app.Branding))
 		switch {
 		case err == nil:
 			return nil
@@ -112,10 +116,10 @@ func (s *Store) UpdateApp(ctx context.Context, p *store.UpdateAppParams) (*hook.
 		a.UpdatedAt = msTime(p.Now)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE apps SET uid = ?, name = ?, metadata = ?, profile = ?, envelope = ?, api_version = ?,
-				livemode = ?, signature = ?, catalog = ?, secret_overlap_seconds = ?, updated_at = ? WHERE id = ?`,
+				livemode = ?, signature = ?, catalog = ?, secret_overlap_seconds = ?, updated_at = ?, branding = ? WHERE id = ?`,
 			nullString(a.UID), a.Name, marshalMap(a.Metadata), a.Profile, a.Envelope, a.APIVersion,
 			boolInt(a.Livemode), marshalSignature(a.Signature), a.Catalog, a.SecretOverlapSeconds,
-			ms(a.UpdatedAt), a.ID)
+			ms(a.UpdatedAt), marshalBranding(a.Branding), a.ID)
 		if uniqueViolation(err, "apps.uid") {
 			return uidConflict(a.UID)
 		}
@@ -163,4 +167,24 @@ func unmarshalSignature(s sql.NullString) (*hook.SignatureScheme, error) {
 		return nil, err
 	}
 	return &sig, nil
+}
+
+// marshalBranding renders an app's branding for its column: NULL for none.
+func marshalBranding(b *hook.Branding) sql.NullString {
+	if b == nil {
+		return sql.NullString{}
+	}
+	j, _ := json.Marshal(b)
+	return sql.NullString{String: string(j), Valid: true}
+}
+
+func unmarshalBranding(s sql.NullString) (*hook.Branding, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var b hook.Branding
+	if err := json.Unmarshal([]byte(s.String), &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
 }

@@ -1,0 +1,8 @@
+-- An app's branding for its consumer portal (issue 16): a JSON object
+-- {display_name, logo_url, accent_color}, NULL when the app has none.
+
+-- +goose Up
+ALTER TABLE apps ADD COLUMN branding TEXT;
+
+-- +goose Down
+ALTER TABLE apps DROP COLUMN branding;
