@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -74,7 +75,12 @@ func hasPortalCookie(r *http.Request) bool {
 func (d *Dashboard) openPortal(w http.ResponseWriter, r *http.Request) {
 	setPortalHeaders(w, d.portalCSP)
 	w.Header().Set("Cache-Control", "no-store")
-	sum := sha256.Sum256([]byte(r.PathValue("token")))
+	token := r.PathValue("token")
+	if !strings.HasPrefix(token, api.PortalTokenPrefix) { // no link's token: not looked up
+		d.portalGone(w, r, http.StatusGone)
+		return
+	}
+	sum := sha256.Sum256([]byte(token))
 	now := d.now().UTC()
 	k, err := d.store.GetAPIKeyByHash(r.Context(), sum[:])
 	switch {
@@ -86,8 +92,8 @@ func (d *Dashboard) openPortal(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusServiceUnavailable, "The database did not answer; try again shortly.")
 		return
 	}
-	token := newToken()
-	tsum := sha256.Sum256([]byte(token))
+	session := newToken()
+	tsum := sha256.Sum256([]byte(session))
 	expires := now.Add(d.sessionTTL)
 	if k.ExpiresAt != nil && k.ExpiresAt.Before(expires) {
 		expires = *k.ExpiresAt
@@ -110,7 +116,7 @@ func (d *Dashboard) openPortal(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:        PortalCookieName,
-		Value:       token,
+		Value:       session,
 		Path:        "/",
 		Expires:     expires,
 		MaxAge:      max(1, int(expires.Sub(now).Seconds())),

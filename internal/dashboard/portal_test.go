@@ -92,7 +92,7 @@ func (h *hookdT) createApp(name string) *hook.App {
 // the store: any expiry, and no need for the API's route).
 func (p *portalStack) storeLink(appID string, ttl time.Duration, readOnly bool) (token, keyID string) {
 	p.t.Helper()
-	token = "pt_" + hook.NewID("test")
+	token = api.PortalTokenPrefix + hook.NewID("test")
 	sum := sha256.Sum256([]byte(token))
 	exp := p.now().Add(ttl)
 	k, err := p.st.CreateAPIKey(context.Background(), &store.CreateAPIKeyParams{
@@ -201,7 +201,9 @@ func TestPortalLinkExpiredOrRevoked(t *testing.T) {
 	p := newPortalStack(t)
 	app := p.createApp("acme")
 
-	resp, body := openLink(t, p.base, "pt_unknown")
+	resp, body := openLink(t, p.base, api.PortalTokenPrefix+"unknown")
+	assertGone(t, "unknown link", resp, body)
+	resp, body = openLink(t, p.base, "not-a-link")
 	assertGone(t, "unknown link", resp, body)
 
 	token, _ := p.storeLink(app.ID, time.Hour, false)
@@ -234,6 +236,14 @@ func TestPortalLinkExpiredOrRevoked(t *testing.T) {
 	p.call(adminKey, "POST", "/v1/api-keys", map[string]any{"name": "app key", "app": app.ID}, http.StatusCreated, &created)
 	resp, body = openLink(t, p.base, created.Key)
 	assertGone(t, "app key as a link", resp, body)
+	// Even one that looks like a link's token.
+	fake := api.PortalTokenPrefix + "app_key_not_portal"
+	sum := sha256.Sum256([]byte(fake))
+	if _, err := p.st.CreateAPIKey(context.Background(), &store.CreateAPIKeyParams{ID: hook.NewID("key"), Name: "app key", Hash: sum[:], AppID: app.ID, Now: p.now()}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = openLink(t, p.base, fake)
+	assertGone(t, "app key with a link's prefix", resp, body)
 }
 
 func TestPortalScopedToItsApp(t *testing.T) {
