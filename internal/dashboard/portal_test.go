@@ -331,3 +331,40 @@ func TestPortalReadOnly(t *testing.T) {
 		t.Error("a read-only link disabled the endpoint")
 	}
 }
+
+// TestPortalBranding: the header shows the app's display name and logo,
+// and its stylesheet sets the accent; an app without branding shows its
+// name and has no stylesheet of its own.
+func TestPortalBranding(t *testing.T) {
+	p := newPortalStack(t)
+	app := p.createApp("acme-prod")
+	token, _ := p.storeLink(app.ID, time.Hour, false)
+	resp, _ := openLink(t, p.base, token)
+	c := portalCookie(t, resp)
+	_, body := page(t, p.base, c, "GET", "/apps/"+app.ID, nil)
+	if !strings.Contains(body, "<span>acme-prod</span>") || strings.Contains(body, "brand-logo") || strings.Contains(body, "/portal/theme.css") {
+		t.Errorf("unbranded portal's header:\n%s", body)
+	}
+
+	p.call(adminKey, "PATCH", "/v1/apps/"+app.ID, map[string]any{"branding": map[string]any{
+		"display_name": "Acme <Webhooks>", "logo_url": "https://cdn.example.com/logo.png", "accent_color": "#0F766E"}}, http.StatusOK, nil)
+	_, body = page(t, p.base, c, "GET", "/apps/"+app.ID+"/deliveries", nil)
+	for _, want := range []string{
+		`<img class="brand-logo" src="https://cdn.example.com/logo.png" alt=""`,
+		"<span>Acme &lt;Webhooks&gt;</span>",
+		`<link rel="stylesheet" href="/portal/theme.css?accent=0F766E">`,
+		`href="/apps/` + app.ID + `/deliveries" aria-current="page"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("branded portal's page lacks %s", want)
+		}
+	}
+	resp, css := page(t, p.base, c, "GET", "/portal/theme.css?accent=0F766E", nil)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || !strings.Contains(css, "--accent: #0F766E;") {
+		t.Errorf("theme.css: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), css)
+	}
+	// Not for anyone else.
+	if resp, _ := page(t, p.base, &http.Cookie{Name: "x", Value: "y"}, "GET", "/portal/theme.css", nil); resp.StatusCode == http.StatusOK {
+		t.Errorf("theme.css without a session: %d", resp.StatusCode)
+	}
+}
