@@ -109,6 +109,20 @@ func TestPortalBrowserInFrame(t *testing.T) {
 	if h := text(t, frame, "main h1"); !strings.Contains(h, "Deliveries") {
 		t.Errorf("frame after the click shows %q, want the deliveries page", h)
 	}
+	// A form posted inside the frame (same-origin to hookd, in a
+	// cross-site frame): http.CrossOriginProtection accepts it, and the
+	// cookie goes with it.
+	do(t, frame, "add an endpoint in the frame",
+		chromedp.Click(chromedp.CSS(`nav[aria-label="Main"] a[href="/apps/`+app.ID+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/apps/`+app.ID+`/endpoints/new"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/apps/`+app.ID+`/endpoints/new"]`)),
+		chromedp.WaitVisible(chromedp.ID("url")),
+		chromedp.SetValue(chromedp.ID("url"), "https://hooks.example.com/in-frame"),
+		chromedp.Click(chromedp.CSS(`form.endpoint-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("endpoint-notice")))
+	if got := text(t, frame, "#endpoint-url"); got != "https://hooks.example.com/in-frame" {
+		t.Errorf("after the form in the frame: endpoint page of %q", got)
+	}
 	// The cookie is the frame's, partitioned under the provider's site.
 	cookies, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{})
 	if err != nil {
