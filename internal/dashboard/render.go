@@ -27,7 +27,10 @@ type layoutData struct {
 	// Portal, for a consumer portal session, is its header (the app's
 	// branding and nav); nil in the operator dashboard.
 	Portal *portalHeader
-	Page   any
+	// Bare: the header has no link (a page for someone with no way to
+	// sign in, such as a portal link's customer).
+	Bare bool
+	Page any
 }
 
 // parseTemplates parses each page with the layout, once for each
@@ -104,7 +107,7 @@ func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session
 	if !ok {
 		panic("dashboard: no page " + page)
 	}
-	ld := layoutData{Title: titles[page], Nav: nav, Page: data}
+	ld := layoutData{Title: titles[page], Nav: nav, Page: data, Bare: page == "portal-gone"}
 	if tt, ok := data.(interface{ title() string }); ok {
 		ld.Title = tt.title()
 	}
