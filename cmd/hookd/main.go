@@ -131,6 +131,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.FilterBudget, "filter-budget", cfg.FilterBudget, "time one API request may spend on payload filters; the rest are evaluated by the dispatcher")
 	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "where clients reach hookd, e.g. https://hooks.example.com: the base of consumer portal links (\"\": the host each request came to)")
 	f.BoolVar(&cfg.Dashboard, "dashboard", cfg.Dashboard, "serve the operator dashboard at / on the API's listener (sign in with an API key)")
+	f.StringVar(&cfg.PortalFrameAncestors, "portal-frame-ancestors", cfg.PortalFrameAncestors, "origins that may frame the consumer portal, space- or comma-separated (https://app.example.com); the operator dashboard is never framed")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd.Flags()) }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/secrets"
@@ -146,6 +148,12 @@ type Config struct {
 	// Dashboard serves the operator dashboard at / on the API's listener
 	// (HOOKD_DASHBOARD); false answers / as any unknown path (404).
 	Dashboard bool
+	// PortalFrameAncestors are the origins that may show the consumer
+	// portal in a frame (HOOKD_PORTAL_FRAME_ANCESTORS): space- or
+	// comma-separated, each scheme://host[:port] ("https://app.example.com",
+	// "https://*.example.com"); "" lets only hookd itself frame it. The
+	// operator dashboard is never framed. See PortalFrameAncestorList.
+	PortalFrameAncestors string
 	// LogLevel is debug, info, warn or error (HOOKD_LOG_LEVEL).
 	LogLevel string
 	// LogFormat is text or json (HOOKD_LOG_FORMAT).
@@ -307,6 +315,9 @@ func (c *Config) Validate() error {
 	if c.FilterBudget < 0 || c.FilterBudget > 10*time.Second {
 		bad("HOOKD_FILTER_BUDGET", "must be between 0 (every filter evaluated by the dispatcher) and 10s, not %s", c.FilterBudget)
 	}
+	if _, err := ParseFrameAncestors(c.PortalFrameAncestors); err != nil {
+		bad("HOOKD_PORTAL_FRAME_ANCESTORS", "%v", err)
+	}
 	if c.PublicURL != "" {
 		if err := checkPublicURL(c.PublicURL); err != nil {
 			bad("HOOKD_PUBLIC_URL", "%v", err)
@@ -323,6 +334,41 @@ func (c *Config) Validate() error {
 		bad("HOOKD_LOG_FORMAT", "must be text or json")
 	}
 	return errors.Join(errs...)
+}
+
+// PortalFrameAncestorList returns PortalFrameAncestors as a list (nil
+// when it is not valid: Validate says why).
+func (c *Config) PortalFrameAncestorList() []string {
+	list, err := ParseFrameAncestors(c.PortalFrameAncestors)
+	if err != nil {
+		return nil
+	}
+	return list
+}
+
+// frameAncestorHost is the host of a frame-ancestors origin: a DNS name,
+// optionally "*." and a name, an IPv4 address or a bracketed IPv6 one,
+// then an optional port.
+var frameAncestorHost = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:.]+\](:[0-9]{1,5})?$`)
+
+// ParseFrameAncestors parses a space- or comma-separated list of origins
+// for CSP frame-ancestors: each scheme://host[:port], the scheme http or
+// https, the host possibly starting with "*." (its subdomains), no path,
+// no query. Keywords ('self', 'none', *) are refused: hookd adds 'self'.
+func ParseFrameAncestors(s string) ([]string, error) {
+	var list []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		scheme, host, ok := strings.Cut(f, "://")
+		if !ok || (scheme != "https" && scheme != "http") {
+			return nil, fmt.Errorf("%q is not an origin: want https://host or https://host:port", f)
+		}
+		host = strings.TrimSuffix(host, "/")
+		if !frameAncestorHost.MatchString(host) {
+			return nil, fmt.Errorf("%q is not an origin: want https://host or https://host:port (no path, no query)", f)
+		}
+		list = append(list, scheme+"://"+strings.ToLower(host))
+	}
+	return list, nil
 }
 
 // checkListenAddr checks a host:port to listen on: the host may be empty

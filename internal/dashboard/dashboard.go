@@ -55,6 +55,10 @@ type Config struct {
 	// SessionTTL is how long a session lasts from sign-in (default
 	// DefaultSessionTTL).
 	SessionTTL time.Duration
+	// PortalFrameAncestors are the origins ("https://app.example.com")
+	// that may frame the consumer portal's pages (CSP frame-ancestors);
+	// none: only hookd itself may. Other pages are never framed.
+	PortalFrameAncestors []string
 }
 
 // Dashboard serves the dashboard's pages.
@@ -66,6 +70,11 @@ type Dashboard struct {
 	sessionTTL time.Duration
 	pages      map[string]*template.Template
 	handler    http.Handler
+	// portalPages and readOnlyPages are the same pages for consumer
+	// portal sessions (read-only links for the latter).
+	portalPages, readOnlyPages map[string]*template.Template
+	// portalCSP is the Content-Security-Policy of portal pages.
+	portalCSP string
 }
 
 // New builds the dashboard's handler. It answers every path it is given:
@@ -80,6 +89,7 @@ func New(cfg Config) (*Dashboard, error) {
 		now:        cfg.Now,
 		log:        cfg.Logger,
 		sessionTTL: cmp.Or(cfg.SessionTTL, DefaultSessionTTL),
+		portalCSP:  PortalContentSecurityPolicy(cfg.PortalFrameAncestors),
 	}
 	if d.now == nil {
 		d.now = time.Now
@@ -118,6 +128,7 @@ func New(cfg Config) (*Dashboard, error) {
 	mux.Handle("/keys", d.authed(d.keys))
 	mux.Handle("POST /keys/{id}/delete", d.authed(d.deleteKey))
 	d.endpointRoutes(mux)
+	d.portalRoutes(mux)
 	mux.Handle("GET /event-types", d.authed(d.eventTypesPage))
 	mux.Handle("POST /event-types", d.authed(d.createEventType))
 	mux.Handle("POST /event-types/import", d.authed(d.importPack))

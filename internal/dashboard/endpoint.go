@@ -362,7 +362,7 @@ func (d *Dashboard) testExample(w http.ResponseWriter, r *http.Request, s *sessi
 		form = exampleForm(&et)
 	}
 	var buf bytes.Buffer
-	if err := d.pages["endpoint"].ExecuteTemplate(&buf, "test-data", form); err != nil {
+	if err := d.pageSet(s)["endpoint"].ExecuteTemplate(&buf, "test-data", form); err != nil {
 		d.log.Error("dashboard: render", "page", "test-data", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -24,12 +24,42 @@ type layoutData struct {
 	// SearchApp is the app the header's search looks in for events,
 	// deliveries and endpoints (an admin session on an app's pages).
 	SearchApp string
-	Page      any
+	// Portal, for a consumer portal session, is its header (the app's
+	// branding and nav); nil in the operator dashboard.
+	Portal *portalHeader
+	// Bare: the header has no link (a page for someone with no way to
+	// sign in, such as a portal link's customer).
+	Bare bool
+	Page any
 }
 
-// parseTemplates parses each page with the layout.
+// parseTemplates parses each page with the layout, once for each
+// audience (see pageSets): the same templates, told by the functions
+// portal and readOnly whom they are for.
 func (d *Dashboard) parseTemplates() error {
+	for _, set := range []struct {
+		pages            *map[string]*template.Template
+		portal, readOnly bool
+	}{
+		{&d.pages, false, false},
+		{&d.portalPages, true, false},
+		{&d.readOnlyPages, true, true},
+	} {
+		pages, err := d.parsePages(set.portal, set.readOnly)
+		if err != nil {
+			return err
+		}
+		*set.pages = pages
+	}
+	return nil
+}
+
+// parsePages parses each page with the layout; the templates' functions
+// portal and readOnly answer as given.
+func (d *Dashboard) parsePages(portal, readOnly bool) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
+		"portal":   func() bool { return portal },
+		"readOnly": func() bool { return readOnly },
 		"ago":      d.ago,
 		"utc":      utcString,
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -41,9 +71,9 @@ func (d *Dashboard) parseTemplates() error {
 	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d.pages = map[string]*template.Template{}
+	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if base == "layout" || base == "partials" {
@@ -51,11 +81,11 @@ func (d *Dashboard) parseTemplates() error {
 		}
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html", n)
 		if err != nil {
-			return fmt.Errorf("dashboard: template %s: %w", n, err)
+			return nil, fmt.Errorf("dashboard: template %s: %w", n, err)
 		}
-		d.pages[base] = t
+		pages[base] = t
 	}
-	return nil
+	return pages, nil
 }
 
 // render writes a page inside the layout, with status.
@@ -73,11 +103,11 @@ var titles = map[string]string{
 }
 
 func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session, status int, page, nav string, data any) {
-	t, ok := d.pages[page]
+	t, ok := d.pageSet(s)[page]
 	if !ok {
 		panic("dashboard: no page " + page)
 	}
-	ld := layoutData{Title: titles[page], Nav: nav, Page: data}
+	ld := layoutData{Title: titles[page], Nav: nav, Page: data, Bare: page == "portal-gone"}
 	if tt, ok := data.(interface{ title() string }); ok {
 		ld.Title = tt.title()
 	}
@@ -85,6 +115,10 @@ func (d *Dashboard) renderNav(w http.ResponseWriter, r *http.Request, s *session
 		ld.SignedIn, ld.KeyName, ld.Bound = true, s.Key.Name, s.Key.AppID != ""
 		if !ld.Bound {
 			ld.SearchApp = searchApp(r)
+		}
+		if s.Key.Portal {
+			ld.Portal = d.portalHeader(r, s)
+			setPortalHeaders(w, d.portalCSP)
 		}
 	}
 	var buf bytes.Buffer
@@ -115,6 +149,10 @@ func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, s *session
 // apiError answers a page whose API read failed with the API's status and
 // detail; a 401 (the key went away) signs the browser out.
 func (d *Dashboard) apiError(w http.ResponseWriter, r *http.Request, s *session, a *apiAnswer) {
+	if a.Status == http.StatusUnauthorized && s != nil && s.Key.Portal {
+		d.portalGone(w, r, http.StatusUnauthorized)
+		return
+	}
 	if a.Status == http.StatusUnauthorized {
 		clearCookie(w, r)
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)

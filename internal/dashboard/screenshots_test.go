@@ -65,6 +65,10 @@ func TestScreenshots(t *testing.T) {
 		h.waitDelivery(app.ID, d.ID, want)
 	}
 
+	// The consumer portal's screenshots show acme branded.
+	h.call(adminKey, "PATCH", "/v1/apps/acme", map[string]any{"branding": map[string]any{"display_name": "Acme Shop · Webhooks", "accent_color": "#0f766e"}}, http.StatusOK, nil)
+	portal := h.portalLink(app.ID, false)
+
 	pages := []struct{ name, path string }{
 		{"overview", "/"},
 		{"apps", "/apps"},
@@ -100,5 +104,7 @@ func TestScreenshots(t *testing.T) {
 			navigate(t, ctx, h.base+p.path)
 			shoot(p.name)
 		}
+		navigate(t, ctx, h.base+"/portal/"+portal) // replaces the admin's session
+		shoot("portal")
 	}
 }

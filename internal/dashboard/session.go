@@ -35,6 +35,10 @@ func (d *Dashboard) authed(h authedHandler) http.Handler {
 			return
 		}
 		if s == nil {
+			if hasPortalCookie(r) { // a portal link's session, ended
+				d.portalGone(w, r, http.StatusUnauthorized)
+				return
+			}
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
@@ -43,13 +47,27 @@ func (d *Dashboard) authed(h authedHandler) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if s.Key.Portal && !d.portalAllows(w, r, s) {
+			return
+		}
 		h(w, r, s)
 	})
 }
 
-// session returns the request's valid session, nil when it has none.
+// session returns the request's valid session, nil when it has none:
+// the operator's (CookieName), else a consumer portal's
+// (PortalCookieName).
 func (d *Dashboard) session(r *http.Request) (*session, error) {
-	c, err := r.Cookie(CookieName)
+	s, err := d.sessionOf(r, CookieName)
+	if s != nil || err != nil {
+		return s, err
+	}
+	return d.sessionOf(r, PortalCookieName)
+}
+
+// sessionOf returns the valid session of the cookie name, nil when none.
+func (d *Dashboard) sessionOf(r *http.Request, name string) (*session, error) {
+	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}

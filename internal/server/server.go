@@ -163,7 +163,8 @@ func Run(ctx context.Context, o Options) error {
 	} else {
 		// The API keeps /v1/..., /healthz and /readyz; the dashboard
 		// takes every other path.
-		dash, err := dashboard.New(dashboard.Config{API: apiHandler, Store: st, Logger: log.With("component", "dashboard")})
+		dash, err := dashboard.New(dashboard.Config{API: apiHandler, Store: st, Logger: log.With("component", "dashboard"),
+			PortalFrameAncestors: cfg.PortalFrameAncestorList()})
 		if err != nil {
 			_ = disp.Stop(context.Background())
 			return err
