@@ -160,7 +160,7 @@ func (d *Dashboard) portalAllows(w http.ResponseWriter, r *http.Request, s *sess
 		return false
 	case p == "/portal/theme.css", p == "/signout":
 		return true
-	case r.PathValue("app") != s.Key.AppID:
+	case r.PathValue("app") != s.Key.AppID && !d.portalAppUID(r, s):
 		// Not even the address is repeated: nothing of another app shows.
 		d.errorPage(w, r, s, http.StatusNotFound, "There is no such page in this portal.")
 		return false
@@ -170,6 +170,19 @@ func (d *Dashboard) portalAllows(w http.ResponseWriter, r *http.Request, s *sess
 		return false
 	}
 	return true
+}
+
+// portalAppUID reports whether the request's {app} is the portal's own
+// app by its uid (the API resolves it, as for any app key: another app's
+// uid is refused).
+func (d *Dashboard) portalAppUID(r *http.Request, s *session) bool {
+	ref := r.PathValue("app")
+	if ref == "" {
+		return false
+	}
+	a := d.callAPI(r.Context(), r, s.Key, http.MethodGet, apiPath("/v1/apps/%s", ref), nil, nil)
+	var app hook.App
+	return a.OK() && a.decode(&app) == nil && app.ID == s.Key.AppID
 }
 
 // pageSet returns the pages as the session sees them.

@@ -278,6 +278,15 @@ func TestPortalScopedToItsApp(t *testing.T) {
 			t.Errorf("GET %s shows app B", path)
 		}
 	}
+	// By uid: its own app's pages open; another app's uid is no page.
+	p.call(adminKey, "PATCH", "/v1/apps/"+a.ID, map[string]any{"uid": "acme-uid"}, http.StatusOK, nil)
+	p.call(adminKey, "PATCH", "/v1/apps/"+b.ID, map[string]any{"uid": "beta-uid"}, http.StatusOK, nil)
+	if resp, _ := page(t, p.base, c, "GET", "/apps/acme-uid/deliveries", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET its own app by uid: %d, want 200", resp.StatusCode)
+	}
+	if resp, body := page(t, p.base, c, "GET", "/apps/beta-uid", nil); resp.StatusCode != http.StatusNotFound || strings.Contains(body, b.Name) {
+		t.Errorf("GET another app by uid: %d (shows it: %v), want 404", resp.StatusCode, strings.Contains(body, b.Name))
+	}
 	for _, path := range []string{"/apps/" + b.ID + "/endpoints/" + epB.ID + "/disable", "/keys", "/event-types"} {
 		resp, _ := page(t, p.base, c, "POST", path, map[string][]string{"name": {"x"}})
 		if resp.StatusCode != http.StatusNotFound {
