@@ -114,16 +114,7 @@ func (d *Dashboard) loadEventTypes(w http.ResponseWriter, r *http.Request, s *se
 		d.apiError(w, r, s, a)
 		return false
 	}
-	var page list[*hook.EventType]
-	if err := a.decode(&page); err != nil {
-		d.errorPage(w, r, s, http.StatusInternalServerError, "The API's answer could not be read.")
-		return false
-	}
-	data.Types = page.Data
-	if page.NextCursor != nil {
-		data.Next = *page.NextCursor
-	}
-	return true
+	return readList(d, w, r, s, a, &data.Types, &data.Next)
 }
 
 // createEventType adds an event type through the API; created, the

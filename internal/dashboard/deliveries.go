@@ -127,14 +127,8 @@ func (d *Dashboard) renderDeliveries(w http.ResponseWriter, r *http.Request, s *
 		d.apiError(w, r, s, a)
 		return
 	}
-	var page list[*hook.Delivery]
-	if err := a.decode(&page); err != nil {
-		d.errorPage(w, r, s, http.StatusInternalServerError, "The API's answer could not be read.")
+	if !readList(d, w, r, s, a, &data.Deliveries, &data.Next) {
 		return
-	}
-	data.Deliveries = page.Data
-	if page.NextCursor != nil {
-		data.Next = *page.NextCursor
 	}
 	d.renderNav(w, r, s, status, "deliveries", "deliveries", data)
 }

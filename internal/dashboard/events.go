@@ -76,14 +76,8 @@ func (d *Dashboard) eventsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		d.apiError(w, r, s, a)
 		return
 	}
-	var page list[*hook.Event]
-	if err := a.decode(&page); err != nil {
-		d.errorPage(w, r, s, http.StatusInternalServerError, "The API's answer could not be read.")
+	if !readList(d, w, r, s, a, &data.Events, &data.Next) {
 		return
-	}
-	data.Events = page.Data
-	if page.NextCursor != nil {
-		data.Next = *page.NextCursor
 	}
 	d.renderNav(w, r, s, http.StatusOK, "events", "apps", data)
 }

@@ -15,6 +15,22 @@ type list[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// readList reads the API's answer a as a page of a list: its items into
+// items, the next page's cursor into next ("" on the last page). When the
+// answer cannot be read it answers with an error page and returns false.
+func readList[T any](d *Dashboard, w http.ResponseWriter, r *http.Request, s *session, a *apiAnswer, items *[]T, next *string) bool {
+	var page list[T]
+	if err := a.decode(&page); err != nil {
+		d.errorPage(w, r, s, http.StatusInternalServerError, "The API's answer could not be read.")
+		return false
+	}
+	*items, *next = page.Data, ""
+	if page.NextCursor != nil {
+		*next = *page.NextCursor
+	}
+	return true
+}
+
 type appsData struct {
 	Apps []*hook.App
 	Next string
@@ -141,16 +157,7 @@ func (d *Dashboard) loadDeliveries(w http.ResponseWriter, r *http.Request, s *se
 		d.apiError(w, r, s, a)
 		return false
 	}
-	var page list[*hook.Delivery]
-	if err := a.decode(&page); err != nil {
-		d.errorPage(w, r, s, http.StatusInternalServerError, "The API's answer could not be read.")
-		return false
-	}
-	data.Deliveries = page.Data
-	if page.NextCursor != nil {
-		data.Next = *page.NextCursor
-	}
-	return true
+	return readList(d, w, r, s, a, &data.Deliveries, &data.Next)
 }
 
 type deliveryData struct {
