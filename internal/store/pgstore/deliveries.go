@@ -123,22 +123,7 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 	default:
 		conds = append(conds, cond("status = $", &args, p.Status))
 	}
-	if p.EndpointID != "" {
-		conds = append(conds, cond("endpoint_id = $", &args, p.EndpointID))
-	}
-	if p.EventID != "" {
-		// The app's id is $1.
-		conds = append(conds, cond("event_seq = (SELECT seq FROM events WHERE app_id = $1 AND id = $", &args, p.EventID)+")")
-	}
-	if c := typeCond("event_type", p.EventTypes, &args); c != "" {
-		conds = append(conds, c)
-	}
-	if !p.Since.IsZero() {
-		conds = append(conds, cond("created_at >= $", &args, ms(p.Since)))
-	}
-	if !p.Until.IsZero() {
-		conds = append(conds, cond("created_at < $", &args, ms(p.Until)))
-	}
+	conds = deliveryFilterConds(conds, &args, p.EndpointID, p.EventID, p.EventTypes, p.Since, p.Until)
 	if p.Livemode != nil {
 		conds = append(conds, cond("livemode = $", &args, *p.Livemode))
 	}
@@ -255,4 +240,27 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// deliveryFilterConds appends to conds (and their arguments to args) the
+// filters a list of an app's deliveries takes: endpoint, event, event
+// types (names or patterns) and creation in [since, until); an empty or
+// zero filter does not narrow. The app's id must be $1.
+func deliveryFilterConds(conds []string, args *[]any, endpointID, eventID string, types []string, since, until time.Time) []string {
+	if endpointID != "" {
+		conds = append(conds, cond("endpoint_id = $", args, endpointID))
+	}
+	if eventID != "" {
+		conds = append(conds, cond("event_seq = (SELECT seq FROM events WHERE app_id = $1 AND id = $", args, eventID)+")")
+	}
+	if c := typeCond("event_type", types, args); c != "" {
+		conds = append(conds, c)
+	}
+	if !since.IsZero() {
+		conds = append(conds, cond("created_at >= $", args, ms(since)))
+	}
+	if !until.IsZero() {
+		conds = append(conds, cond("created_at < $", args, ms(until)))
+	}
+	return conds
 }

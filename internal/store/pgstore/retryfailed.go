@@ -20,21 +20,7 @@ func retryFailedConds(p *store.RetryFailedDeliveriesParams, now time.Time, args 
 		"status = 'failed'",
 		cond("(lease_owner IS NULL OR available_at IS NULL OR available_at <= $", args, now) + ")",
 	}
-	if p.EndpointID != "" {
-		conds = append(conds, cond("endpoint_id = $", args, p.EndpointID))
-	}
-	if p.EventID != "" {
-		conds = append(conds, cond("event_seq = (SELECT seq FROM events WHERE app_id = $1 AND id = $", args, p.EventID)+")")
-	}
-	if c := typeCond("event_type", p.EventTypes, args); c != "" {
-		conds = append(conds, c)
-	}
-	if !p.Since.IsZero() {
-		conds = append(conds, cond("created_at >= $", args, ms(p.Since)))
-	}
-	if !p.Until.IsZero() {
-		conds = append(conds, cond("created_at < $", args, ms(p.Until)))
-	}
+	conds = deliveryFilterConds(conds, args, p.EndpointID, p.EventID, p.EventTypes, p.Since, p.Until)
 	return strings.Join(conds, " AND ")
 }
 

@@ -105,22 +105,7 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 	default:
 		conds, args = append(conds, "status = ?"), append(args, p.Status)
 	}
-	if p.EndpointID != "" {
-		conds, args = append(conds, "endpoint_id = ?"), append(args, p.EndpointID)
-	}
-	if p.EventID != "" {
-		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
-		args = append(args, p.AppID, p.EventID)
-	}
-	if c := typeCond("event_type", p.EventTypes, &args); c != "" {
-		conds = append(conds, c)
-	}
-	if !p.Since.IsZero() {
-		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
-	}
-	if !p.Until.IsZero() {
-		conds, args = append(conds, "created_at < ?"), append(args, ms(p.Until))
-	}
+	conds = deliveryFilterConds(conds, &args, p.AppID, p.EndpointID, p.EventID, p.EventTypes, p.Since, p.Until)
 	if p.Livemode != nil {
 		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
@@ -202,4 +187,28 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// deliveryFilterConds appends to conds (and their arguments to args) the
+// filters a list of an app's deliveries takes: endpoint, event, event
+// types (names or patterns) and creation in [since, until); an empty or
+// zero filter does not narrow.
+func deliveryFilterConds(conds []string, args *[]any, appID, endpointID, eventID string, types []string, since, until time.Time) []string {
+	if endpointID != "" {
+		conds, *args = append(conds, "endpoint_id = ?"), append(*args, endpointID)
+	}
+	if eventID != "" {
+		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
+		*args = append(*args, appID, eventID)
+	}
+	if c := typeCond("event_type", types, args); c != "" {
+		conds = append(conds, c)
+	}
+	if !since.IsZero() {
+		conds, *args = append(conds, "created_at >= ?"), append(*args, ms(since))
+	}
+	if !until.IsZero() {
+		conds, *args = append(conds, "created_at < ?"), append(*args, ms(until))
+	}
+	return conds
 }

@@ -13,22 +13,7 @@ import (
 func retryFailedConds(p *store.RetryFailedDeliveriesParams, now int64) ([]string, []any) {
 	conds := []string{"app_id = ?", "status = 'failed'", "(lease_owner IS NULL OR available_at IS NULL OR available_at <= ?)"}
 	args := []any{p.AppID, now}
-	if p.EndpointID != "" {
-		conds, args = append(conds, "endpoint_id = ?"), append(args, p.EndpointID)
-	}
-	if p.EventID != "" {
-		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
-		args = append(args, p.AppID, p.EventID)
-	}
-	if c := typeCond("event_type", p.EventTypes, &args); c != "" {
-		conds = append(conds, c)
-	}
-	if !p.Since.IsZero() {
-		conds, args = append(conds, "created_at >= ?"), append(args, ms(p.Since))
-	}
-	if !p.Until.IsZero() {
-		conds, args = append(conds, "created_at < ?"), append(args, ms(p.Until))
-	}
+	conds = deliveryFilterConds(conds, &args, p.AppID, p.EndpointID, p.EventID, p.EventTypes, p.Since, p.Until)
 	return conds, args
 }
 
