@@ -28,7 +28,6 @@ import (
 
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/hook"
-	"github.com/hookd/hookd/internal/store"
 )
 
 // PortalCookieName is the cookie of a consumer portal session. It is
@@ -92,15 +91,8 @@ func (d *Dashboard) openPortal(w http.ResponseWriter, r *http.Request) {
 		d.errorPage(w, r, nil, http.StatusServiceUnavailable, "The database did not answer; try again shortly.")
 		return
 	}
-	session := newToken()
-	tsum := sha256.Sum256([]byte(session))
-	expires := now.Add(d.sessionTTL)
-	if k.ExpiresAt != nil && k.ExpiresAt.Before(expires) {
-		expires = *k.ExpiresAt
-	}
-	if _, err := d.store.CreateDashboardSession(r.Context(), &store.CreateDashboardSessionParams{
-		Hash: tsum[:], KeyID: k.ID, ExpiresAt: expires, Now: now,
-	}); err != nil {
+	session, expires, err := d.newSession(r.Context(), k, now)
+	if err != nil {
 		if hook.ErrorCode(err) == hook.ENotFound { // revoked just now
 			d.portalGone(w, r, http.StatusGone)
 			return

@@ -1,12 +1,14 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -122,16 +124,9 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		d.failSignIn(w, r, err, next)
 		return
 	}
-	token := newToken()
-	tsum := sha256.Sum256([]byte(token))
 	now := d.now().UTC()
-	expires := now.Add(d.sessionTTL)
-	if k.ExpiresAt != nil && k.ExpiresAt.Before(expires) {
-		expires = *k.ExpiresAt
-	}
-	if _, err := d.store.CreateDashboardSession(r.Context(), &store.CreateDashboardSessionParams{
-		Hash: tsum[:], KeyID: k.ID, ExpiresAt: expires, Now: now,
-	}); err != nil {
+	token, expires, err := d.newSession(r.Context(), k, now)
+	if err != nil {
 		d.failSignIn(w, r, err, next)
 		return
 	}
@@ -146,6 +141,22 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// newSession stores a new session for the key, lasting the session TTL
+// but never beyond the key's expiry, and returns its token (the cookie's
+// value; only its hash is stored) and when it ends.
+func (d *Dashboard) newSession(ctx context.Context, k *store.APIKey, now time.Time) (string, time.Time, error) {
+	token := newToken()
+	sum := sha256.Sum256([]byte(token))
+	expires := now.Add(d.sessionTTL)
+	if k.ExpiresAt != nil && k.ExpiresAt.Before(expires) {
+		expires = *k.ExpiresAt
+	}
+	_, err := d.store.CreateDashboardSession(ctx, &store.CreateDashboardSessionParams{
+		Hash: sum[:], KeyID: k.ID, ExpiresAt: expires, Now: now,
+	})
+	return token, expires, err
 }
 
 func (d *Dashboard) failSignIn(w http.ResponseWriter, r *http.Request, err error, next string) {
