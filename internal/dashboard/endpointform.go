@@ -143,22 +143,7 @@ func (d *Dashboard) editEndpointPage(w http.ResponseWriter, r *http.Request, s *
 // goes to its page.
 func (d *Dashboard) createEndpoint(w http.ResponseWriter, r *http.Request, s *session) {
 	form, in := readEndpointForm(r, false)
-	if len(form.Errs) == 0 {
-		a := d.callAPI(r.Context(), r, s.Key, http.MethodPost, apiPath("/v1/apps/%s/endpoints", r.PathValue("app")), in.body(false), nil)
-		if a.OK() {
-			var ep hook.Endpoint
-			if err := a.decode(&ep); err != nil {
-				d.errorPage(w, r, s, http.StatusInternalServerError, "The endpoint was created, but the API's answer could not be read: find it on the app's page.")
-				return
-			}
-			http.Redirect(w, r, "/apps/"+url.PathEscape(ep.AppID)+"/endpoints/"+url.PathEscape(ep.ID)+"?created=1", http.StatusSeeOther)
-			return
-		}
-		if !d.formRefusal(w, r, s, a, form, in) {
-			return
-		}
-	}
-	d.rerenderEndpointForm(w, r, s, form, "")
+	d.saveEndpoint(w, r, s, form, in, http.MethodPost, apiPath("/v1/apps/%s/endpoints", r.PathValue("app")), in.body(false), "created", "")
 }
 
 // updateEndpoint asks the API to change the endpoint as the form says;
@@ -166,15 +151,24 @@ func (d *Dashboard) createEndpoint(w http.ResponseWriter, r *http.Request, s *se
 func (d *Dashboard) updateEndpoint(w http.ResponseWriter, r *http.Request, s *session) {
 	form, in := readEndpointForm(r, r.PostFormValue("metadata_kept") == "1")
 	ep := r.PathValue("ep")
+	d.saveEndpoint(w, r, s, form, in, http.MethodPatch, apiPath("/v1/apps/%s/endpoints/%s", r.PathValue("app"), ep), in.body(true), "updated", ep)
+}
+
+// saveEndpoint sends the form's endpoint to the API (body, by method at
+// path) unless the form itself is refused. Saved, the browser goes to the
+// endpoint's page with ?<notice>=1; refused, the form (of endpoint ep, or
+// a new one) is shown again with the complaints next to their fields.
+func (d *Dashboard) saveEndpoint(w http.ResponseWriter, r *http.Request, s *session, form *endpointForm, in *endpointInput,
+	method, path string, body any, notice, ep string) {
 	if len(form.Errs) == 0 {
-		a := d.callAPI(r.Context(), r, s.Key, http.MethodPatch, apiPath("/v1/apps/%s/endpoints/%s", r.PathValue("app"), ep), in.body(true), nil)
+		a := d.callAPI(r.Context(), r, s.Key, method, path, body, nil)
 		if a.OK() {
-			var updated hook.Endpoint
-			if err := a.decode(&updated); err != nil {
-				d.errorPage(w, r, s, http.StatusInternalServerError, "The endpoint was changed, but the API's answer could not be read.")
+			var saved hook.Endpoint
+			if err := a.decode(&saved); err != nil {
+				d.errorPage(w, r, s, http.StatusInternalServerError, "The endpoint was saved, but the API's answer could not be read: find it on the app's page.")
 				return
 			}
-			http.Redirect(w, r, "/apps/"+url.PathEscape(updated.AppID)+"/endpoints/"+url.PathEscape(updated.ID)+"?updated=1", http.StatusSeeOther)
+			http.Redirect(w, r, "/apps/"+url.PathEscape(saved.AppID)+"/endpoints/"+url.PathEscape(saved.ID)+"?"+notice+"=1", http.StatusSeeOther)
 			return
 		}
 		if !d.formRefusal(w, r, s, a, form, in) {
