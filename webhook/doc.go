@@ -36,6 +36,13 @@
 //		// body is authentic: decode and handle it.
 //	})
 //
+// Or let [Middleware] do the reading and checking: it answers 401 (which
+// check failed, in plain text) or 413 (body over 1 MiB, see
+// [WithMaxBodyBytes]) itself, and hands the handler the verified body and,
+// through [MessageID], the message ID:
+//
+//	http.Handle("/webhooks", webhook.Middleware(v)(handler))
+//
 // To rotate a secret without downtime, pass both the old and the new secret
 // to [NewVerifier] until the sender has switched.
 //

@@ -66,3 +66,18 @@ func Example() {
 	// 200 accepted msg_2mYWvW4ZKJ8c1Yk3Xc0a9TfEqGh
 	// 401 webhook: no matching signature
 }
+
+// Middleware verifies every request before the handler sees it; the
+// handler reads the verified body as usual.
+func ExampleMiddleware() {
+	v, err := webhook.NewVerifier("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		panic(err)
+	}
+	handle := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body) // authentic, byte for byte as signed
+		id, _ := webhook.MessageID(r.Context())
+		fmt.Printf("%s: %s\n", id, body)
+	})
+	http.Handle("/webhooks", webhook.Middleware(v)(handle))
+}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,8 +31,11 @@ func main() {
 	// it never gets past here.
 	envelope.WorkerMain()
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "hookd:", err)
-		os.Exit(1)
+		var e *exitError
+		if !errors.As(err, &e) || !e.silent {
+			fmt.Fprintln(os.Stderr, "hookd:", err)
+		}
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -42,7 +46,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newVersionCmd())
 	return root
 }
 
