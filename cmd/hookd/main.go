@@ -43,10 +43,12 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hookd",
 		Short:         "hookd delivers webhooks: signed, retried, recorded",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newVersionCmd())
+	addResourceCmds(root)
 	return root
 }
 
