@@ -139,13 +139,13 @@ func (e CatalogImportRequestPack) Valid() bool {
 
 // Defines values for EndpointCreateRequestOrdering.
 const (
-	Fifo EndpointCreateRequestOrdering = "fifo"
+	EndpointCreateRequestOrderingFifo EndpointCreateRequestOrdering = "fifo"
 )
 
 // Valid indicates whether the value is a known member of the EndpointCreateRequestOrdering enum.
 func (e EndpointCreateRequestOrdering) Valid() bool {
 	switch e {
-	case Fifo:
+	case EndpointCreateRequestOrderingFifo:
 		return true
 	default:
 		return false
@@ -181,13 +181,13 @@ func (e EndpointCreateRequestProfile) Valid() bool {
 
 // Defines values for ReadyCheckResultStatus.
 const (
-	Ok ReadyCheckResultStatus = "ok"
+	ReadyCheckResultStatusOk ReadyCheckResultStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the ReadyCheckResultStatus enum.
 func (e ReadyCheckResultStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case ReadyCheckResultStatusOk:
 		return true
 	default:
 		return false
@@ -271,25 +271,25 @@ func (e StatsEndpointState) Valid() bool {
 
 // Defines values for ListAttemptsParamsStatus.
 const (
-	Error ListAttemptsParamsStatus = "error"
-	N2Xx  ListAttemptsParamsStatus = "2xx"
-	N3Xx  ListAttemptsParamsStatus = "3xx"
-	N4Xx  ListAttemptsParamsStatus = "4xx"
-	N5Xx  ListAttemptsParamsStatus = "5xx"
+	ListAttemptsParamsStatusError ListAttemptsParamsStatus = "error"
+	ListAttemptsParamsStatusN2Xx  ListAttemptsParamsStatus = "2xx"
+	ListAttemptsParamsStatusN3Xx  ListAttemptsParamsStatus = "3xx"
+	ListAttemptsParamsStatusN4Xx  ListAttemptsParamsStatus = "4xx"
+	ListAttemptsParamsStatusN5Xx  ListAttemptsParamsStatus = "5xx"
 )
 
 // Valid indicates whether the value is a known member of the ListAttemptsParamsStatus enum.
 func (e ListAttemptsParamsStatus) Valid() bool {
 	switch e {
-	case Error:
+	case ListAttemptsParamsStatusError:
 		return true
-	case N2Xx:
+	case ListAttemptsParamsStatusN2Xx:
 		return true
-	case N3Xx:
+	case ListAttemptsParamsStatusN3Xx:
 		return true
-	case N4Xx:
+	case ListAttemptsParamsStatusN4Xx:
 		return true
-	case N5Xx:
+	case ListAttemptsParamsStatusN5Xx:
 		return true
 	default:
 		return false
@@ -334,22 +334,22 @@ func (e ListAttemptsParamsErrorKind) Valid() bool {
 
 // Defines values for ListDeliveriesParamsStatus.
 const (
-	Failed    ListDeliveriesParamsStatus = "failed"
-	Paused    ListDeliveriesParamsStatus = "paused"
-	Pending   ListDeliveriesParamsStatus = "pending"
-	Succeeded ListDeliveriesParamsStatus = "succeeded"
+	ListDeliveriesParamsStatusFailed    ListDeliveriesParamsStatus = "failed"
+	ListDeliveriesParamsStatusPaused    ListDeliveriesParamsStatus = "paused"
+	ListDeliveriesParamsStatusPending   ListDeliveriesParamsStatus = "pending"
+	ListDeliveriesParamsStatusSucceeded ListDeliveriesParamsStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the ListDeliveriesParamsStatus enum.
 func (e ListDeliveriesParamsStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case ListDeliveriesParamsStatusFailed:
 		return true
-	case Paused:
+	case ListDeliveriesParamsStatusPaused:
 		return true
-	case Pending:
+	case ListDeliveriesParamsStatusPending:
 		return true
-	case Succeeded:
+	case ListDeliveriesParamsStatusSucceeded:
 		return true
 	default:
 		return false
