@@ -137,8 +137,8 @@ func newAPIKeysCmd() *cobra.Command {
 		Short: "List the API keys, without their secrets (admin key)",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(false, func(s *session, _ []string) error {
-			return listCmd(s, apiKeyColumns, func(limit *int64, cursor *string) (*hookdclient.ListApiKeysResponse, error) {
-				return s.api.ListApiKeysWithResponse(s.cmd.Context(), &hookdclient.ListApiKeysParams{Limit: limit, Cursor: cursor})
+			return listCmd(s, apiKeyColumns, func(limit *int64, cursor *string) (*hookdclient.ListAPIKeysResponse, error) {
+				return s.api.ListAPIKeysWithResponse(s.cmd.Context(), &hookdclient.ListAPIKeysParams{Limit: limit, Cursor: cursor})
 			})
 		}),
 	}
@@ -159,7 +159,7 @@ func newAPIKeysCmd() *cobra.Command {
 				d, _ := s.cmd.Flags().GetDuration("expires-in")
 				b["expires_at"] = s.now().Add(d).UTC()
 			}
-			return s.show(apiKeyNewColumns)(call(s.api.CreateApiKeyWithBodyWithResponse(s.cmd.Context(), "application/json", b.reader())))
+			return s.show(apiKeyNewColumns)(call(s.api.CreateAPIKeyWithBodyWithResponse(s.cmd.Context(), "application/json", b.reader())))
 		}),
 	}
 	create.Flags().String("name", "", "what the key is for")
@@ -173,7 +173,7 @@ func newAPIKeysCmd() *cobra.Command {
 		Short: "Delete an API key",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: withSession(false, func(s *session, a []string) error {
-			if _, err := call(s.api.DeleteApiKeyWithResponse(s.cmd.Context(), a[0])); err != nil {
+			if _, err := call(s.api.DeleteAPIKeyWithResponse(s.cmd.Context(), a[0])); err != nil {
 				return err
 			}
 			return printed(s, "deleted API key %s", a[0])

@@ -46,14 +46,17 @@ func newEndpointsCmd() *cobra.Command {
 	}
 
 	create := &cobra.Command{
-		Use:     "create --url URL [--event-type TYPE]... [--description TEXT] [--data JSON]",
+		Use:     "create URL [--event-type TYPE]... [--description TEXT] [--data JSON]",
 		Short:   "Add an endpoint to an app",
-		Example: "  hookd endpoints create --app acme --url https://example.com/webhooks --event-type 'order.*'",
-		Args:    args(cobra.NoArgs),
-		RunE: withSession(true, func(s *session, _ []string) error {
+		Example: "  hookd endpoints create https://example.com/webhooks --app acme --event-type 'order.*'",
+		Args:    args(cobra.MaximumNArgs(1)),
+		RunE: withSession(true, func(s *session, a []string) error {
 			b, err := endpointBody(s.cmd)
 			if err != nil {
 				return err
+			}
+			if len(a) == 1 {
+				b["url"] = a[0]
 			}
 			return s.show(endpointDetailColumns)(call(s.api.CreateEndpointWithBodyWithResponse(s.cmd.Context(), s.app, "application/json", b.reader())))
 		}),
@@ -62,7 +65,7 @@ func newEndpointsCmd() *cobra.Command {
 	create.Flags().String("secret", "", "the signing secret, whsec_... (default: generated)")
 
 	update := &cobra.Command{
-		Use:               "update EP [--url URL] [--event-type TYPE]... [--disabled=true|false] [--data JSON]",
+		Use:               "update EP [--endpoint-url URL] [--event-type TYPE]... [--disabled=true|false] [--data JSON]",
 		Short:             "Change an endpoint (only the fields given)",
 		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeEndpointArg,
@@ -198,7 +201,7 @@ func newEndpointsCmd() *cobra.Command {
 // endpointFlags adds the flags of an endpoint's create and update.
 func endpointFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("url", "", "where deliveries are POSTed (https)")
+	f.String("endpoint-url", "", "where deliveries are POSTed (create: the URL argument); --url is hookd's own")
 	f.String("uid", "", "your own unique id for the endpoint, usable instead of its id")
 	f.String("description", "", "what the endpoint is")
 	f.StringSlice("event-type", nil, "event types (or patterns: order.*) it receives; repeat or comma-separate (default: all)")
@@ -216,9 +219,10 @@ func endpointBody(cmd *cobra.Command) (body, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"url", "uid", "description", "filter", "secret"} {
+	for _, k := range []string{"uid", "description", "filter", "secret"} {
 		b.setString(cmd, k, k)
 	}
+	b.setString(cmd, "endpoint-url", "url")
 	b.setStrings(cmd, "event-type", "event_types")
 	b.setBool(cmd, "disabled", "disabled")
 	if err := b.setMap(cmd, "header", "headers"); err != nil {

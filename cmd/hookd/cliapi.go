@@ -9,18 +9,22 @@ import (
 	hookdclient "github.com/hookd/hookd/client"
 )
 
-// apiClient is the client the resource commands call: the typed
-// operations of the client package.
-type apiClient = *hookdclient.ClientWithResponses
+// apiClient is what the resource commands call: the client package's
+// typed operations as generated ([hookdclient.Client.Raw]), which keep the
+// answer's body as received, so --json prints the API's JSON as it is
+// (the convenience methods decode it into Go structs). The Client under
+// it sends the key and user agent and retries idempotent calls on 429
+// and 503.
+type apiClient = *hookdclient.RawClientWithResponses
 
-// apiFromFlags is clientFromFlags with the base URL, for messages.
+// apiFromFlags is clientFromFlags' generated layer, with the base URL for
+// messages.
 func apiFromFlags(cmd *cobra.Command) (apiClient, string, error) {
-	base, _, _, err := connFromFlags(cmd)
+	c, err := clientFromFlags(cmd)
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := clientFromFlags(cmd)
-	return c, base, err
+	return c.Raw(), c.BaseURL(), nil
 }
 
 // answer is what every operation of the client returns: the status and
@@ -32,7 +36,7 @@ type answer interface {
 }
 
 // call is the body of an operation's answer, or its error: a problem
-// answer (exit 1) or no answer (exit 3).
+// answer as a *hookdclient.Error (exit 1), or no answer (exit 3).
 func call[R answer](r R, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err

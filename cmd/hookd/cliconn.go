@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -85,19 +84,16 @@ func connFromFlags(cmd *cobra.Command) (base, key string, timeout time.Duration,
 }
 
 // clientFromFlags is a hookd API client for the server and key that cmd's
-// --url and --api-key (or HOOKD_URL and HOOKD_API_KEY) name.
-func clientFromFlags(cmd *cobra.Command) (*hookdclient.ClientWithResponses, error) {
+// --url and --api-key (or HOOKD_URL and HOOKD_API_KEY) name, with
+// --timeout as its http.Client's timeout.
+func clientFromFlags(cmd *cobra.Command) (*hookdclient.Client, error) {
 	base, key, timeout, err := connFromFlags(cmd)
 	if err != nil {
 		return nil, err
 	}
-	c, err := hookdclient.NewClientWithResponses(base,
+	c, err := hookdclient.New(base, key,
 		hookdclient.WithHTTPClient(&http.Client{Timeout: timeout}),
-		hookdclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("User-Agent", "hookd-cli/"+version)
-			return nil
-		}))
+		hookdclient.WithUserAgent("hookd-cli/"+version))
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--url: %w", err))
 	}

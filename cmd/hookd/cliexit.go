@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"syscall"
+
+	hookdclient "github.com/hookd/hookd/client"
 )
 
 // Exit codes of the resource commands, beside exitInvalid (1) and
@@ -26,24 +30,10 @@ const exitCodesHelp = `Exit codes:
   2  usage: unknown command or flag, wrong arguments, unreadable input file
   3  the server could not be reached (connection refused, DNS, timeout)`
 
-// problem is an RFC 9457 problem answer, as hookd's API sends them.
-type problem struct {
-	Status int            `json:"status"`
-	Title  string         `json:"title"`
-	Detail string         `json:"detail"`
-	Errors []problemField `json:"errors"`
-}
-
-// problemField is one entry of a problem's errors: the field at fault.
-type problemField struct {
-	Message  string `json:"message"`
-	Location string `json:"location"`
-}
-
 // describeProblem is the message of a problem answer:
 // "422 Unprocessable Entity: url: must be https (body.url)", one line per
 // field at fault, or the detail when none is named.
-func describeProblem(status int, title, detail string, fields []problemField) string {
+func describeProblem(status int, title, detail string, fields []hookdclient.FieldError) string {
 	if title == "" {
 		title = http.StatusText(status)
 	}
@@ -56,17 +46,13 @@ func describeProblem(status int, title, detail string, fields []problemField) st
 	}
 	lines := make([]string, len(fields))
 	for i, f := range fields {
-		name := f.Location
-		if j := strings.LastIndex(name, "."); j >= 0 {
-			name = name[j+1:]
-		}
 		switch {
 		case f.Location == "":
 			lines[i] = f.Message
-		case name == f.Location:
-			lines[i] = fmt.Sprintf("%s: %s", name, f.Message)
+		case f.Field == "":
+			lines[i] = fmt.Sprintf("%s: %s", f.Location, f.Message)
 		default:
-			lines[i] = fmt.Sprintf("%s: %s (%s)", name, f.Message, f.Location)
+			lines[i] = fmt.Sprintf("%s: %s (%s)", f.Field, f.Message, f.Location)
 		}
 	}
 	if len(lines) == 1 {
@@ -75,15 +61,28 @@ func describeProblem(status int, title, detail string, fields []problemField) st
 	return head + ": " + detail + "\n  " + strings.Join(lines, "\n  ")
 }
 
-// problemError is the error of an answer that is not 2xx: exit code 1,
-// and the message describeProblem gives.
+// problemError is the error of an answer that is not 2xx: the client's
+// *hookdclient.Error (read from the body the generated layer kept), exit
+// code 1, and the message describeProblem gives.
 func problemError(status int, body []byte) error {
-	var p problem
-	if json.Unmarshal(body, &p) != nil || p.Status == 0 && p.Title == "" {
-		p = problem{Detail: strings.TrimSpace(oneLine(string(body)))}
-	}
-	return &exitError{code: exitServer, err: errors.New(describeProblem(status, p.Title, p.Detail, p.Errors))}
+	e := hookdclient.ErrorFromResponse(&http.Response{
+		StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body)),
+	})
+	return &exitError{code: exitServer, err: &serverError{e}}
 }
+
+// serverError is a problem answer as the CLI prints it.
+type serverError struct{ e *hookdclient.Error }
+
+func (s *serverError) Error() string {
+	detail := s.e.Detail
+	if detail == "" && s.e.Type == "" && len(s.e.Body) > 0 && !json.Valid(s.e.Body) {
+		detail = strings.TrimSpace(oneLine(string(s.e.Body)))
+	}
+	return describeProblem(s.e.StatusCode, s.e.Title, detail, s.e.Errors)
+}
+
+func (s *serverError) Unwrap() error { return s.e }
 
 // requestError classifies the error of a request that got no answer:
 // exit code 3 when the server could not be reached, in time or at all.

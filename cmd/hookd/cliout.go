@@ -64,7 +64,7 @@ func wantJSON(cmd *cobra.Command) bool {
 // printJSON writes raw JSON indented by two spaces, with a final newline.
 func printJSON(w io.Writer, raw []byte) error {
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return fmt.Errorf("the server's answer is not JSON: %w", err)
 	}
 	buf.WriteByte('\n')
