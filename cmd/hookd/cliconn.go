@@ -30,7 +30,7 @@ func addConnFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("url", "", "hookd's base URL ("+envURL+"; default "+defaultURL+")")
 	f.String("api-key", "", "API key, sent as a bearer token ("+envAPIKey+")")
-	f.Duration("timeout", 30*time.Second, "how long one request may take, retries included")
+	f.Duration("timeout", 30*time.Second, "how long one HTTP request to hookd may take")
 }
 
 // addAppFlag adds --app, the app (id or uid) a command works on, as a
