@@ -340,10 +340,14 @@ func TestCLIServerErrorExitCode(t *testing.T) {
 // --status.
 func TestCLIHelpAndCompletion(t *testing.T) {
 	r := cliRun(t, "", "", "--help")
-	for _, want := range []string{"Exit codes:", "3  the server could not be reached", "completion", "HOOKD_API_KEY"} {
+	for _, want := range []string{"Exit codes:", "3  the server could not be reached", "\n  completion ", "HOOKD_API_KEY"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("hookd --help lacks %q:\n%s", want, r.out)
 		}
+	}
+	r = cliRun(t, "", "", "apps")
+	if r.code != 0 || !strings.Contains(r.out, "hookd apps [command]") {
+		t.Errorf("hookd apps: exit %d, %q; want its help and exit 0", r.code, r.out)
 	}
 	r = cliRun(t, "", "", "completion", "bash")
 	if r.code != 0 || !strings.Contains(r.out, "__start_hookd") {
