@@ -19,6 +19,8 @@ var (
 	deliveryDetailColumns = cols("ID=id", "EVENT=event_id", "TYPE=event_type", "ENDPOINT=endpoint_id", "STATUS=status",
 		"ATTEMPTS=attempt_count", "LAST STATUS=last_response_status", "LAST ATTEMPT=last_attempt_at",
 		"NEXT ATTEMPT=next_attempt_at", "LIVEMODE=livemode", "CREATED=created_at", "UPDATED=updated_at")
+	attemptListColumns = cols("ID=id", "DELIVERY=delivery_id", "ENDPOINT=endpoint_id", "#=number", "STARTED=started_at",
+		"STATUS=response_status", "MS=duration_ms", "ERROR KIND=error_kind")
 	attemptColumns    = cols("#=number", "TRIGGER=trigger", "STARTED=started_at", "STATUS=response_status", "MS=duration_ms", "ERROR=error")
 	retryAllColumns   = cols("RETRIED=retried", "SKIPPED DISABLED=skipped_disabled", "TRUNCATED=truncated")
 	deliveryStatuses  = []string{"pending", "paused", "succeeded", "failed"}
@@ -218,10 +220,49 @@ func newDeliveriesCmd() *cobra.Command {
 	}
 	deliveryFilterFlags(retryAll)
 
-	for _, c := range []*cobra.Command{list, get, retry, retryAll} {
+	attempts := &cobra.Command{
+		Use:   "attempts [--delivery DLV] [--endpoint EP] [--status 5xx] [--error-kind timeout] [--since 2h]",
+		Short: "List an app's delivery attempts, newest first",
+		Args:  args(cobra.NoArgs),
+		RunE: withSession(true, func(s *session, _ []string) error {
+			since, err := timeFlag(s, "since")
+			if err != nil {
+				return err
+			}
+			until, err := timeFlag(s, "until")
+			if err != nil {
+				return err
+			}
+			p := hookdclient.ListAttemptsParams{
+				Delivery:  strFlag(s.cmd, "delivery"),
+				Endpoint:  strFlag(s.cmd, "endpoint"),
+				Event:     strFlag(s.cmd, "event"),
+				Status:    (*hookdclient.ListAttemptsParamsStatus)(strFlag(s.cmd, "status")),
+				ErrorKind: (*hookdclient.ListAttemptsParamsErrorKind)(strFlag(s.cmd, "error-kind")),
+				Since:     since, Until: until,
+			}
+			return listCmd(s, attemptListColumns, func(limit *int64, cursor *string) (*hookdclient.ListAttemptsResponse, error) {
+				p.Limit, p.Cursor = limit, cursor
+				return s.api.ListAttemptsWithResponse(s.cmd.Context(), s.app, &p)
+			})
+		}),
+	}
+	af := attempts.Flags()
+	af.String("delivery", "", "only attempts of this delivery (id)")
+	af.String("endpoint", "", "only attempts to this endpoint (id or uid)")
+	af.String("event", "", "only attempts of this event's deliveries (id)")
+	af.String("status", "", "only attempts whose answer was 2xx, 3xx, 4xx or 5xx; error: no HTTP answer")
+	af.String("error-kind", "", "only attempts that failed this way: timeout, refused, dns, tls, status, network, blocked, internal")
+	addSinceFlags(attempts, "attempts started")
+	addLimitFlag(attempts)
+	_ = attempts.RegisterFlagCompletionFunc("status", completeWords("2xx", "3xx", "4xx", "5xx", "error"))
+	_ = attempts.RegisterFlagCompletionFunc("error-kind", completeWords("timeout", "refused", "dns", "tls", "status", "network", "blocked", "internal"))
+	_ = attempts.RegisterFlagCompletionFunc("endpoint", completeEndpoints)
+
+	for _, c := range []*cobra.Command{list, get, retry, retryAll, attempts} {
 		addJSONFlag(c)
 	}
-	cmd := group("deliveries", "List, inspect and retry an app's deliveries", list, get, retry, retryAll)
+	cmd := group("deliveries", "List, inspect and retry an app's deliveries and their attempts", list, get, retry, retryAll, attempts)
 	addConnFlags(cmd)
 	addAppFlag(cmd)
 	return cmd

@@ -202,6 +202,12 @@ func cliRoundTrip(t *testing.T, base string) {
 		t.Errorf("deliveries get: want the delivery (failed) and its attempts (500), got\n%s", get)
 	}
 
+	var attempts []map[string]any
+	out := mustCLI(t, base, "", "deliveries", "attempts", "--delivery", failed[0]["id"].(string), "--status", "5xx", "--json")
+	if err := json.Unmarshal([]byte(out), &attempts); err != nil || len(attempts) != 2 || attempts[0]["delivery_id"] != failed[0]["id"] {
+		t.Errorf("deliveries attempts --delivery %s --json: %v, want its 2 attempts\n%s", failed[0]["id"], err, out)
+	}
+
 	// Recover the failing endpoint's deliveries of the last 2 hours.
 	n.golden(t, "endpoints_recover", mustCLI(t, base, "", "endpoints", "recover", "failing", "--since", "2h"))
 	waitDeliveries(t, base, func(ds []map[string]any) bool {
