@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Table columns of apps: the list, then one app alone.
@@ -20,8 +20,8 @@ func newAppsCmd() *cobra.Command {
 		Short: "List the apps (admin key)",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(false, func(s *session, _ []string) error {
-			return listCmd(s, appColumns, func(limit *int64, cursor *string) (*hookdclient.ListAppsResponse, error) {
-				return s.api.ListAppsWithResponse(s.cmd.Context(), &hookdclient.ListAppsParams{Limit: limit, Cursor: cursor})
+			return listCmd(s, appColumns, func(limit *int64, cursor *string) (*client.ListAppsResponse, error) {
+				return s.api.ListAppsWithResponse(s.cmd.Context(), &client.ListAppsParams{Limit: limit, Cursor: cursor})
 			})
 		}),
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Table columns of event types and API keys.
@@ -24,8 +24,8 @@ func newEventTypesCmd() *cobra.Command {
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(false, func(s *session, _ []string) error {
 			archived, _ := s.cmd.Flags().GetBool("include-archived")
-			return listCmd(s, eventTypeColumns, func(limit *int64, cursor *string) (*hookdclient.ListEventTypesResponse, error) {
-				return s.api.ListEventTypesWithResponse(s.cmd.Context(), &hookdclient.ListEventTypesParams{
+			return listCmd(s, eventTypeColumns, func(limit *int64, cursor *string) (*client.ListEventTypesResponse, error) {
+				return s.api.ListEventTypesWithResponse(s.cmd.Context(), &client.ListEventTypesParams{
 					Limit: limit, Cursor: cursor, IncludeArchived: &archived})
 			})
 		}),
@@ -137,8 +137,8 @@ func newAPIKeysCmd() *cobra.Command {
 		Short: "List the API keys, without their secrets (admin key)",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(false, func(s *session, _ []string) error {
-			return listCmd(s, apiKeyColumns, func(limit *int64, cursor *string) (*hookdclient.ListAPIKeysResponse, error) {
-				return s.api.ListAPIKeysWithResponse(s.cmd.Context(), &hookdclient.ListAPIKeysParams{Limit: limit, Cursor: cursor})
+			return listCmd(s, apiKeyColumns, func(limit *int64, cursor *string) (*client.ListAPIKeysResponse, error) {
+				return s.api.ListAPIKeysWithResponse(s.cmd.Context(), &client.ListAPIKeysParams{Limit: limit, Cursor: cursor})
 			})
 		}),
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Table columns of endpoints and of the answers of their operations.
@@ -28,8 +28,8 @@ func newEndpointsCmd() *cobra.Command {
 		Short: "List an app's endpoints",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(true, func(s *session, _ []string) error {
-			return listCmd(s, endpointColumns, func(limit *int64, cursor *string) (*hookdclient.ListEndpointsResponse, error) {
-				return s.api.ListEndpointsWithResponse(s.cmd.Context(), s.app, &hookdclient.ListEndpointsParams{Limit: limit, Cursor: cursor})
+			return listCmd(s, endpointColumns, func(limit *int64, cursor *string) (*client.ListEndpointsResponse, error) {
+				return s.api.ListEndpointsWithResponse(s.cmd.Context(), s.app, &client.ListEndpointsParams{Limit: limit, Cursor: cursor})
 			})
 		}),
 	}

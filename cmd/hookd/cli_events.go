@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Table columns of events and deliveries.
@@ -42,9 +42,9 @@ func newEventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := hookdclient.ListEventsParams{Type: strFlag(s.cmd, "type"), Since: since, Until: until,
-				Livemode: (*hookdclient.ListEventsParamsLivemode)(strFlag(s.cmd, "livemode"))}
-			return listCmd(s, eventColumns, func(limit *int64, cursor *string) (*hookdclient.ListEventsResponse, error) {
+			p := client.ListEventsParams{Type: strFlag(s.cmd, "type"), Since: since, Until: until,
+				Livemode: (*client.ListEventsParamsLivemode)(strFlag(s.cmd, "livemode"))}
+			return listCmd(s, eventColumns, func(limit *int64, cursor *string) (*client.ListEventsResponse, error) {
 				p.Limit, p.Cursor = limit, cursor
 				return s.api.ListEventsWithResponse(s.cmd.Context(), s.app, &p)
 			})
@@ -82,7 +82,7 @@ func newEventsCmd() *cobra.Command {
 			b := body{"type": a[0], "data": raw}
 			b.setString(s.cmd, "id", "id")
 			b.setBool(s.cmd, "livemode", "livemode")
-			p := &hookdclient.CreateEventParams{IdempotencyKey: strFlag(s.cmd, "idempotency-key")}
+			p := &client.CreateEventParams{IdempotencyKey: strFlag(s.cmd, "idempotency-key")}
 			return s.show(eventDetailColumns)(call(s.api.CreateEventWithBodyWithResponse(s.cmd.Context(), s.app, p, "application/json", b.reader())))
 		}),
 	}
@@ -138,15 +138,15 @@ func newDeliveriesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := hookdclient.ListDeliveriesParams{
-				Status:    (*hookdclient.ListDeliveriesParamsStatus)(strFlag(s.cmd, "status")),
+			p := client.ListDeliveriesParams{
+				Status:    (*client.ListDeliveriesParamsStatus)(strFlag(s.cmd, "status")),
 				Endpoint:  strFlag(s.cmd, "endpoint"),
 				Event:     strFlag(s.cmd, "event"),
 				EventType: strFlag(s.cmd, "event-type"),
 				Since:     since, Until: until,
-				Livemode: (*hookdclient.ListDeliveriesParamsLivemode)(strFlag(s.cmd, "livemode")),
+				Livemode: (*client.ListDeliveriesParamsLivemode)(strFlag(s.cmd, "livemode")),
 			}
-			return listCmd(s, deliveryColumns, func(limit *int64, cursor *string) (*hookdclient.ListDeliveriesResponse, error) {
+			return listCmd(s, deliveryColumns, func(limit *int64, cursor *string) (*client.ListDeliveriesResponse, error) {
 				p.Limit, p.Cursor = limit, cursor
 				return s.api.ListDeliveriesWithResponse(s.cmd.Context(), s.app, &p)
 			})
@@ -233,15 +233,15 @@ func newDeliveriesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := hookdclient.ListAttemptsParams{
+			p := client.ListAttemptsParams{
 				Delivery:  strFlag(s.cmd, "delivery"),
 				Endpoint:  strFlag(s.cmd, "endpoint"),
 				Event:     strFlag(s.cmd, "event"),
-				Status:    (*hookdclient.ListAttemptsParamsStatus)(strFlag(s.cmd, "status")),
-				ErrorKind: (*hookdclient.ListAttemptsParamsErrorKind)(strFlag(s.cmd, "error-kind")),
+				Status:    (*client.ListAttemptsParamsStatus)(strFlag(s.cmd, "status")),
+				ErrorKind: (*client.ListAttemptsParamsErrorKind)(strFlag(s.cmd, "error-kind")),
 				Since:     since, Until: until,
 			}
-			return listCmd(s, attemptListColumns, func(limit *int64, cursor *string) (*hookdclient.ListAttemptsResponse, error) {
+			return listCmd(s, attemptListColumns, func(limit *int64, cursor *string) (*client.ListAttemptsResponse, error) {
 				p.Limit, p.Cursor = limit, cursor
 				return s.api.ListAttemptsWithResponse(s.cmd.Context(), s.app, &p)
 			})

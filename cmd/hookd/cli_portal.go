@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Table columns of portal links and stats.
@@ -72,10 +72,10 @@ func newStatsCmd() *cobra.Command {
 			bucket, endpoint := strFlag(s.cmd, "bucket"), strFlag(s.cmd, "endpoint")
 			var raw []byte
 			if app := connFlag(s.cmd, "app", envApp, ""); app != "" {
-				raw, err = call(s.api.GetAppStatsWithResponse(s.cmd.Context(), app, &hookdclient.GetAppStatsParams{
+				raw, err = call(s.api.GetAppStatsWithResponse(s.cmd.Context(), app, &client.GetAppStatsParams{
 					Since: since, Until: until, Bucket: bucket, Endpoint: endpoint}))
 			} else {
-				raw, err = call(s.api.GetStatsWithResponse(s.cmd.Context(), &hookdclient.GetStatsParams{
+				raw, err = call(s.api.GetStatsWithResponse(s.cmd.Context(), &client.GetStatsParams{
 					Since: since, Until: until, Bucket: bucket, Endpoint: endpoint}))
 			}
 			if err != nil {

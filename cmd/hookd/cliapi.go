@@ -6,16 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // apiClient is what the resource commands call: the client package's
-// typed operations as generated ([hookdclient.Client.Raw]), which keep the
+// typed operations as generated ([client.Client.Raw]), which keep the
 // answer's body as received, so --json prints the API's JSON as it is
 // (the convenience methods decode it into Go structs). The Client under
 // it sends the key and user agent and retries idempotent calls on 429
 // and 503.
-type apiClient = *hookdclient.RawClientWithResponses
+type apiClient = *client.RawClientWithResponses
 
 // apiFromFlags is clientFromFlags' generated layer, with the base URL for
 // messages.
@@ -36,7 +36,7 @@ type answer interface {
 }
 
 // call is the body of an operation's answer, or its error: a problem
-// answer as a *hookdclient.Error (exit 1), or no answer (exit 3).
+// answer as a *client.Error (exit 1), or no answer (exit 3).
 func call[R answer](r R, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err

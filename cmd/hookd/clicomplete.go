@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Shell completion of the resource commands' arguments asks the server
@@ -20,7 +20,7 @@ func completeApps(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.She
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	limit := int64(250)
-	raw, err := call(c.Raw().ListAppsWithResponse(cmd.Context(), &hookdclient.ListAppsParams{Limit: &limit}))
+	raw, err := call(c.Raw().ListAppsWithResponse(cmd.Context(), &client.ListAppsParams{Limit: &limit}))
 	return idsOf(raw, err, "id", "uid", "name")
 }
 
@@ -49,7 +49,7 @@ func completeEndpoints(cmd *cobra.Command, _ []string, _ string) ([]string, cobr
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	limit := int64(250)
-	raw, err := call(c.Raw().ListEndpointsWithResponse(cmd.Context(), app, &hookdclient.ListEndpointsParams{Limit: &limit}))
+	raw, err := call(c.Raw().ListEndpointsWithResponse(cmd.Context(), app, &client.ListEndpointsParams{Limit: &limit}))
 	return idsOf(raw, err, "id", "uid", "url")
 }
 
@@ -60,7 +60,7 @@ func completeEventTypes(cmd *cobra.Command, _ []string, _ string) ([]string, cob
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	limit := int64(250)
-	raw, err := call(c.Raw().ListEventTypesWithResponse(cmd.Context(), &hookdclient.ListEventTypesParams{Limit: &limit}))
+	raw, err := call(c.Raw().ListEventTypesWithResponse(cmd.Context(), &client.ListEventTypesParams{Limit: &limit}))
 	return idsOf(raw, err, "name", "", "description")
 }
 

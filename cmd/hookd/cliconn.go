@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Where the resource commands find hookd and their key: a flag wins over
@@ -86,14 +86,14 @@ func connFromFlags(cmd *cobra.Command) (base, key string, timeout time.Duration,
 // clientFromFlags is a hookd API client for the server and key that cmd's
 // --url and --api-key (or HOOKD_URL and HOOKD_API_KEY) name, with
 // --timeout as its http.Client's timeout.
-func clientFromFlags(cmd *cobra.Command) (*hookdclient.Client, error) {
+func clientFromFlags(cmd *cobra.Command) (*client.Client, error) {
 	base, key, timeout, err := connFromFlags(cmd)
 	if err != nil {
 		return nil, err
 	}
-	c, err := hookdclient.New(base, key,
-		hookdclient.WithHTTPClient(&http.Client{Timeout: timeout}),
-		hookdclient.WithUserAgent("hookd-cli/"+version))
+	c, err := client.New(base, key,
+		client.WithHTTPClient(&http.Client{Timeout: timeout}),
+		client.WithUserAgent("hookd-cli/"+version))
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--url: %w", err))
 	}

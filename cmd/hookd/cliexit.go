@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	hookdclient "github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/client"
 )
 
 // Exit codes of the resource commands, beside exitInvalid (1) and
@@ -33,7 +33,7 @@ const exitCodesHelp = `Exit codes:
 // describeProblem is the message of a problem answer:
 // "422 Unprocessable Entity: url: must be https (body.url)", one line per
 // field at fault, or the detail when none is named.
-func describeProblem(status int, title, detail string, fields []hookdclient.FieldError) string {
+func describeProblem(status int, title, detail string, fields []client.FieldError) string {
 	if title == "" {
 		title = http.StatusText(status)
 	}
@@ -62,17 +62,17 @@ func describeProblem(status int, title, detail string, fields []hookdclient.Fiel
 }
 
 // problemError is the error of an answer that is not 2xx: the client's
-// *hookdclient.Error (read from the body the generated layer kept), exit
+// *client.Error (read from the body the generated layer kept), exit
 // code 1, and the message describeProblem gives.
 func problemError(status int, body []byte) error {
-	e := hookdclient.ErrorFromResponse(&http.Response{
+	e := client.ErrorFromResponse(&http.Response{
 		StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body)),
 	})
 	return &exitError{code: exitServer, err: &serverError{e}}
 }
 
 // serverError is a problem answer as the CLI prints it.
-type serverError struct{ e *hookdclient.Error }
+type serverError struct{ e *client.Error }
 
 func (s *serverError) Error() string {
 	detail := s.e.Detail
