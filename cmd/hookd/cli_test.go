@@ -364,3 +364,21 @@ func TestCLIHelpAndCompletion(t *testing.T) {
 		t.Errorf("completion of deliveries list --status: exit %d, %q", r.code, r.out)
 	}
 }
+
+// TestCatalogImportThroughTheClient runs `hookd catalog import` (which
+// calls the API through the client package) against a live hookd.
+func TestCatalogImportThroughTheClient(t *testing.T) {
+	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"))
+	t.Setenv(envURL, p.base)
+	t.Setenv(envAPIKey, e2eKey)
+	first := cliRun(t, "", "", "catalog", "import", "reflow")
+	again := cliRun(t, "", "", "catalog", "import", "reflow")
+	if first.code != 0 || !strings.HasPrefix(first.out, "reflow: 6 created, 0 replaced, 0 unchanged") ||
+		again.code != 0 || !strings.HasPrefix(again.out, "reflow: 0 created, 0 replaced, 6 unchanged") {
+		t.Errorf("catalog import reflow twice: %+v then %+v", first, again)
+	}
+	r := cliRun(t, "", "", "catalog", "import", "nosuchpack")
+	if r.code != exitServer || !strings.Contains(r.err, "hookd: 422 Unprocessable Entity: pack: ") || !strings.Contains(r.err, "(body.pack)") {
+		t.Errorf("catalog import nosuchpack: %+v; want exit 1 and the field at fault", r)
+	}
+}
