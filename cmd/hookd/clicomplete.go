@@ -79,6 +79,7 @@ func idsOf(raw []byte, err error, id, alt, desc string) ([]string, cobra.ShellCo
 	var out []string
 	for _, o := range p.Data {
 		d, _ := o[desc].(string)
+		d = clip(oneLine(d))
 		for _, k := range []string{id, alt} {
 			if v, _ := o[k].(string); k != "" && v != "" {
 				out = append(out, v+"\t"+d)
