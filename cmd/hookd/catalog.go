@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/catalog"
 )
 
@@ -52,43 +50,20 @@ func newCatalogCmd() *cobra.Command {
 	imp := &cobra.Command{
 		Use:   "import PACK",
 		Short: "Import a pack through the API (POST /v1/event-types/import); importing twice changes nothing",
-		Args:  cobra.ExactArgs(1),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if apiKey == "" {
-				return fmt.Errorf("an admin API key is needed: --api-key or HOOKD_API_KEY")
+				return usageError(fmt.Errorf("an admin API key is needed: --api-key or HOOKD_API_KEY"))
 			}
-			body, _ := json.Marshal(map[string]any{"pack": args[0], "replace": replace})
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost,
-				strings.TrimRight(baseURL, "/")+"/v1/event-types/import", bytes.NewReader(body))
+			c, err := client.New(baseURL, apiKey, client.WithUserAgent("hookd-cli/"+version),
+				client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
 			if err != nil {
-				return err
+				return usageError(fmt.Errorf("--url: %w", err))
 			}
-			req.Header.Set("Authorization", "Bearer "+apiKey)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+			out, err := call(c.Raw().ImportEventTypesWithResponse(cmd.Context(),
+				client.ImportEventTypesJSONRequestBody{Pack: client.CatalogImportRequestPack(args[0]), Replace: &replace}))
 			if err != nil {
-				return fmt.Errorf("reaching hookd at %s: %w", baseURL, err)
-			}
-			defer resp.Body.Close()
-			out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if resp.StatusCode != http.StatusOK {
-				var p struct {
-					Detail string `json:"detail"`
-					Errors []struct {
-						Message  string `json:"message"`
-						Location string `json:"location"`
-					} `json:"errors"`
-				}
-				if json.Unmarshal(out, &p) == nil && p.Detail != "" {
-					msg := p.Detail
-					for _, e := range p.Errors {
-						if e.Message != p.Detail {
-							msg += "; " + e.Location + ": " + e.Message
-						}
-					}
-					return fmt.Errorf("import %s: %s (HTTP %d)", args[0], msg, resp.StatusCode)
-				}
-				return fmt.Errorf("import %s: HTTP %d: %s", args[0], resp.StatusCode, out)
+				return requestError(c.BaseURL(), err)
 			}
 			var res catalog.ImportResult
 			if err := json.Unmarshal(out, &res); err != nil {

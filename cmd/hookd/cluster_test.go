@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/webhook"
@@ -151,15 +152,13 @@ func TestClusterOfThreeSurvivesSIGKILL(t *testing.T) {
 	}
 
 	rc := newClusterReceiver(t)
-	var app struct{ ID string }
-	nodes[0].mustCall("POST", "/v1/apps", map[string]any{"name": "cluster", "uid": "cluster-shop"}, 201, &app)
+	ctx := context.Background()
+	app := must[*client.App](t, "create app")(nodes[0].api.CreateApp(ctx, client.AppCreateRequest{Name: "cluster", UID: ptr("cluster-shop")}))
 	paths := []string{"/a", "/b", "/c"}
 	for _, p := range paths {
-		var ep struct{ ID string }
-		nodes[0].mustCall("POST", "/v1/apps/"+app.ID+"/endpoints", map[string]any{"url": rc.srv.URL + p}, 201, &ep)
-		var sec struct{ Secret string }
-		nodes[1].mustCall("GET", "/v1/apps/"+app.ID+"/endpoints/"+ep.ID+"/secret", nil, 200, &sec)
-		v, err := webhook.NewVerifier(sec.Secret)
+		ep := must[*client.Endpoint](t, "create endpoint")(nodes[0].api.CreateEndpoint(ctx, app.ID, client.EndpointCreateRequest{URL: rc.srv.URL + p}))
+		secret := must[string](t, "get endpoint secret")(nodes[1].api.GetEndpointSecret(ctx, app.ID, ep.ID))
+		v, err := webhook.NewVerifier(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,19 +177,18 @@ func TestClusterOfThreeSurvivesSIGKILL(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				code, err := n.call("POST", "/v1/apps/"+app.ID+"/events", map[string]any{
-					"id": id, "type": "order.created", "data": map[string]any{"i": i},
-				}, nil)
-				if err != nil || code != 202 {
-					t.Errorf("POST %s: %d %v", id, code, err)
+				if _, err := n.api.PublishEvent(ctx, app.ID, client.EventCreateRequest{
+					ID: &id, Type: "order.created", Data: map[string]any{"i": i},
+				}); err != nil {
+					t.Errorf("POST %s: %v", id, err)
 				}
 			}()
 		}
 		wg.Wait()
 	}
 	for _, id := range same {
-		var page struct{ Data []struct{ ID string } }
-		nodes[2].mustCall("GET", "/v1/apps/"+app.ID+"/deliveries?event="+id+"&limit=250", nil, 200, &page)
+		page := must[*client.ListDelivery](t, "list deliveries")(nodes[2].api.ListDeliveriesPage(ctx, app.ID,
+			&client.ListDeliveriesParams{Event: &id, Limit: ptr[int64](250)}))
 		if len(page.Data) != len(paths) {
 			t.Errorf("event %s POSTed to 3 nodes at once has %d deliveries, want %d (one event, one per endpoint)", id, len(page.Data), len(paths))
 		}

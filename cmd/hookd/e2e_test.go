@@ -2,7 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/pgtest"
 	"github.com/hookd/hookd/webhook"
 )
@@ -49,6 +51,9 @@ type hookdProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	base string
+	// api calls the process's API with the admin key, sending each
+	// request once (no retries: a call's outcome is that of one request).
+	api  *client.Client
 	logs *bytes.Buffer
 	// done is closed when the process has exited; err is its exit error.
 	done chan struct{}
@@ -90,7 +95,7 @@ func startHookd(t *testing.T, db string, extraEnv ...string) *hookdProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &hookdProc{t: t, cmd: cmd, base: "http://" + addr, logs: logs}
+	p := &hookdProc{t: t, cmd: cmd, base: "http://" + addr, logs: logs, api: newAPIClient(t, "http://"+addr, e2eKey)}
 	p.watch()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -128,37 +133,28 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	return s.w.Write(b)
 }
 
-var client = &http.Client{Timeout: 10 * time.Second}
+// httpClient is the e2e tests' HTTP client: every call is bounded.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-// call makes an API request and decodes the answer into out.
-func (p *hookdProc) call(method, path string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, p.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+e2eKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+// newAPIClient returns a hookd client of base with key, which sends each
+// request once.
+func newAPIClient(t *testing.T, base, key string) *client.Client {
+	t.Helper()
+	c, err := client.New(base, key, client.WithHTTPClient(httpClient), client.WithRetryPolicy(client.RetryPolicy{}))
 	if err != nil {
-		return 0, err
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-		}
-	}
-	return resp.StatusCode, nil
+	return c
 }
 
-func (p *hookdProc) mustCall(method, path string, body any, want int, out any) {
-	p.t.Helper()
-	code, err := p.call(method, path, body, out)
-	if err != nil || code != want {
-		p.t.Fatalf("%s %s: status %d, err %v; want %d", method, path, code, err, want)
+// must fails the test when err is not nil, naming what failed.
+func must[T any](t *testing.T, what string) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
 	}
 }
 
@@ -209,13 +205,11 @@ func (r *countingReceiver) missing(ids []string) []string {
 // setup creates an app and an endpoint to rc, and points rc's verifier at
 // the endpoint's secret.
 func setup(t *testing.T, p *hookdProc, rc *countingReceiver) (appID string) {
-	var app struct{ ID string }
-	p.mustCall("POST", "/v1/apps", map[string]any{"name": "e2e", "uid": "e2e-shop"}, 201, &app)
-	var ep struct{ ID string }
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/endpoints", map[string]any{"url": rc.srv.URL + "/hook"}, 201, &ep)
-	var sec struct{ Secret string }
-	p.mustCall("GET", "/v1/apps/"+app.ID+"/endpoints/"+ep.ID+"/secret", nil, 200, &sec)
-	v, err := webhook.NewVerifier(sec.Secret)
+	ctx := context.Background()
+	app := must[*client.App](t, "create app")(p.api.CreateApp(ctx, client.AppCreateRequest{Name: "e2e", UID: ptr("e2e-shop")}))
+	ep := must[*client.Endpoint](t, "create endpoint")(p.api.CreateEndpoint(ctx, app.ID, client.EndpointCreateRequest{URL: rc.srv.URL + "/hook"}))
+	secret := must[string](t, "get endpoint secret")(p.api.GetEndpointSecret(ctx, app.ID, ep.ID))
+	v, err := webhook.NewVerifier(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,16 +243,17 @@ func pour(p *hookdProc, appID, prefix string, n int, stop <-chan struct{}) []str
 					return
 				}
 				id := fmt.Sprintf("%s-%d", prefix, i)
-				code, err := p.call("POST", "/v1/apps/"+appID+"/events", map[string]any{
-					"id": id, "type": "order.created", "data": map[string]any{"order": i, "pad": strings.Repeat("x", 900)},
-				}, nil)
-				if err != nil {
-					return // the process is gone
-				}
-				if code == 202 {
+				_, err := p.api.PublishEvent(context.Background(), appID, client.EventCreateRequest{
+					ID: &id, Type: "order.created", Data: map[string]any{"order": i, "pad": strings.Repeat("x", 900)},
+				})
+				var refused *client.Error
+				switch {
+				case err == nil: // 202
 					mu.Lock()
 					accepted = append(accepted, id)
 					mu.Unlock()
+				case !errors.As(err, &refused):
+					return // the process is gone
 				}
 			}
 		}()
@@ -388,15 +383,8 @@ func TestServeGeneratesAndPrintsAnAdminKeyOnce(t *testing.T) {
 	if key == "" {
 		t.Fatalf("no generated key printed:\n%s", logs1)
 	}
-	req, _ := http.NewRequest("GET", p1.base+"/v1/apps", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("the printed key got %d", resp.StatusCode)
+	if _, err := newAPIClient(t, p1.base, key).ListAppsPage(context.Background(), nil); err != nil {
+		t.Fatalf("the printed key: %v", err)
 	}
 	_ = p1.cmd.Process.Signal(syscall.SIGTERM)
 	<-p1.done
@@ -408,3 +396,5 @@ func TestServeGeneratesAndPrintsAnAdminKeyOnce(t *testing.T) {
 	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
 	<-p2.done
 }
+
+func ptr[T any](v T) *T { return &v }

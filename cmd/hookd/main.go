@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -30,23 +31,39 @@ func main() {
 	// A jq worker of this process's sandbox is this binary started again;
 	// it never gets past here.
 	envelope.WorkerMain()
-	if err := newRootCmd().Execute(); err != nil {
-		var e *exitError
-		if !errors.As(err, &e) || !e.silent {
-			fmt.Fprintln(os.Stderr, "hookd:", err)
-		}
-		os.Exit(exitCode(err))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run runs hookd with these arguments and standard streams, and returns
+// its exit code: an error is printed on stderr as "hookd: ..." unless the
+// command has already said what it had to.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
 	}
+	var e *exitError
+	if !errors.As(err, &e) || !e.silent {
+		fmt.Fprintln(stderr, "hookd:", err)
+	}
+	return exitCode(err)
 }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hookd",
 		Short:         "hookd delivers webhooks: signed, retried, recorded",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newVersionCmd())
+	addResourceCmds(root)
 	return root
 }
 

@@ -43,6 +43,9 @@ func exitCode(err error) int {
 	if errors.As(err, &e) {
 		return e.code
 	}
+	if cobraUsage(err) {
+		return exitUsage
+	}
 	return 1
 }
 

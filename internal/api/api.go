@@ -163,7 +163,7 @@ type server struct {
 	log      *slog.Logger
 	maxBody  int64
 	api      huma.API
-	mux      *http.ServeMux
+	mux      *routeMux
 
 	// keyLimit and authFails are nil when there is no limit.
 	keyLimit     *limiter // per key id
@@ -233,7 +233,7 @@ func New(cfg Config) (http.Handler, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		maxBody:  cfg.MaxBodyBytes,
-		mux:      http.NewServeMux(),
+		mux:      &routeMux{},
 
 		programs:     cfg.Programs,
 		maxEndpoints: cmp.Or(cfg.MaxEndpointsPerApp, DefaultMaxEndpointsPerApp),
