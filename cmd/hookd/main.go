@@ -46,7 +46,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newListenCmd(), newVersionCmd())
 	return root
 }
 
