@@ -275,7 +275,6 @@ func TestListenRefusals(t *testing.T) {
 	}
 }
 
-
 // TestListenThroughACluster: two hookd nodes share PostgreSQL; the CLI's
 // stream lands on node B and the events are published on node A, whose
 // dispatcher must leave the listen endpoint's deliveries to B (it cannot
