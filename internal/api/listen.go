@@ -28,6 +28,7 @@ type listenInput struct {
 	ForwardTo string `query:"forward_to" doc:"Where the CLI forwards deliveries (shown as the endpoint's url; hookd never dials it)."`
 	Resume    string `query:"resume" doc:"Resume this listen endpoint (ep_...) after a lost connection, within its grace period; the Hookd-Listen-Secret header must carry its secret."`
 	Secret    string `header:"Hookd-Listen-Secret" doc:"With resume: the endpoint's signing secret, as the stream's first message gave it."`
+	Upgrade   string `header:"Upgrade" doc:"websocket: this route answers only a WebSocket handshake."`
 }
 
 // listenOutput streams: the body function upgrades to a WebSocket.
@@ -52,10 +53,14 @@ func (s *server) registerListen() {
 		"(status 0 with `error_kind` and `error` when it got no answer). `hookd listen` is the client."
 	op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusConflict)
 	huma.Register(s.api, op, func(ctx context.Context, in *listenInput) (*listenOutput, error) {
+		var errs []*huma.ErrorDetail
+		if !strings.EqualFold(in.Upgrade, "websocket") {
+			return nil, huma.Error400BadRequest("header.Upgrade: this route opens a WebSocket stream (Upgrade: websocket); hookd listen is its client",
+				&huma.ErrorDetail{Location: "header.Upgrade", Message: "must be websocket", Value: in.Upgrade})
+		}
 		if s.listen == nil {
 			return nil, huma.Error503ServiceUnavailable("hookd listen is not available on this node")
 		}
-		var errs []*huma.ErrorDetail
 		types := []string{}
 		for t := range strings.SplitSeq(in.Events, ",") {
 			if t = strings.TrimSpace(t); t != "" {
