@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -323,4 +324,93 @@ func TestListenThroughACluster(t *testing.T) {
 		code, _ := a.call("GET", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, nil)
 		return code == 404
 	})
+}
+
+// cutProxy forwards TCP connections to target until cut drops them all
+// (a lost connection: no WebSocket close).
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestListenReconnectsAndResumes: a lost connection is not the end: the
+// CLI reconnects, resumes the same endpoint (same id and secret), and the
+// deliveries go on. Deleting the endpoint through the API ends the CLI.
+func TestListenReconnectsAndResumes(t *testing.T) {
+	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"))
+	var app struct{ ID string }
+	p.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "resume-shop"}, 201, &app)
+	rc := newLocalReceiver(t, func(string, int) int { return 200 })
+	proxy := newCutProxy(t, strings.TrimPrefix(p.base, "http://"))
+	via := &hookdProc{t: t, base: "http://" + proxy.ln.Addr().String()}
+	l := startListen(t, via, "resume-shop", rc.srv.URL+"/webhooks")
+	rc.verify(t, l.secret)
+
+	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-before", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	waitFor(t, 20*time.Second, "evt-before", func() bool { return rc.count("evt-before") == 1 })
+
+	proxy.cut()
+	waitFor(t, 20*time.Second, "the CLI to resume", func() bool {
+		return strings.Contains(l.out.String(), "endpoint "+l.endpoint+" resumed")
+	})
+	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-after", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	waitFor(t, 20*time.Second, "evt-after", func() bool { return rc.count("evt-after") == 1 })
+	if at := attemptsOf(p, app.ID, "evt-after"); len(at) != 1 || at[0].EndpointID != l.endpoint || at[0].ResponseStatus != 200 {
+		t.Fatalf("evt-after's attempts: %+v", at)
+	}
+	var eps struct{ Data []struct{ ID string } }
+	p.mustCall("GET", "/v1/apps/"+app.ID+"/endpoints", nil, 200, &eps)
+	if len(eps.Data) != 1 {
+		t.Fatalf("%d endpoints after the reconnection, want the one resumed", len(eps.Data))
+	}
+
+	// Deleted through the API: the node's heartbeat (10 s) ends the stream
+	// and the CLI stops with an error instead of reconnecting.
+	p.mustCall("DELETE", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, 204, nil)
+	select {
+	case <-l.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hookd listen did not stop after its endpoint was deleted:\n%s", l.out)
+	}
+	if l.err == nil || !strings.Contains(l.out.String(), "was deleted") {
+		t.Fatalf("hookd listen exited with %v:\n%s", l.err, l.out)
+	}
 }

@@ -76,13 +76,18 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 }
 
 // FatalError is an error reconnecting cannot fix: the server refused the
-// stream (a key that is not valid, an unknown app, a bad pattern, ...).
+// stream (a key that is not valid, an unknown app, a bad pattern, ...;
+// Status is the HTTP status), or ended it for good (the endpoint was
+// deleted; Status 0).
 type FatalError struct {
 	Status int
 	Detail string
 }
 
 func (e *FatalError) Error() string {
+	if e.Status == 0 {
+		return "hookd ended the stream: " + e.Detail
+	}
 	return fmt.Sprintf("hookd refused the stream (HTTP %d): %s", e.Status, e.Detail)
 }
 
@@ -232,6 +237,9 @@ func (c *Client) session(ctx context.Context) (connected bool, err error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return true, nil
+			}
+			if websocket.CloseStatus(err) == StatusEndpointDeleted {
+				return true, &FatalError{Detail: "the endpoint " + hello.EndpointID + " was deleted"}
 			}
 			return true, err
 		}

@@ -336,11 +336,15 @@ func (h *Hub) Run(ctx context.Context) {
 func (h *Hub) Tick(ctx context.Context) {
 	now := h.clock.Now()
 	if ids := h.Attached(); len(ids) > 0 {
-		if _, err := h.st.TouchListenEndpoints(ctx, &store.TouchListenEndpointsParams{IDs: ids, Now: now}); err != nil {
+		n, err := h.st.TouchListenEndpoints(ctx, &store.TouchListenEndpointsParams{IDs: ids, Now: now})
+		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Error("hookd listen: heartbeat", "err", err)
 			}
 			return // reaping now could reap our own
+		}
+		if n < len(ids) {
+			h.endDeleted(ctx, ids)
 		}
 	}
 	gone, err := h.st.DeleteStaleListenEndpoints(ctx, &store.DeleteStaleListenEndpointsParams{Before: now.Add(-h.cfg.Grace)})
@@ -360,7 +364,29 @@ func (h *Hub) Tick(ctx context.Context) {
 		s := h.streams[ep.ID]
 		h.mu.Unlock()
 		if s != nil {
-			_ = s.conn.Close(websocket.StatusGoingAway, "the endpoint was removed")
+			go func() { _ = s.conn.Close(StatusEndpointDeleted, "the endpoint was removed") }()
+		}
+	}
+}
+
+// StatusEndpointDeleted is the close status of a stream whose endpoint was
+// deleted (through the API, or with its app): the CLI stops, as resuming
+// is not possible.
+const StatusEndpointDeleted websocket.StatusCode = 4404
+
+// endDeleted closes the streams, among ids, whose endpoints no longer
+// exist.
+func (h *Hub) endDeleted(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		h.mu.Lock()
+		s := h.streams[id]
+		h.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		if _, err := h.st.GetEndpoint(ctx, s.ep.AppID, id); hook.ErrorCode(err) == hook.ENotFound {
+			h.log.Info("hookd listen: the endpoint was deleted; its stream ends", "endpoint", id)
+			go func() { _ = s.conn.Close(StatusEndpointDeleted, "the endpoint was deleted") }()
 		}
 	}
 }
@@ -376,7 +402,9 @@ func (h *Hub) Close() {
 		streams = append(streams, s)
 	}
 	h.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range streams {
-		_ = s.conn.Close(websocket.StatusGoingAway, "hookd is stopping")
+		wg.Go(func() { _ = s.conn.Close(websocket.StatusGoingAway, "hookd is stopping") })
 	}
+	wg.Wait()
 }
