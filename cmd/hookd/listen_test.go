@@ -228,11 +228,14 @@ func TestListenForwardsRecordsRetriesAndCleansUp(t *testing.T) {
 		t.Fatalf("%d requests failed verification with the printed secret", rc.bad)
 	}
 	out := l.out.String()
-	for _, want := range []string{"order.created", "evt-ok", "-> 200", "evt-flaky  -> 500"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("listen output lacks %q:\n%s", want, out)
+	for _, want := range []string{`order\.created +evt-ok +-> 200 +\d+ms\n`, `order\.paid +evt-flaky +-> 500 +\d+ms\n`,
+		`order\.paid +evt-flaky +-> 200 +\d+ms  \(attempt 2\)\n`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("listen output lacks a line matching %q:\n%s", want, out)
 		}
 	}
+
+	t.Logf("hookd listen printed:\n%s", l.out)
 
 	// Ctrl-C: a clean exit, and the endpoint is gone at once.
 	if err := l.cmd.Process.Signal(syscall.SIGINT); err != nil {

@@ -192,8 +192,7 @@ func (c *Client) session(ctx context.Context) (connected bool, err error) {
 		}
 		fmt.Fprintf(c.cfg.Out, "Listening on app %s (%s), forwarding to %s\n", hello.AppID, types, c.cfg.ForwardTo)
 		fmt.Fprintf(c.cfg.Out, "Endpoint:       %s (kind listen; removed when this command exits)\n", hello.EndpointID)
-		fmt.Fprintf(c.cfg.Out, "Signing secret: %s\n", hello.Secret)
-		fmt.Fprintf(c.cfg.Out, "  (verify with it locally, e.g. HOOKD_WEBHOOK_SECRET=%s)\n", hello.Secret)
+		fmt.Fprintf(c.cfg.Out, "Signing secret: %s (deliveries are signed with it: verify them locally)\n", hello.Secret)
 		fmt.Fprintf(c.cfg.Out, "Press Ctrl-C to stop.\n\n")
 	}
 
@@ -285,7 +284,11 @@ func (c *Client) forward(ctx context.Context, m *Message) *Message {
 		a.ErrorKind, a.Error = errorKind(err), err.Error()
 		status = "ERR " + a.ErrorKind
 	}
-	fmt.Fprintf(c.cfg.Out, "%s  %-24s %s  -> %s  %dms\n", stamp(), m.EventType, m.EventID, status, a.DurationMS)
+	attempt := ""
+	if m.Attempt > 1 {
+		attempt = fmt.Sprintf("  (attempt %d)", m.Attempt)
+	}
+	fmt.Fprintf(c.cfg.Out, "%s  %-22s %-30s -> %s  %dms%s\n", stamp(), m.EventType, m.EventID, status, a.DurationMS, attempt)
 	if err != nil {
 		fmt.Fprintf(c.cfg.Out, "    %v\n", err)
 	}
