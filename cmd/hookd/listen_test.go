@@ -417,3 +417,20 @@ func TestListenReconnectsAndResumes(t *testing.T) {
 		t.Fatalf("hookd listen exited with %v:\n%s", l.err, l.out)
 	}
 }
+
+// TestListenOutlivesTheServerTimeouts: the stream is not a request: the
+// server's read and write timeouts (1 s here) do not cut it.
+func TestListenOutlivesTheServerTimeouts(t *testing.T) {
+	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"), "HOOKD_READ_TIMEOUT=1s", "HOOKD_WRITE_TIMEOUT=1s")
+	var app struct{ ID string }
+	p.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "slow-shop"}, 201, &app)
+	rc := newLocalReceiver(t, func(string, int) int { return 200 })
+	l := startListen(t, p, "slow-shop", rc.srv.URL+"/webhooks")
+	rc.verify(t, l.secret)
+	time.Sleep(2500 * time.Millisecond) // past both timeouts
+	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-late", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	waitFor(t, 20*time.Second, "evt-late", func() bool { return rc.count("evt-late") == 1 })
+	if out := l.out.String(); strings.Contains(out, "connection lost") {
+		t.Fatalf("the stream was cut:\n%s", out)
+	}
+}

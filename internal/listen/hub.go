@@ -180,11 +180,8 @@ func (h *Hub) Relay(ctx context.Context, req *dispatch.RelayRequest) (*dispatch.
 // otherwise it is left to the reaper, after the grace period, unless the
 // client resumes it meanwhile.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ep *hook.Endpoint, resumed bool) {
-	// The server's read and write timeouts are for requests, not for a
-	// stream that lasts hours; a hijacked connection keeps its deadlines.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	// The server's read and write timeouts do not cut the stream:
+	// net/http clears a hijacked connection's deadlines (a test checks).
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		h.log.Warn("hookd listen: WebSocket upgrade failed", "endpoint", ep.ID, "err", err)
