@@ -395,7 +395,10 @@ func TestListenReconnectsAndResumes(t *testing.T) {
 		return strings.Contains(l.out.String(), "endpoint "+l.endpoint+" resumed")
 	})
 	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-after", "type": "a.b", "data": map[string]any{}}, 202, nil)
-	waitFor(t, 20*time.Second, "evt-after", func() bool { return rc.count("evt-after") == 1 })
+	waitFor(t, 20*time.Second, "evt-after's attempt", func() bool { return len(attemptsOf(p, app.ID, "evt-after")) == 1 })
+	if rc.count("evt-after") != 1 {
+		t.Fatalf("evt-after reached the local server %d times", rc.count("evt-after"))
+	}
 	if at := attemptsOf(p, app.ID, "evt-after"); len(at) != 1 || at[0].EndpointID != l.endpoint || at[0].ResponseStatus != 200 {
 		t.Fatalf("evt-after's attempts: %+v", at)
 	}
