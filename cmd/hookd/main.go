@@ -62,7 +62,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newCatalogCmd(), newVerifyCmd(time.Now), newListenCmd(), newVersionCmd())
 	addResourceCmds(root)
 	return root
 }

@@ -121,6 +121,9 @@ type Config struct {
 	// the base of portal links' URLs. "" builds them from the request's
 	// host.
 	PublicURL string
+	// Listen runs `hookd listen` streams (GET /v1/apps/{app}/listen);
+	// nil answers that route 503.
+	Listen ListenServer
 }
 
 func init() {
@@ -188,6 +191,8 @@ type server struct {
 	readiness []readinessCheck
 	// budget bounds the request body bytes held at once.
 	budget *bodyBudget
+	// listen runs `hookd listen` streams; nil when this node has none.
+	listen ListenServer
 }
 
 // New builds the API's HTTP handler: /v1/..., /healthz and /readyz.
@@ -243,6 +248,7 @@ func New(cfg Config) (http.Handler, error) {
 		replayLimit:  cmp.Or(cfg.ReplayLimit, MaxReplayEvents),
 		catalog:      cmp.Or(cfg.Catalog, hook.CatalogOpen),
 		publicURL:    publicURL,
+		listen:       cfg.Listen,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -337,6 +343,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.registerStats()
 	s.registerAPIKeys()
 	s.registerPortalLinks()
+	s.registerListen()
 	declareOpenOperations(s.api.OpenAPI())
 
 	s.mux.HandleFunc("/", s.unmatched)

@@ -171,6 +171,8 @@ type envOpts struct {
 	catalog string
 	// publicURL is api.Config.PublicURL.
 	publicURL string
+	// listen is api.Config.Listen.
+	listen api.ListenServer
 }
 
 func newEnv(t *testing.T, opts ...envOpts) *env {
@@ -218,6 +220,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 		ReplayLimit:          o.replayLimit,
 		Catalog:              o.catalog,
 		PublicURL:            o.publicURL,
+		Listen:               o.listen,
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)

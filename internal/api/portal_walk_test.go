@@ -15,6 +15,10 @@ import (
 // needed). A route added to the API and not classified here fails
 // TestPortalTokenRouteWalk: decide what a portal link may do with it.
 var portalExpect = map[string]string{
+	// A portal link cannot open a hookd listen stream (it would create
+	// an endpoint that receives the app's deliveries).
+	"listen": portalDenied,
+
 	"healthz": portalOpen,
 	"readyz":  portalOpen,
 

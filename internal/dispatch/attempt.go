@@ -236,27 +236,19 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-// send POSTs one signed delivery and classifies what happened.
+// send POSTs one signed delivery and classifies what happened. A listen
+// endpoint's delivery goes down its stream instead (see relay).
 func (d *Dispatcher) send(ep *hook.Endpoint, j *store.Job, body []byte, sig []header, now time.Time) (hook.Outcome, []byte, string) {
+	if ep.IsListen() {
+		return d.relay(ep, j, body, sig, now)
+	}
 	ctx, cancel := context.WithTimeout(d.attemptCtx, d.cfg.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		return hook.Outcome{ErrorKind: hook.ErrorKindInternal}, nil, err.Error()
 	}
-	h := req.Header
-	for k, v := range ep.Headers {
-		if hook.SendableHeader(k) { // not an Upgrade or Expect stored before they were refused
-			h.Set(k, v)
-		}
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", d.cfg.UserAgent)
-	h[webhook.HeaderID] = []string{j.Event.ID}
-	h[webhook.HeaderTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
-	for _, s := range sig {
-		h[s.name] = []string{s.value}
-	}
+	req.Header = d.requestHeader(ep, j, sig, now)
 
 	resp, err := d.client.Do(req)
 	if err != nil {

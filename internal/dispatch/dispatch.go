@@ -126,6 +126,11 @@ type Config struct {
 	// used by this process alone (SQLite under its file lock).
 	ReleaseAllOnStart bool
 
+	// Relay carries listen endpoints' deliveries to the `hookd listen`
+	// streams attached to this node (nil: none is, and their attempts
+	// fail).
+	Relay Relay
+
 	// Registerer receives the dispatcher's metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }

@@ -141,6 +141,12 @@ func (d *Dispatcher) reserveLocked(f *fanout, pending map[string]int) {
 		if ep.Ordering == hook.OrderingFIFO || ep.Disabled {
 			continue
 		}
+		// A listen endpoint's deliveries go down its stream, which
+		// another node may hold: they wait in the store for that
+		// node's claim (woken by the store's due signal).
+		if !d.holdsListen(ep) {
+			continue
+		}
 		q := d.endpoints[ep.ID]
 		if d.hasRoomLocked(q, f.size) && d.queueRoomLocked(q, pending[ep.ID]) {
 			f.news[i].Claimed = true
@@ -368,6 +374,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Time {
 			Limit:            room,
 			PerEndpoint:      perEndpoint,
 			ExcludeEndpoints: exclude,
+			ListenEndpoints:  d.listenAttached(),
 		})
 		if err != nil {
 			d.mu.Lock()

@@ -69,6 +69,18 @@ const (
 	MaxSecretOverlapSeconds = 7 * 24 * 60 * 60
 )
 
+// Endpoint kinds (Endpoint.Kind).
+const (
+	// EndpointKindHTTP is an endpoint hookd POSTs deliveries to.
+	EndpointKindHTTP = "http"
+	// EndpointKindListen is a temporary endpoint held by a `hookd listen`
+	// stream: its deliveries are pushed down the stream, not POSTed.
+	EndpointKindListen = "listen"
+)
+
+// IsListen reports whether the endpoint is a `hookd listen` endpoint.
+func (e *Endpoint) IsListen() bool { return e.Kind == EndpointKindListen }
+
 // OrderingFIFO is the Ordering of an endpoint whose deliveries go out one
 // at a time, in event order.
 const OrderingFIFO = "fifo"
@@ -163,7 +175,11 @@ type Endpoint struct {
 	RateLimit float64 `json:"rate_limit,omitempty"`
 	// Ordering OrderingFIFO sends this endpoint's deliveries one at a
 	// time in event order; "" sends them in parallel, in no set order.
-	Ordering  string    `json:"ordering,omitempty"`
+	Ordering string `json:"ordering,omitempty"`
+	// Kind is EndpointKindHTTP (deliveries are POSTed to URL) or
+	// EndpointKindListen (a temporary endpoint that lives as long as a
+	// `hookd listen` stream: its deliveries go down that stream).
+	Kind      string    `json:"kind" enum:"http,listen" readOnly:"true" doc:"http: deliveries are POSTed to url. listen: a temporary endpoint opened by hookd listen; its deliveries go down the CLI's stream to the developer's machine, and it is removed when the stream ends."`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// CircuitOpenUntil is set while a dispatcher's circuit breaker holds

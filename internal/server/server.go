@@ -27,6 +27,7 @@ import (
 	"github.com/hookd/hookd/internal/dispatch"
 	"github.com/hookd/hookd/internal/envelope"
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/listen"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
 	"github.com/hookd/hookd/internal/store"
@@ -86,7 +87,14 @@ func Run(ctx context.Context, o Options) error {
 		filterBudget = -1 // every filter is the dispatcher's
 	}
 
+	// `hookd listen` streams held by this node: their endpoints'
+	// deliveries go down them (the dispatcher's Relay).
+	hub, err := listen.NewHub(listen.Config{Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
 	disp, err := dispatch.New(dispatch.Config{
+		Relay:                hub,
 		Store:                st,
 		Logger:               log,
 		Schedule:             cfg.RetrySchedule,
@@ -112,9 +120,16 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	hub.Bind(disp)
 	if err := disp.Start(ctx); err != nil {
 		return err
 	}
+	// The heartbeat stops, then the streams end (deferred here, so after
+	// the dispatcher's drain below, whose relayed attempts need them).
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hubCtx) }()
+	defer func() { stopHub(); <-hubDone; hub.Close() }()
 	// The purge stops (deferred here, so before the store closes).
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	purgeDone := make(chan struct{})
@@ -152,6 +167,7 @@ func Run(ctx context.Context, o Options) error {
 		Retention:            cfg.Retention,
 		OperatorApp:          cfg.OperatorApp,
 		PublicURL:            cfg.PublicURL,
+		Listen:               hub,
 	})
 	if err != nil {
 		return err

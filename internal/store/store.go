@@ -160,7 +160,8 @@ type Store interface {
 	// (next attempt at or before Now), not leased by anyone (or their
 	// lease has run out), of an endpoint that is not disabled. It takes at
 	// most PerEndpoint per endpoint and Limit in all, oldest due first,
-	// skipping the endpoints in ExcludeEndpoints.
+	// skipping the endpoints in ExcludeEndpoints, and the listen endpoints
+	// (hook.EndpointKindListen) that are not in ListenEndpoints.
 	ClaimDeliveries(ctx context.Context, p *ClaimDeliveriesParams) (*ClaimResult, error)
 	// RecordAttempt stores an attempt and what it decided for its
 	// delivery, and ends the lease. If the delivery is gone (deleted), it
@@ -186,6 +187,14 @@ type Store interface {
 	// NextDue returns the earliest time a pending delivery of an enabled
 	// endpoint becomes claimable, or ok false if there is none.
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// TouchListenEndpoints records that the listen endpoints IDs are
+	// still held by a stream, at Now, and returns how many of them exist
+	// (as listen endpoints).
+	TouchListenEndpoints(ctx context.Context, p *TouchListenEndpointsParams) (int, error)
+	// DeleteStaleListenEndpoints deletes, as DeleteEndpoint, the listen
+	// endpoints last touched (or created) before Before, at most Limit
+	// of them, and returns them.
+	DeleteStaleListenEndpoints(ctx context.Context, p *DeleteStaleListenEndpointsParams) ([]*hook.Endpoint, error)
 	// CountPendingDeliveries counts deliveries not yet succeeded or failed.
 	CountPendingDeliveries(ctx context.Context) (int64, error)
 
@@ -367,7 +376,11 @@ type CreateEndpointParams struct {
 	// transaction, serialized with the app's other creates, so that
 	// concurrent creates cannot pass the limit.
 	MaxPerApp int
-	Now       time.Time
+	// Kind is hook.EndpointKindHTTP ("" is the same) or
+	// hook.EndpointKindListen: a listen endpoint is seen (see
+	// TouchListenEndpoints) at Now.
+	Kind string
+	Now  time.Time
 }
 
 // ListEndpointsParams lists an app's endpoints.
@@ -595,6 +608,10 @@ type ClaimDeliveriesParams struct {
 	Limit            int
 	PerEndpoint      int
 	ExcludeEndpoints []string
+	// ListenEndpoints are the listen endpoints (hook.EndpointKindListen)
+	// whose streams this dispatcher holds: the deliveries of other listen
+	// endpoints are not claimed, as this node could not send them.
+	ListenEndpoints []string
 }
 
 // Job is a claimed delivery with what is needed to attempt it.
@@ -654,6 +671,19 @@ type ReleaseDeliveriesParams struct {
 type DiscardDeliveriesParams struct {
 	Owner string
 	IDs   []string
+}
+
+// TouchListenEndpointsParams marks listen endpoints seen at Now.
+type TouchListenEndpointsParams struct {
+	IDs []string
+	Now time.Time
+}
+
+// DeleteStaleListenEndpointsParams names the listen endpoints to reap: not
+// seen since Before. Limit below 1 is 100.
+type DeleteStaleListenEndpointsParams struct {
+	Before time.Time
+	Limit  int
 }
 
 // RenewLeasesParams extends an owner's leases.

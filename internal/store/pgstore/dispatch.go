@@ -17,7 +17,9 @@ import (
 // sqlClaim leases due deliveries in one statement. Claimable means status
 // = 'pending' AND available_at <= now ($3).
 //
-//   - eps: the enabled endpoints (not in $2) with a claimable delivery, in
+//   - eps: the enabled endpoints (not in $2, and, of the listen endpoints,
+//     only those in $8, whose streams this node holds) with a claimable
+//     delivery, in
 //     rotation order: those after the endpoint served last ($1) by seq,
 //     then the others from the start; at most $4 (Limit) of them, each
 //     with n, how many it can give (at most $5, PerEndpoint). Each is
@@ -43,6 +45,7 @@ const sqlClaim = `WITH eps AS (
 					WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at <= $3
 					ORDER BY d.available_at LIMIT $5) x) c
 			 WHERE NOT e.disabled AND e.ordering <> 'fifo' AND e.seq > $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
+			   AND (e.kind <> 'listen' OR e.id = ANY ($8::text[]))
 			 ORDER BY e.seq LIMIT $4)
 			UNION ALL
 			(SELECT 1 AS part, e.seq, e.id, c.n
@@ -52,6 +55,7 @@ const sqlClaim = `WITH eps AS (
 					WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at <= $3
 					ORDER BY d.available_at LIMIT $5) x) c
 			 WHERE NOT e.disabled AND e.ordering <> 'fifo' AND e.seq <= $1 AND e.id <> ALL ($2::text[]) AND c.n > 0
+			   AND (e.kind <> 'listen' OR e.id = ANY ($8::text[]))
 			 ORDER BY e.seq LIMIT $4)
 		) u
 		ORDER BY part, seq LIMIT $4
@@ -87,6 +91,7 @@ const sqlClaimFIFO = `WITH heads AS (
 			 ORDER BY d.seq LIMIT 1) AS head
 		FROM endpoints e
 		WHERE NOT e.disabled AND e.ordering = 'fifo' AND e.id <> ALL ($1::text[])
+			AND (e.kind <> 'listen' OR e.id = ANY ($6::text[]))
 	), picked AS MATERIALIZED (
 		SELECT h.ep_seq, h.ep_id, d.seq, d.available_at
 		FROM heads h JOIN deliveries d ON d.seq = h.head
@@ -139,6 +144,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 	if exclude == nil {
 		exclude = []string{}
 	}
+	listen := p.ListenEndpoints
+	if listen == nil {
+		listen = []string{}
+	}
 	now, until := ms(p.Now), ms(p.LeaseUntil)
 	after := s.claimAfter.Load()
 
@@ -165,11 +174,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			}
 			return rows.Err()
 		}
-		if err := read(sqlClaim, after, exclude, now, limit, per, p.Owner, until); err != nil {
+		if err := read(sqlClaim, after, exclude, now, limit, per, p.Owner, until, listen); err != nil {
 			return dbErr("claim deliveries", err)
 		}
 		if len(picked) < limit {
-			if err := read(sqlClaimFIFO, exclude, now, limit-len(picked), p.Owner, until); err != nil {
+			if err := read(sqlClaimFIFO, exclude, now, limit-len(picked), p.Owner, until, listen); err != nil {
 				return dbErr("claim deliveries: fifo", err)
 			}
 		}

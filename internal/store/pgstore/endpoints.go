@@ -13,7 +13,7 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at, headers_sealed, circuit_open_until`
+	created_at, updated_at, headers_sealed, circuit_open_until, kind`
 
 // scanEndpoint reads an endpoint row and opens its secrets and header
 // values.
@@ -42,7 +42,7 @@ func scanEndpointRow(row pgx.Row) (_ *hook.Endpoint, seq int64, headersSealed bo
 	)
 	if err := row.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt, &headersSealed, &circuit); err != nil {
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &e.CreatedAt, &e.UpdatedAt, &headersSealed, &circuit, &e.Kind); err != nil {
 		return nil, 0, false, err
 	}
 	e.UID = uid.String
@@ -74,7 +74,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		MaxConcurrency: p.MaxConcurrency, RateLimit: p.RateLimit, Ordering: p.Ordering,
-		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
+		Secret: p.Secret, CreatedAt: now, UpdatedAt: now, Kind: p.Kind,
+	}
+	if e.Kind == "" {
+		e.Kind = hook.EndpointKindHTTP
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
@@ -87,11 +90,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		_, err := tx.Exec(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, metadata,
 				secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at, updated_at,
-				headers_sealed)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)`,
+				headers_sealed, kind, listen_seen_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), e.Disabled,
 			marshalMap(hdr), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile, e.Envelope,
-			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, now, hdrSealed)
+			e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, now, hdrSealed, e.Kind, listenSeenAt(e, now))
 		switch {
 		case err == nil:
 			return nil

@@ -40,6 +40,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 	}
 	now, until, owner := ms(p.Now), ms(p.LeaseUntil), p.Owner
 	exclude := jsonIDs(p.ExcludeEndpoints)
+	listen := jsonIDs(p.ListenEndpoints)
 
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res.Jobs = res.Jobs[:0]
@@ -52,7 +53,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		}
 		var eps []epRef
 		find := func(stmt *sql.Stmt, n int) error {
-			rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, s.claimAfter, exclude, now, n)
+			rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, s.claimAfter, exclude, now, n, listen)
 			if err != nil {
 				return err
 			}

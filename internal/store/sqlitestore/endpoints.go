@@ -10,7 +10,7 @@ import (
 
 const endpointCols = `seq, id, app_id, url, description, event_types, disabled, headers, metadata,
 	secret, prev_secret, prev_secret_expires_at, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering,
-	created_at, updated_at, headers_sealed, circuit_open_until`
+	created_at, updated_at, headers_sealed, circuit_open_until, kind`
 
 // scanEndpoint reads an endpoint row and opens its secrets and header
 // values.
@@ -40,7 +40,7 @@ func scanEndpointRow(sc scanner) (_ *hook.Endpoint, seq int64, headersSealed boo
 	)
 	if err := sc.Scan(&seq, &e.ID, &e.AppID, &e.URL, &e.Description, &types, &e.Disabled, &hdr, &meta,
 		&e.Secret, &e.PreviousSecret, &prevExp, &uid, &e.Profile, &e.Envelope, &e.Filter,
-		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd, &headersSealed, &circuit); err != nil {
+		&e.MaxConcurrency, &e.RateLimit, &e.Ordering, &cre, &upd, &headersSealed, &circuit, &e.Kind); err != nil {
 		return nil, 0, false, err
 	}
 	e.UID = uid.String
@@ -72,7 +72,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		Headers: store.CopyMap(p.Headers), Metadata: store.CopyMap(p.Metadata),
 		UID: p.UID, Profile: p.Profile, Envelope: p.Envelope, Filter: p.Filter,
 		MaxConcurrency: p.MaxConcurrency, RateLimit: p.RateLimit, Ordering: p.Ordering,
-		Secret: p.Secret, CreatedAt: now, UpdatedAt: now,
+		Secret: p.Secret, CreatedAt: now, UpdatedAt: now, Kind: p.Kind,
+	}
+	if e.Kind == "" {
+		e.Kind = hook.EndpointKindHTTP
 	}
 	sealed := store.SealSecret(s.keyring, e.ID, e.Secret)
 	hdr, hdrSealed := store.SealHeaders(s.keyring, e.ID, e.Headers)
@@ -91,11 +94,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, p *store.CreateEndpointParam
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO endpoints (id, app_id, url, description, event_types, disabled, headers, headers_sealed,
 				metadata, secret, uid, profile, envelope, filter, max_concurrency, rate_limit, ordering, created_at,
-				updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				updated_at, kind, listen_seen_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AppID, e.URL, e.Description, marshalList(e.EventTypes), boolInt(e.Disabled),
 			marshalMap(hdr), boolInt(hdrSealed), marshalMap(e.Metadata), sealed, nullString(e.UID), e.Profile,
-			e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, ms(now), ms(now))
+			e.Envelope, e.Filter, e.MaxConcurrency, e.RateLimit, e.Ordering, ms(now), ms(now), e.Kind, listenSeenAt(e, now))
 		switch {
 		case err == nil:
 			return nil

@@ -50,10 +50,12 @@ const (
 
 	// Enabled endpoints with a claimable delivery: one probe of
 	// deliveries_claim each. %s is > (after the last one served) or <=
-	// (wrapping around).
+	// (wrapping around). A listen endpoint is claimed only by the node
+	// holding its stream (?5 lists those).
 	sqlClaimEndpoints = `SELECT e.seq, e.id, e.ordering = 'fifo' FROM endpoints e
 		WHERE e.disabled = 0 AND e.seq %s ?1
 		  AND e.id NOT IN (SELECT value FROM json_each(?2))
+		  AND (e.kind <> 'listen' OR e.id IN (SELECT value FROM json_each(?5)))
 		  AND EXISTS (SELECT 1 FROM deliveries d
 		              WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.available_at <= ?3)
 		ORDER BY e.seq LIMIT ?4`

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Stats", func(t *testing.T) { testStats(t, o) })
 	t.Run("RetryFailed", func(t *testing.T) { testRetryFailed(t, o) })
 	t.Run("EndpointCircuit", func(t *testing.T) { testEndpointCircuit(t, o) })
+	t.Run("ListenEndpoints", func(t *testing.T) { testListenEndpoints(t, o) })
 }
 
 // maxPages bounds the paging loops, so that a cursor that never ends
