@@ -141,6 +141,17 @@ type pgRelWAL struct {
 	Bytes       int64   `json:"bytes"`
 	FPIBytes    int64   `json:"fpi_bytes"`
 	PerDelivery float64 `json:"bytes_per_delivery"`
+	// Types splits them by record type ("Heap INSERT", "Btree
+	// INSERT_LEAF", "Heap LOCK"...).
+	Types []pgRecordWAL `json:"types"`
+}
+
+// pgRecordWAL is one record type's share of a relation's WAL.
+type pgRecordWAL struct {
+	Type        string  `json:"type"` // resource manager and record type
+	Records     int64   `json:"records"`
+	Bytes       int64   `json:"bytes"`
+	PerDelivery float64 `json:"bytes_per_delivery"`
 }
 
 // pgMeter reads PostgreSQL's counters on a connection of its own.
@@ -305,9 +316,10 @@ func (m *pgMeter) hookdWAL(ctx context.Context, from, to string, w *writeAmp) (*
 		), xids AS (
 			SELECT DISTINCT xid FROM mine WHERE xid <> 0
 		)
-		SELECT name, kind, count(*), sum(record_length)::bigint, sum(fpi_length)::bigint FROM mine GROUP BY name, kind
+		SELECT name, kind, resource_manager || ' ' || record_type, count(*), sum(record_length)::bigint, sum(fpi_length)::bigint
+		FROM mine GROUP BY 1, 2, 3
 		UNION ALL
-		SELECT '(commit records)', 'commit', count(*), coalesce(sum(record_length), 0)::bigint, 0 FROM recs
+		SELECT '(commit records)', 'commit', 'Transaction COMMIT', count(*), coalesce(sum(record_length), 0)::bigint, 0 FROM recs
 		WHERE resource_manager = 'Transaction' AND record_type LIKE 'COMMIT%' AND xid IN (SELECT xid FROM xids)`,
 		m.t.schema, from, to)
 	if err != nil {
@@ -315,7 +327,10 @@ func (m *pgMeter) hookdWAL(ctx context.Context, from, to string, w *writeAmp) (*
 	}
 	rels, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pgRelWAL, error) {
 		var x pgRelWAL
-		err := r.Scan(&x.Relation, &x.Kind, &x.Records, &x.Bytes, &x.FPIBytes)
+		var t pgRecordWAL
+		err := r.Scan(&x.Relation, &x.Kind, &t.Type, &x.Records, &x.Bytes, &x.FPIBytes)
+		t.Records, t.Bytes = x.Records, x.Bytes
+		x.Types = []pgRecordWAL{t}
 		return x, err
 	})
 	if err != nil {
@@ -324,10 +339,27 @@ func (m *pgMeter) hookdWAL(ctx context.Context, from, to string, w *writeAmp) (*
 	return sumRelWAL(rels, w), nil
 }
 
-// sumRelWAL totals the relations' WAL, names their kinds and sorts them,
-// largest first.
-func sumRelWAL(rels []pgRelWAL, w *writeAmp) *pgHookdWAL {
+// sumRelWAL merges the rows of each relation (one per record type),
+// totals the relations' WAL, names their kinds and sorts them, largest
+// first (and their record types likewise).
+func sumRelWAL(rows []pgRelWAL, w *writeAmp) *pgHookdWAL {
 	h := &pgHookdWAL{}
+	var rels []pgRelWAL
+	at := map[string]int{}
+	for _, x := range rows {
+		k := x.Relation + "\x00" + x.Kind
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(rels)
+			rels = append(rels, pgRelWAL{Relation: x.Relation, Kind: x.Kind})
+			i = len(rels) - 1
+		}
+		r := &rels[i]
+		r.Records += x.Records
+		r.Bytes += x.Bytes
+		r.FPIBytes += x.FPIBytes
+		r.Types = append(r.Types, x.Types...)
+	}
 	for i := range rels {
 		r := &rels[i]
 		switch r.Kind {
@@ -341,6 +373,15 @@ func sumRelWAL(rels []pgRelWAL, w *writeAmp) *pgHookdWAL {
 			h.WriteCommits = r.Records
 		}
 		r.PerDelivery = w.perDelivery(r.Bytes)
+		for j := range r.Types {
+			r.Types[j].PerDelivery = w.perDelivery(r.Types[j].Bytes)
+		}
+		slices.SortFunc(r.Types, func(a, b pgRecordWAL) int {
+			if a.Bytes != b.Bytes {
+				return int(b.Bytes - a.Bytes)
+			}
+			return strings.Compare(a.Type, b.Type)
+		})
 		h.Bytes += r.Bytes
 		h.FPIBytes += r.FPIBytes
 		h.Records += r.Records

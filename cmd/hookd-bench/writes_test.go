@@ -136,11 +136,16 @@ func TestPGDiff(t *testing.T) {
 func TestSumRelWAL(t *testing.T) {
 	t.Parallel()
 	w := &writeAmp{Deliveries: 10}
+	row := func(rel, kind, typ string, records, bytes, fpi int64) pgRelWAL {
+		return pgRelWAL{Relation: rel, Kind: kind, Records: records, Bytes: bytes, FPIBytes: fpi,
+			Types: []pgRecordWAL{{Type: typ, Records: records, Bytes: bytes}}}
+	}
 	h := sumRelWAL([]pgRelWAL{
-		{Relation: "deliveries_claim", Kind: "i", Records: 20, Bytes: 1500, FPIBytes: 500},
-		{Relation: "(commit records)", Kind: "commit", Records: 4, Bytes: 160},
-		{Relation: "events", Kind: "r", Records: 10, Bytes: 12000, FPIBytes: 8000},
-		{Relation: "events (TOAST)", Kind: "t", Records: 1, Bytes: 100},
+		row("deliveries_claim", "i", "Btree INSERT_LEAF", 20, 1500, 500),
+		row("(commit records)", "commit", "Transaction COMMIT", 4, 160, 0),
+		row("events", "r", "Heap LOCK", 4, 200, 0),
+		row("events", "r", "Heap INSERT", 6, 11800, 8000),
+		row("events (TOAST)", "t", "Heap INSERT", 1, 100, 0),
 	}, w)
 	if h.Bytes != 13760 || h.FPIBytes != 8500 || h.Records != 35 || h.WriteCommits != 4 {
 		t.Errorf("totals = %+v", h)
@@ -155,8 +160,12 @@ func TestSumRelWAL(t *testing.T) {
 	if s := strings.Join(got, ","); s != "events:table,deliveries_claim:index,(commit records):commit,events (TOAST):toast" {
 		t.Errorf("relations = %s", s)
 	}
-	if h.Relations[0].PerDelivery != 1200 {
-		t.Errorf("events per delivery = %v, want 1200", h.Relations[0].PerDelivery)
+	ev := h.Relations[0]
+	if ev.PerDelivery != 1200 || ev.Records != 10 || ev.FPIBytes != 8000 {
+		t.Errorf("events = %+v, want 1200 bytes per delivery in 10 records, 8000 of them images", ev)
+	}
+	if len(ev.Types) != 2 || ev.Types[0].Type != "Heap INSERT" || ev.Types[0].PerDelivery != 1180 || ev.Types[1].Type != "Heap LOCK" || ev.Types[1].Records != 4 {
+		t.Errorf("events by record type = %+v, want Heap INSERT (1180 per delivery) then Heap LOCK (4 records)", ev.Types)
 	}
 }
 
