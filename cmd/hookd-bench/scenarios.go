@@ -107,6 +107,9 @@ func runLoad(o options) (*result, error) {
 		return nil, err
 	}
 	res.describe(h)
+	if l.Writes == nil && h.mode != "child process" {
+		res.note("writes per delivery are measured only for the hookd the bench starts as a child process")
+	}
 	l.RatioToRaw = res.ratio(l.DeliveriesPerSec)
 	if o.rate == 0 {
 		l.PerDelivery = res.perDelivery(l)
