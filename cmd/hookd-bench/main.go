@@ -92,6 +92,7 @@ type options struct {
 	backlog      int
 	fill         string
 	drainTimeout time.Duration
+	walFrames    bool
 }
 
 func main() {
@@ -119,6 +120,7 @@ func main() {
 	flag.DurationVar(&o.attemptTO, "attempt-timeout", 5*time.Second, "hookd's attempt timeout in the isolation scenario (hookd's default: 15s)")
 	flag.IntVar(&o.backlog, "backlog", 1000000, "deliveries to queue (backlog)")
 	flag.StringVar(&o.fill, "fill", "batch", "how the backlog is filled: batch (POST .../events/batch, -batch per request) or single (one POST per event, -conns at once)")
+	flag.BoolVar(&o.walFrames, "wal-frames", false, "SQLite: follow the WAL during the load and count its frames per table and index (where the write bytes go)")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Minute, "give up waiting for the backlog to drain after this long")
 	flag.Parse()
 	set := map[string]bool{}

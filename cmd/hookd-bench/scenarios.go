@@ -185,7 +185,7 @@ func measureLoad(o options, client *http.Client, data []byte, spec loadSpec) (*l
 	pub.tracker = tr
 	var meter *writeMeter
 	if spec.writes {
-		if meter = newWriteMeter(h, rc, pub, spec.endpoints); meter != nil {
+		if meter = newWriteMeter(h, rc, pub, spec.endpoints, o.walFrames); meter != nil {
 			meter.begin(context.Background())
 		}
 	}

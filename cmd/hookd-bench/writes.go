@@ -156,6 +156,8 @@ type sqliteWrites struct {
 	// of the load to hookd's exit (which checkpoints the WAL into it).
 	FileGrowth            int64   `json:"file_growth"`
 	FileGrowthPerDelivery float64 `json:"file_growth_per_delivery"`
+	// WAL is the WAL's frames per table and index, with -wal-frames.
+	WAL *walFrames `json:"wal_frames,omitempty"`
 }
 
 // perDelivery divides n by the span's deliveries (0 if there were none).
@@ -235,17 +237,21 @@ type writeMeter struct {
 	delivered0, accepted0 int64
 	dbSize0               int64
 	pg                    *pgMeter
+	wal                   *walFollower // with -wal-frames, on SQLite
+	followWAL             bool
 	errs                  []string
 }
 
 // newWriteMeter returns a meter for the hookd the bench started as child
 // processes (it cannot tell a -inprocess or -target hookd's writes from
 // the bench's, or see them), or nil.
-func newWriteMeter(h *hookdUnderTest, rc *receiver, pub *publisher, fanout int) *writeMeter {
+// With followWAL, on SQLite, it also counts the WAL's frames per table
+// and index (walframes.go).
+func newWriteMeter(h *hookdUnderTest, rc *receiver, pub *publisher, fanout int, followWAL bool) *writeMeter {
 	if h.mode != "child process" {
 		return nil
 	}
-	return &writeMeter{h: h, rc: rc, pub: pub, fanout: fanout}
+	return &writeMeter{h: h, rc: rc, pub: pub, fanout: fanout, followWAL: followWAL}
 }
 
 func (m *writeMeter) fail(format string, args ...any) {
@@ -290,6 +296,9 @@ func (m *writeMeter) begin(ctx context.Context) {
 	}
 	if m.h.sqlitePath != "" {
 		m.dbSize0 = fileSize(m.h.sqlitePath)
+		if m.followWAL {
+			m.wal = followWAL(m.h.sqlitePath)
+		}
 	}
 	var err error
 	if m.io0, err = m.nodesIO(); err != nil {
@@ -327,6 +336,14 @@ func (m *writeMeter) end(ctx context.Context, timeout time.Duration) *writeAmp {
 	} else if err != nil {
 		m.fail("/proc/<pid>/io: %v", err)
 	}
+	var walGens [][]walFrame
+	var walPageSize int
+	if m.wal != nil {
+		var err error
+		if walGens, walPageSize, err = m.wal.finish(); err != nil {
+			m.fail("WAL: %v", err)
+		}
+	}
 	for _, c := range m.h.nodes {
 		c.stop()
 	}
@@ -339,6 +356,13 @@ func (m *writeMeter) end(ctx context.Context, timeout time.Duration) *writeAmp {
 		}
 		s.FileGrowth = fileSize(m.h.sqlitePath) - m.dbSize0
 		s.FileGrowthPerDelivery = w.perDelivery(s.FileGrowth)
+		if m.wal != nil {
+			if owners, err := dbPages(ctx, m.h.sqlitePath); err != nil {
+				m.fail("WAL frames: %v", err)
+			} else {
+				s.WAL = attributeWAL(walGens, walPageSize, owners, w.Deliveries, w.Process.RestBytes)
+			}
+		}
 		w.SQLite = s
 	}
 	if m.pg != nil {
@@ -379,6 +403,9 @@ func (w *writeAmp) print(out io.Writer, indent string) {
 	if s := w.SQLite; s != nil {
 		fmt.Fprintf(out, "%sSQLite (%d-byte pages): %s written to the database files (WAL frames and checkpoints); main file grew %s\n",
 			in, s.PageSize, kb(s.FileBytesPerDelivery), kb(s.FileGrowthPerDelivery))
+		if s.WAL != nil {
+			s.WAL.print(out, in)
+		}
 	}
 	if p := w.PG; p != nil {
 		p.print(out, in)
