@@ -22,6 +22,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,6 +75,18 @@ type hookdUnderTest struct {
 	nodes   []*child // child processes (mode "child process")
 	pprofs  []string // their pprof addresses, with -cpuprofile
 	cleanup []func()
+	// pg is the PostgreSQL database and schema the nodes use (store
+	// PostgreSQL), for measuring what they write.
+	pg *pgTarget
+	// sqlitePath is the SQLite database file (store SQLite).
+	sqlitePath string
+}
+
+// pgTarget is where the hookd under test keeps its data on PostgreSQL.
+type pgTarget struct {
+	dsn     string // the database, as -db gave it
+	schema  string // the fresh schema the nodes use
+	appName string // the nodes' application_name, to find their backends
 }
 
 // child is one hookd child process.
@@ -81,6 +94,9 @@ type child struct {
 	cmd  *exec.Cmd
 	pid  int
 	done chan struct{} // closed when it has exited
+	// logBytes counts what it has written to its stdout and stderr (its
+	// log), which /proc/<pid>/io's wchar counts too.
+	logBytes *atomic.Int64
 }
 
 // hookdSettings is what a scenario changes in the settings of the hookd
@@ -112,15 +128,23 @@ func startHookd(o options, tweak hookdSettings) (*hookdUnderTest, error) {
 		}
 		h.cleanup = append(h.cleanup, func() { os.RemoveAll(dir) })
 		db = filepath.Join(dir, "hookd.db")
+		h.sqlitePath = db
 	case isPG:
 		h.store = "PostgreSQL"
 		var drop func()
 		var err error
+		base := db
 		db, drop, err = pgstore.FreshSchema(context.Background(), db, "hookd_bench")
 		if err != nil {
 			return nil, err
 		}
 		h.cleanup = append(h.cleanup, drop)
+		if h.pg, db, err = namePGNodes(base, db); err != nil {
+			return nil, err
+		}
+	}
+	if !isPG && h.sqlitePath == "" {
+		h.sqlitePath = db
 	}
 	if o.nodes > 1 && !isPG {
 		return nil, fmt.Errorf("-nodes %d needs -db postgres://...: SQLite serves one node", o.nodes)
@@ -195,7 +219,8 @@ func (h *hookdUnderTest) startChild(cfg config.Config, i int) (string, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childConfigEnv+"="+string(cj))
-	cmd.Stderr = &prefixWriter{w: os.Stderr, prefix: fmt.Sprintf("hookd[%d]: ", i+1)}
+	logBytes := new(atomic.Int64)
+	cmd.Stderr = countingWriter{w: &prefixWriter{w: os.Stderr, prefix: fmt.Sprintf("hookd[%d]: ", i+1)}, n: logBytes}
 	setParentDeathSignal(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -204,17 +229,17 @@ func (h *hookdUnderTest) startChild(cfg config.Config, i int) (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
-	c := &child{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
+	c := &child{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), logBytes: logBytes}
 	addrc := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(out)
+		sc := bufio.NewScanner(io.TeeReader(out, countingWriter{n: logBytes}))
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), readyLine); ok {
 				addrc <- a
 				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, out)
+		_, _ = io.Copy(countingWriter{n: logBytes}, out)
 	}()
 	go func() { _ = cmd.Wait(); close(c.done) }()
 	h.nodes = append(h.nodes, c)

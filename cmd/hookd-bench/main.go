@@ -12,7 +12,15 @@
 //     p99 that drifts shows);
 //   - hookd's own CPU time (utime+stime from /proc/<pid>/stat), the cores
 //     that makes over the measured window, and its peak RSS (VmHWM), next to
-//     the bench process's own CPU (client, receiver and bookkeeping).
+//     the bench process's own CPU (client, receiver and bookkeeping);
+//   - what hookd wrote per delivery (max and batch scenarios, hookd as a
+//     child process; see writes.go), over the whole load: its write(2)
+//     bytes (wchar of /proc/<pid>/io), split into the bench's sockets, its
+//     log and the rest, which on SQLite is the database files (WAL frames
+//     and checkpoints); on PostgreSQL, WAL bytes, tuples inserted, updated
+//     (HOT) and deleted in hookd's schema, and transactions; with the
+//     pg_walinspect extension in the database, hookd's own WAL per
+//     relation and record type.
 //
 // hookd runs as a child process by default: the bench re-executes its own
 // binary in a hidden mode (HOOKD_BENCH_CHILD=1) that runs server.Run with
@@ -84,6 +92,7 @@ type options struct {
 	backlog      int
 	fill         string
 	drainTimeout time.Duration
+	walFrames    bool
 }
 
 func main() {
@@ -111,6 +120,7 @@ func main() {
 	flag.DurationVar(&o.attemptTO, "attempt-timeout", 5*time.Second, "hookd's attempt timeout in the isolation scenario (hookd's default: 15s)")
 	flag.IntVar(&o.backlog, "backlog", 1000000, "deliveries to queue (backlog)")
 	flag.StringVar(&o.fill, "fill", "batch", "how the backlog is filled: batch (POST .../events/batch, -batch per request) or single (one POST per event, -conns at once)")
+	flag.BoolVar(&o.walFrames, "wal-frames", false, "SQLite: follow the WAL during the load and count its frames per table and index (where the write bytes go)")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Minute, "give up waiting for the backlog to drain after this long")
 	flag.Parse()
 	set := map[string]bool{}

@@ -38,8 +38,11 @@ type receiver struct {
 	rejected atomic.Int64 // 503 answers
 	hung     atomic.Int64 // requests to the hanging endpoint
 	distinct atomic.Int64 // events seen for the first time (with seen)
-	first    atomic.Int64 // unix nanos of the first 2xx answer since reset
-	last     atomic.Int64 // and of the last
+	// readBytes counts the bytes read from the connections hookd opened
+	// to the receiver: its deliveries, headers and all.
+	readBytes atomic.Int64
+	first     atomic.Int64 // unix nanos of the first 2xx answer since reset
+	last      atomic.Int64 // and of the last
 }
 
 func startReceiver() (*receiver, error) {
@@ -50,7 +53,7 @@ func startReceiver() (*receiver, error) {
 	r := &receiver{url: "http://" + ln.Addr().String() + "/hook", release: make(chan struct{})}
 	r.hangEP.Store(-1)
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
+	go func() { _ = r.srv.Serve(countingListener{Listener: ln, n: &r.readBytes}) }()
 	return r, nil
 }
 
@@ -277,6 +280,7 @@ func newClient(conns int) *http.Client {
 			MaxIdleConnsPerHost: conns * 2,
 			MaxConnsPerHost:     conns,
 			IdleConnTimeout:     time.Minute,
+			DialContext:         countingDial,
 		},
 	}
 }

@@ -85,6 +85,9 @@ type loadResult struct {
 	// PerDelivery is the CPU per delivery and the target's budget (max
 	// and batch scenarios).
 	PerDelivery *budget `json:"per_delivery,omitempty"`
+	// Writes is what hookd wrote per delivery (max and batch scenarios,
+	// hookd as child processes; see writes.go).
+	Writes *writeAmp `json:"writes,omitempty"`
 }
 
 type latencyStat struct {
@@ -298,6 +301,9 @@ func (l *loadResult) print(w io.Writer, indent string) {
 			fmt.Fprintf(w, "; two raw exchanges (event in, delivery out) cost %.0f µs of it", b.PostsUs)
 		}
 		fmt.Fprintln(w)
+	}
+	if l.Writes != nil {
+		l.Writes.print(w, indent)
 	}
 }
 

@@ -102,11 +102,14 @@ func runLoad(o options) (*result, error) {
 		batch = o.batch
 		tweak = func(c *config.Config) { c.MaxBodyBytes = bodyLimit(batch, data) }
 	}
-	l, h, err := measureLoad(o, client, data, loadSpec{endpoints: o.fanout, hang: -1, batch: batch, rate: o.rate, tweak: tweak, profile: true})
+	l, h, err := measureLoad(o, client, data, loadSpec{endpoints: o.fanout, hang: -1, batch: batch, rate: o.rate, tweak: tweak, profile: true, writes: true})
 	if err != nil {
 		return nil, err
 	}
 	res.describe(h)
+	if l.Writes == nil && h.mode != "child process" {
+		res.note("writes per delivery are measured only for the hookd the bench starts as a child process")
+	}
 	l.RatioToRaw = res.ratio(l.DeliveriesPerSec)
 	if o.rate == 0 {
 		l.PerDelivery = res.perDelivery(l)
@@ -155,6 +158,7 @@ type loadSpec struct {
 	rate      int // events/s; 0: max
 	tweak     hookdSettings
 	profile   bool // this run takes -cpuprofile
+	writes    bool // measure what hookd writes (writes.go)
 }
 
 // measureLoad starts a receiver and a hookd, publishes for -warmup and
@@ -179,6 +183,12 @@ func measureLoad(o options, client *http.Client, data []byte, spec loadSpec) (*l
 	}
 	pub := newPublisher(client, h.bases, app, o.key, data, spec.batch)
 	pub.tracker = tr
+	var meter *writeMeter
+	if spec.writes {
+		if meter = newWriteMeter(h, rc, pub, spec.endpoints, o.walFrames); meter != nil {
+			meter.begin(context.Background())
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wait := pub.drive(ctx, o.conns, spec.rate)
@@ -249,6 +259,10 @@ func measureLoad(o options, client *http.Client, data []byte, spec loadSpec) (*l
 	}
 	for _, s := range perSlice {
 		l.SliceP99Ms = append(l.SliceP99Ms, ms(pct(s, 99)))
+	}
+	if meter != nil {
+		// Last: it stops hookd's nodes.
+		l.Writes = meter.end(context.Background(), 60*time.Second)
 	}
 	return l, h, nil
 }
