@@ -137,6 +137,24 @@ func (e CatalogImportRequestPack) Valid() bool {
 	}
 }
 
+// Defines values for EndpointKind.
+const (
+	EndpointKindHTTP   EndpointKind = "http"
+	EndpointKindListen EndpointKind = "listen"
+)
+
+// Valid indicates whether the value is a known member of the EndpointKind enum.
+func (e EndpointKind) Valid() bool {
+	switch e {
+	case EndpointKindHTTP:
+		return true
+	case EndpointKindListen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EndpointCreateRequestOrdering.
 const (
 	EndpointCreateRequestOrderingFifo EndpointCreateRequestOrdering = "fifo"
@@ -650,8 +668,11 @@ type Endpoint struct {
 	Filter           *string    `json:"filter,omitempty"`
 
 	// Headers The custom headers sent with every delivery. Each value reads ******** here, whatever it is (values are often credentials, sealed at rest); GET /v1/apps/{app}/endpoints/{ep}/headers shows them.
-	Headers        map[string]string `json:"headers"`
-	ID             string            `json:"id"`
+	Headers map[string]string `json:"headers"`
+	ID      string            `json:"id"`
+
+	// Kind http: deliveries are POSTed to url. listen: a temporary endpoint opened by hookd listen; its deliveries go down the CLI's stream to the developer's machine, and it is removed when the stream ends.
+	Kind           *EndpointKind     `json:"kind,omitempty"`
 	MaxConcurrency *int64            `json:"max_concurrency,omitempty"`
 	Metadata       map[string]string `json:"metadata"`
 	Ordering       *string           `json:"ordering,omitempty"`
@@ -661,6 +682,9 @@ type Endpoint struct {
 	UpdatedAt      time.Time         `json:"updated_at"`
 	URL            string            `json:"url"`
 }
+
+// EndpointKind http: deliveries are POSTed to url. listen: a temporary endpoint opened by hookd listen; its deliveries go down the CLI's stream to the developer's machine, and it is removed when the stream ends.
+type EndpointKind string
 
 // EndpointCreateRequest defines model for EndpointCreateRequest.
 type EndpointCreateRequest struct {
@@ -1404,6 +1428,24 @@ type CreateEventParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListenParams defines parameters for Listen.
+type ListenParams struct {
+	// Events The event types to receive, comma-separated: names, or patterns such as order.* (as an endpoint's event_types). Empty receives every type.
+	Events *string `form:"events,omitempty" json:"events,omitempty"`
+
+	// ForwardTo Where the CLI forwards deliveries (shown as the endpoint's url; hookd never dials it).
+	ForwardTo *string `form:"forward_to,omitempty" json:"forward_to,omitempty"`
+
+	// Resume Resume this listen endpoint (ep_...) after a lost connection, within its grace period; the Hookd-Listen-Secret header must carry its secret.
+	Resume *string `form:"resume,omitempty" json:"resume,omitempty"`
+
+	// HookdListenSecret With resume: the endpoint's signing secret, as the stream's first message gave it.
+	HookdListenSecret *string `json:"Hookd-Listen-Secret,omitempty"`
+
+	// Upgrade websocket: this route answers only a WebSocket handshake.
+	Upgrade *string `json:"Upgrade,omitempty"`
+}
+
 // GetAppStatsParams defines parameters for GetAppStats.
 type GetAppStatsParams struct {
 	// Since The window's start (RFC 3339); default: an hour before until. The first bucket starts at since rounded down to a multiple of bucket (from the Unix epoch).
@@ -1897,6 +1939,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/apps/{app}/events/{id}/resend (the `ResendEvent` operationId).
 	ResendEvent(ctx context.Context, app string, id string, body ResendEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Listen Receive an app's deliveries over a WebSocket (hookd listen)
+	//
+	// Opens a WebSocket stream (`Connection: Upgrade`, `Upgrade: websocket`) and registers a temporary endpoint of kind `listen` for the app, which lives as long as the stream (it is deleted when the client closes the stream with status 1000, or 30 s after the connection is lost unless the client resumes it). Its deliveries are sent down the stream instead of an HTTP POST, and the client's answers are recorded as their attempts. The server's first message is `{"type":"hello","endpoint_id","app_id","secret","event_types"}`; then `{"type":"delivery","request_id","delivery_id","event_id","event_type","attempt","headers","body"}` messages come down and the client answers each with `{"type":"answer","request_id","status","body","duration_ms"}` (status 0 with `error_kind` and `error` when it got no answer). `hookd listen` is the client.
+	//
+	// Corresponds with GET /v1/apps/{app}/listen (the `Listen` operationId).
+	Listen(ctx context.Context, app string, params *ListenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePortalLinkWithBody Create a consumer portal link
 	//
@@ -2766,6 +2815,23 @@ func (c *RawClient) ResendEventWithBody(ctx context.Context, app string, id stri
 // Corresponds with POST /v1/apps/{app}/events/{id}/resend (the `ResendEvent` operationId).
 func (c *RawClient) ResendEvent(ctx context.Context, app string, id string, body ResendEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendEventRequest(c.Server, app, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Listen Receive an app's deliveries over a WebSocket (hookd listen)
+//
+// Opens a WebSocket stream (`Connection: Upgrade`, `Upgrade: websocket`) and registers a temporary endpoint of kind `listen` for the app, which lives as long as the stream (it is deleted when the client closes the stream with status 1000, or 30 s after the connection is lost unless the client resumes it). Its deliveries are sent down the stream instead of an HTTP POST, and the client's answers are recorded as their attempts. The server's first message is `{"type":"hello","endpoint_id","app_id","secret","event_types"}`; then `{"type":"delivery","request_id","delivery_id","event_id","event_type","attempt","headers","body"}` messages come down and the client answers each with `{"type":"answer","request_id","status","body","duration_ms"}` (status 0 with `error_kind` and `error` when it got no answer). `hookd listen` is the client.
+//
+// Corresponds with GET /v1/apps/{app}/listen (the `Listen` operationId).
+func (c *RawClient) Listen(ctx context.Context, app string, params *ListenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListenRequest(c.Server, app, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4794,6 +4860,117 @@ func NewResendEventRequestWithBody(server string, app string, id string, content
 	return req, nil
 }
 
+// NewListenRequest constructs an http.Request for the Listen method
+func NewListenRequest(server string, app string, params *ListenParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/apps/%s/listen", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Events != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "events", *params.Events, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ForwardTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "forward_to", *params.ForwardTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Resume != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "resume", *params.Resume, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.HookdListenSecret != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Hookd-Listen-Secret", *params.HookdListenSecret, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Hookd-Listen-Secret", headerParam0)
+		}
+
+		if params.Upgrade != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Upgrade", *params.Upgrade, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Upgrade", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCreatePortalLinkRequest calls the generic CreatePortalLink builder with application/json body
 func NewCreatePortalLinkRequest(server string, app string, body CreatePortalLinkJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5743,6 +5920,15 @@ type RawClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/apps/{app}/events/{id}/resend (the `ResendEvent` operationId).
 	ResendEventWithResponse(ctx context.Context, app string, id string, body ResendEventJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendEventResponse, error)
+
+	// ListenWithResponse Receive an app's deliveries over a WebSocket (hookd listen)
+	//
+	// Opens a WebSocket stream (`Connection: Upgrade`, `Upgrade: websocket`) and registers a temporary endpoint of kind `listen` for the app, which lives as long as the stream (it is deleted when the client closes the stream with status 1000, or 30 s after the connection is lost unless the client resumes it). Its deliveries are sent down the stream instead of an HTTP POST, and the client's answers are recorded as their attempts. The server's first message is `{"type":"hello","endpoint_id","app_id","secret","event_types"}`; then `{"type":"delivery","request_id","delivery_id","event_id","event_type","attempt","headers","body"}` messages come down and the client answers each with `{"type":"answer","request_id","status","body","duration_ms"}` (status 0 with `error_kind` and `error` when it got no answer). `hookd listen` is the client.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/apps/{app}/listen (the `Listen` operationId).
+	ListenWithResponse(ctx context.Context, app string, params *ListenParams, reqEditors ...RequestEditorFn) (*ListenResponse, error)
 
 	// CreatePortalLinkWithBodyWithResponse Create a consumer portal link
 	//
@@ -8940,6 +9126,103 @@ func (r ResendEventResponse) ContentType() string {
 	return ""
 }
 
+type ListenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorModel
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorModel
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorModel
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorModel
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorModel
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorModel
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorModel
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorModel
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *ErrorModel
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON400() *ErrorModel {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON401() *ErrorModel {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON403() *ErrorModel {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON404() *ErrorModel {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON409() *ErrorModel {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON422() *ErrorModel {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON429() *ErrorModel {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON500() *ErrorModel {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListenResponse) GetApplicationProblemJSON503() *ErrorModel {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreatePortalLinkResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10536,6 +10819,21 @@ func (c *RawClientWithResponses) ResendEventWithResponse(ctx context.Context, ap
 		return nil, err
 	}
 	return ParseResendEventResponse(rsp)
+}
+
+// ListenWithResponse Receive an app's deliveries over a WebSocket (hookd listen)
+//
+// Opens a WebSocket stream (`Connection: Upgrade`, `Upgrade: websocket`) and registers a temporary endpoint of kind `listen` for the app, which lives as long as the stream (it is deleted when the client closes the stream with status 1000, or 30 s after the connection is lost unless the client resumes it). Its deliveries are sent down the stream instead of an HTTP POST, and the client's answers are recorded as their attempts. The server's first message is `{"type":"hello","endpoint_id","app_id","secret","event_types"}`; then `{"type":"delivery","request_id","delivery_id","event_id","event_type","attempt","headers","body"}` messages come down and the client answers each with `{"type":"answer","request_id","status","body","duration_ms"}` (status 0 with `error_kind` and `error` when it got no answer). `hookd listen` is the client.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/apps/{app}/listen (the `Listen` operationId).
+func (c *RawClientWithResponses) ListenWithResponse(ctx context.Context, app string, params *ListenParams, reqEditors ...RequestEditorFn) (*ListenResponse, error) {
+	rsp, err := c.Listen(ctx, app, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListenResponse(rsp)
 }
 
 // CreatePortalLinkWithBodyWithResponse Create a consumer portal link
@@ -13318,6 +13616,91 @@ func ParseResendEventResponse(rsp *http.Response) (*ResendEventResponse, error) 
 			return nil, err
 		}
 		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListenResponse parses an HTTP response from a ListenWithResponse call
+func ParseListenResponse(rsp *http.Response) (*ListenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 101:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
