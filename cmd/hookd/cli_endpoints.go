@@ -10,8 +10,8 @@ import (
 
 // Table columns of endpoints and of the answers of their operations.
 var (
-	endpointColumns       = cols("ID=id", "UID=uid", "URL=url", "EVENT TYPES=event_types", "DISABLED=disabled", "CREATED=created_at")
-	endpointDetailColumns = cols("ID=id", "UID=uid", "APP=app_id", "URL=url", "DESCRIPTION=description",
+	endpointColumns       = cols("ID=id", "UID=uid", "KIND=kind", "URL=url", "EVENT TYPES=event_types", "DISABLED=disabled", "CREATED=created_at")
+	endpointDetailColumns = cols("ID=id", "UID=uid", "APP=app_id", "KIND=kind", "URL=url", "DESCRIPTION=description",
 		"EVENT TYPES=event_types", "DISABLED=disabled", "FILTER=filter", "PROFILE=profile", "HEADERS=headers",
 		"METADATA=metadata", "CIRCUIT OPEN UNTIL=circuit_open_until", "CREATED=created_at", "UPDATED=updated_at")
 	secretColumns        = cols("SECRET=secret")
