@@ -106,7 +106,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 // hookd's OpenAPI document, with typed parameters, bodies and answers
 // (XxxWithResponse methods), sending the Client's key and user agent and
 // retrying as it does. Its answers are not turned into errors: see
-// [ErrorFromResponse].
+// [ResponseError].
 func (c *Client) Raw() *RawClientWithResponses { return c.raw }
 
 // BaseURL returns the base URL the Client was made with, without a trailing

@@ -85,14 +85,31 @@ func (e *Error) Field(loc string) (FieldError, bool) {
 const maxErrorBody = 64 << 10
 
 // ErrorFromResponse reads resp (whose body it consumes, not closing it) as
-// an [*Error], for answers of [Client.Raw]'s methods; it returns nil when
-// resp is 2xx.
+// an [*Error]; it returns nil when resp is 2xx. It is for the answers of
+// the generated methods that return an *http.Response
+// (Client.Raw().ClientInterface); see [ResponseError] for the
+// XxxWithResponse ones.
 func ErrorFromResponse(resp *http.Response) *Error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	return newError(resp.StatusCode, resp.Header, body)
+}
+
+// ResponseError returns the answer of a generated XxxWithResponse method of
+// [Client.Raw] as an [*Error], from its HTTPResponse and Body, or nil when
+// it is 2xx:
+//
+//	r, err := c.Raw().GetAppWithResponse(ctx, "acme")
+//	if err == nil {
+//		if e := client.ResponseError(r.HTTPResponse, r.Body); e != nil { ... }
+//	}
+func ResponseError(resp *http.Response, body []byte) *Error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return newError(resp.StatusCode, resp.Header, body[:min(len(body), maxErrorBody)])
 }
 
 // newError builds the Error of an answer of this status, header and body.

@@ -298,3 +298,26 @@ func TestErrorFields(t *testing.T) {
 		t.Errorf("Error() = %q\nwant      %q", got, want)
 	}
 }
+
+// TestErrorNotAProblem: an answer that is not a problem (a proxy's HTML
+// page) is still an *Error, with the status text as its title and the
+// body kept.
+func TestErrorNotAProblem(t *testing.T) {
+	t.Parallel()
+	s := newScripted(t, answer{status: 502, body: "<html>bad gateway</html>"})
+	c, _ := newTestClient(t, s, client.RetryPolicy{MaxRetries: 3})
+	_, err := c.GetApp(context.Background(), "acme")
+	var e *client.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err %v (%T), want *client.Error", err, err)
+	}
+	if e.StatusCode != 502 || e.Title != "Bad Gateway" || string(e.Body) != "<html>bad gateway</html>" || len(e.Errors) != 0 {
+		t.Errorf("error %+v", e)
+	}
+	if got, want := e.Error(), "hookd: 502 Bad Gateway"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if n := len(s.requests()); n != 1 {
+		t.Errorf("%d requests, want 1 (502 is not retried)", n)
+	}
+}

@@ -391,7 +391,10 @@ func roundTrip(t *testing.T, base string) {
 	// Every operation is also on Raw.
 	raw, err := c.Raw().GetAppWithResponse(ctx, "acme")
 	if err != nil || raw.StatusCode() != http.StatusNotFound || raw.ApplicationProblemJSON404 == nil {
-		t.Errorf("Raw GetApp: %v, %v", raw, err)
+		t.Fatalf("Raw GetApp: %v, %v", raw, err)
+	}
+	if e := client.ResponseError(raw.HTTPResponse, raw.Body); e == nil || e.StatusCode != http.StatusNotFound || e.Detail == "" {
+		t.Errorf("ResponseError = %+v, want the 404 with its detail", e)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,16 +74,19 @@ func get(ctx context.Context, h http.Handler, path string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// errNoDispatcher is what idleDispatcher answers a publish with.
+var errNoDispatcher = errors.New("apidoc: no dispatcher")
+
 // idleDispatcher is the API's dispatcher while only its document is read:
 // no request reaches it.
 type idleDispatcher struct{}
 
 func (idleDispatcher) Publish(context.Context, *hook.App, *hook.Event) (*store.InsertEventResult, error) {
-	return nil, fmt.Errorf("apidoc: no dispatcher")
+	return nil, errNoDispatcher
 }
 
 func (idleDispatcher) PublishBatch(context.Context, *hook.App, []*hook.Event) ([]*store.InsertEventResult, error) {
-	return nil, fmt.Errorf("apidoc: no dispatcher")
+	return nil, errNoDispatcher
 }
 
 func (idleDispatcher) AppChanged(*hook.App)           {}
