@@ -56,6 +56,20 @@ var sections = []section{
 		},
 	},
 	{
+		// The quickstart's loop through the CLI: hookd apps|endpoints|
+		// events|deliveries instead of curl.
+		name:  "cli",
+		ports: []string{"8085", "9005"},
+		check: func(id string, b map[string]any) error {
+			return all(
+				keys(b, "id", "type", "created_at", "data"),
+				equal(b, "type", "order.created"),
+				equal(b, "id", id),
+				equal(b, "data.order_id", "ord_1001"),
+			)
+		},
+	},
+	{
 		name:      "reflow",
 		ports:     []string{"8081", "9001"},
 		eventType: "user.updated",
@@ -121,7 +135,7 @@ var sections = []section{
 
 // checkedHeadings are the README's "## " sections whose every sh block
 // must be marked, run or skipped.
-var checkedHeadings = []string{"Quickstart", "Provider profiles"}
+var checkedHeadings = []string{"Quickstart", "CLI", "Provider profiles"}
 
 // A block is one marked sh block of the README.
 type block struct {
