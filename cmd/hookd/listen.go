@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -17,8 +16,8 @@ import (
 // machine, behind NAT, forwarded to a local URL.
 func newListenCmd() *cobra.Command {
 	var (
-		app, forwardTo, baseURL, apiKey string
-		events                          []string
+		forwardTo string
+		events    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "listen --app APP --forward-to http://localhost:3000/webhooks [--events 'order.*']",
@@ -29,7 +28,12 @@ func newListenCmd() *cobra.Command {
 			"anything else (or a local URL that does not answer) fails and is retried on the schedule.\n" +
 			"One line is printed per delivery. The endpoint is removed when this command exits\n" +
 			"(Ctrl-C), or 30 s after the connection is lost unless it reconnects in time.\n\n" +
-			"hookd's URL and API key come from --url and --api-key, or HOOKD_URL and HOOKD_API_KEY.",
+			"hookd's URL, API key and the app come from --url, --api-key and --app, or HOOKD_URL,\n" +
+			"HOOKD_API_KEY and HOOKD_APP, as for every command (the URL defaults to " + defaultURL + ").\n" +
+			"--timeout bounds each opening of the stream. When hookd cannot be reached at start the\n" +
+			"command exits with 3; when it refuses the stream (a key that is not valid, an unknown\n" +
+			"app, a bad pattern) with 1 and the server's problem. A connection lost later is\n" +
+			"reopened, with backoff, and resumes the same endpoint.",
 		Example: "  HOOKD_URL=https://hooks.example.com HOOKD_API_KEY=hk_... \\\n" +
 			"    hookd listen --app acme --events 'order.*' --forward-to http://localhost:3000/webhooks",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -39,21 +43,16 @@ func newListenCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if baseURL == "" {
-				baseURL = os.Getenv("HOOKD_URL")
+			app, err := appFromFlags(cmd)
+			if err != nil {
+				return err
 			}
-			if apiKey == "" {
-				apiKey = os.Getenv("HOOKD_API_KEY")
+			if forwardTo == "" {
+				return usageError(errors.New("listen: --forward-to is required: the local URL deliveries are POSTed to"))
 			}
-			switch {
-			case app == "":
-				return usageError(errors.New("listen: --app is required"))
-			case forwardTo == "":
-				return usageError(errors.New("listen: --forward-to is required"))
-			case baseURL == "":
-				return usageError(errors.New("listen: --url (or HOOKD_URL) is required"))
-			case apiKey == "":
-				return usageError(errors.New("listen: --api-key (or HOOKD_API_KEY) is required"))
+			baseURL, apiKey, timeout, err := connFromFlags(cmd)
+			if err != nil {
+				return err
 			}
 			var types []string
 			for _, e := range events {
@@ -65,6 +64,7 @@ func newListenCmd() *cobra.Command {
 			}
 			c, err := listen.NewClient(listen.ClientConfig{
 				URL: baseURL, APIKey: apiKey, App: app, Events: types, ForwardTo: forwardTo, Out: cmd.OutOrStdout(),
+				DialTimeout: timeout,
 			})
 			if err != nil {
 				return usageError(err)
@@ -72,17 +72,31 @@ func newListenCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			if err := c.Run(ctx); err != nil {
-				return err
+				return listenError(baseURL, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "\nStopped; the endpoint was removed.")
 			return nil
 		},
 	}
+	addConnFlags(cmd)
+	addAppFlag(cmd)
 	f := cmd.Flags()
-	f.StringVar(&app, "app", "", "the app (id or uid) whose deliveries to receive")
 	f.StringSliceVar(&events, "events", nil, "event types to receive: names or patterns such as 'order.*' (repeat or comma-separate; default: all)")
 	f.StringVar(&forwardTo, "forward-to", "", "the local URL each delivery is POSTed to")
-	f.StringVar(&baseURL, "url", "", "hookd's URL (default $HOOKD_URL)")
-	f.StringVar(&apiKey, "api-key", "", "an API key for the app, or an admin key (default $HOOKD_API_KEY)")
 	return cmd
+}
+
+// listenError is the error `hookd listen` exits with, coded as for the
+// resource commands: a refused stream is the server's problem (exit 1,
+// its detail printed); hookd unreachable at start is exit 3; the
+// endpoint deleted while listening is exit 1.
+func listenError(base string, err error) error {
+	var fe *listen.FatalError
+	if errors.As(err, &fe) {
+		if fe.Status != 0 {
+			return problemError(fe.Status, fe.Body)
+		}
+		return &exitError{code: exitServer, err: err}
+	}
+	return requestError(base, err)
 }

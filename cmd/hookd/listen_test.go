@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/secrets"
 	"github.com/hookd/hookd/webhook"
 )
@@ -144,26 +148,54 @@ func (r *localReceiver) count(id string) int {
 	return r.got[id]
 }
 
-type attemptRow struct {
-	DeliveryID     string `json:"delivery_id"`
-	EventID        string `json:"event_id"`
-	EndpointID     string `json:"endpoint_id"`
-	Number         int    `json:"number"`
-	ResponseStatus int    `json:"response_status"`
-	ResponseBody   string `json:"response_body"`
-	ErrorKind      string `json:"error_kind"`
-}
-
-// attemptsOf lists the attempts of the event's deliveries, oldest first.
-func attemptsOf(p *hookdProc, app, event string) []attemptRow {
-	var page struct{ Data []attemptRow }
-	if code, err := p.call("GET", "/v1/apps/"+app+"/attempts?event="+event, nil, &page); err != nil || code != 200 {
+// attemptsOf lists the attempts of the event's deliveries, oldest first
+// (none when the list cannot be read).
+func attemptsOf(p *hookdProc, app, event string) []client.Attempt {
+	page, err := p.api.ListAttemptsPage(context.Background(), app, &client.ListAttemptsParams{Event: &event})
+	if err != nil {
 		return nil
 	}
 	for i, j := 0, len(page.Data)-1; i < j; i, j = i+1, j-1 {
 		page.Data[i], page.Data[j] = page.Data[j], page.Data[i]
 	}
 	return page.Data
+}
+
+// createListenApp creates an app named listen with the uid.
+func createListenApp(t *testing.T, p *hookdProc, uid string) *client.App {
+	t.Helper()
+	return must[*client.App](t, "create app")(p.api.CreateApp(context.Background(), client.AppCreateRequest{Name: "listen", UID: &uid}))
+}
+
+// publish publishes the event id of type typ to the app.
+func publish(t *testing.T, p *hookdProc, app, id, typ string, data map[string]any) {
+	t.Helper()
+	must[*client.PublishedEvent](t, "publish "+id)(p.api.PublishEvent(context.Background(), app, client.EventCreateRequest{ID: &id, Type: typ, Data: data}))
+}
+
+// endpointGone reports whether the endpoint's GET answers 404.
+func endpointGone(p *hookdProc, app, ep string) bool {
+	_, err := p.api.GetEndpoint(context.Background(), app, ep)
+	var e *client.Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
+}
+
+// describeAttempts is a readable list of attempts for a failure message.
+func describeAttempts(as []client.Attempt) string {
+	var b strings.Builder
+	for _, a := range as {
+		fmt.Fprintf(&b, "\n  #%d endpoint %s: %d %q error_kind %q", a.Number, deref(a.EndpointID), a.ResponseStatus, a.ResponseBody, deref(a.ErrorKind))
+	}
+	return b.String()
+}
+
+// deref is *v, or the zero value when v is nil.
+func deref[T any](v *T) T {
+	if v == nil {
+		var zero T
+		return zero
+	}
+	return *v
 }
 
 // TestListenForwardsRecordsRetriesAndCleansUp runs `hookd listen` against
@@ -173,8 +205,8 @@ func attemptsOf(p *hookdProc, app, event string) []attemptRow {
 // Ctrl-C removes the endpoint at once.
 func TestListenForwardsRecordsRetriesAndCleansUp(t *testing.T) {
 	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"))
-	var app struct{ ID string }
-	p.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "listen-shop"}, 201, &app)
+	ctx := context.Background()
+	app := createListenApp(t, p, "listen-shop")
 
 	rc := newLocalReceiver(t, func(id string, n int) int {
 		if id == "evt-flaky" && n == 1 {
@@ -186,41 +218,35 @@ func TestListenForwardsRecordsRetriesAndCleansUp(t *testing.T) {
 	rc.verify(t, l.secret)
 
 	// The endpoint is visible, of kind listen.
-	var ep struct {
-		ID, URL, Kind string
-		EventTypes    []string `json:"event_types"`
-	}
-	p.mustCall("GET", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, 200, &ep)
-	if ep.Kind != "listen" || ep.URL != rc.srv.URL+"/webhooks" || len(ep.EventTypes) != 1 || ep.EventTypes[0] != "order.*" {
+	ep := must[*client.Endpoint](t, "get the listen endpoint")(p.api.GetEndpoint(ctx, app.ID, l.endpoint))
+	if deref(ep.Kind) != client.EndpointKindListen || ep.URL != rc.srv.URL+"/webhooks" || len(ep.EventTypes) != 1 || ep.EventTypes[0] != "order.*" {
 		t.Fatalf("listen endpoint: %+v", ep)
 	}
 
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-ok", "type": "order.created", "data": map[string]any{"n": 1}}, 202, nil)
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-flaky", "type": "order.paid", "data": map[string]any{"n": 2}}, 202, nil)
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-other", "type": "invoice.paid", "data": map[string]any{"n": 3}}, 202, nil)
+	publish(t, p, app.ID, "evt-ok", "order.created", map[string]any{"n": 1})
+	publish(t, p, app.ID, "evt-flaky", "order.paid", map[string]any{"n": 2})
+	publish(t, p, app.ID, "evt-other", "invoice.paid", map[string]any{"n": 3})
 
 	waitFor(t, 20*time.Second, "evt-ok's attempt", func() bool {
 		a := attemptsOf(p, app.ID, "evt-ok")
 		return len(a) == 1 && a[0].ResponseStatus == 200
 	})
 	a := attemptsOf(p, app.ID, "evt-ok")[0]
-	if a.EndpointID != l.endpoint || a.ErrorKind != "" || a.ResponseBody != "local answer evt-ok" {
-		t.Fatalf("evt-ok's attempt: %+v", a)
+	if deref(a.EndpointID) != l.endpoint || deref(a.ErrorKind) != "" || a.ResponseBody != "local answer evt-ok" {
+		t.Fatalf("evt-ok's attempt: %s", describeAttempts([]client.Attempt{a}))
 	}
 	// The 500 is a failed attempt, retried on the schedule (200ms).
 	waitFor(t, 20*time.Second, "evt-flaky's retry", func() bool { return len(attemptsOf(p, app.ID, "evt-flaky")) == 2 })
 	fl := attemptsOf(p, app.ID, "evt-flaky")
-	if fl[0].ResponseStatus != 500 || fl[0].ErrorKind != "status" || fl[1].ResponseStatus != 200 || fl[1].Number != 2 {
-		t.Fatalf("evt-flaky's attempts: %+v", fl)
+	if fl[0].ResponseStatus != 500 || deref(fl[0].ErrorKind) != "status" || fl[1].ResponseStatus != 200 || fl[1].Number != 2 {
+		t.Fatalf("evt-flaky's attempts: %s", describeAttempts(fl))
 	}
-	var dl struct{ Status string }
-	p.mustCall("GET", "/v1/apps/"+app.ID+"/deliveries/"+fl[1].DeliveryID, nil, 200, &dl)
+	dl := must[*client.DeliveryWithAttempts](t, "get evt-flaky's delivery")(p.api.GetDelivery(ctx, app.ID, fl[1].DeliveryID))
 	if dl.Status != "succeeded" {
 		t.Fatalf("evt-flaky's delivery: %+v", dl)
 	}
 	// Not subscribed: no delivery to the listen endpoint.
-	var dls struct{ Data []struct{ ID string } }
-	p.mustCall("GET", "/v1/apps/"+app.ID+"/deliveries?event=evt-other", nil, 200, &dls)
+	dls := must[*client.ListDelivery](t, "list evt-other's deliveries")(p.api.ListDeliveriesPage(ctx, app.ID, &client.ListDeliveriesParams{Event: ptr("evt-other")}))
 	if len(dls.Data) != 0 || rc.count("evt-other") != 0 {
 		t.Fatalf("invoice.paid went to the order.* listener: %+v", dls.Data)
 	}
@@ -250,31 +276,43 @@ func TestListenForwardsRecordsRetriesAndCleansUp(t *testing.T) {
 		t.Fatalf("hookd listen exited with %v:\n%s", l.err, l.out)
 	}
 	// "At once": well within the 30 s grace a lost connection gets.
-	waitFor(t, 5*time.Second, "the endpoint's removal", func() bool {
-		code, _ := p.call("GET", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, nil)
-		return code == 404
-	})
+	waitFor(t, 5*time.Second, "the endpoint's removal", func() bool { return endpointGone(p, app.ID, l.endpoint) })
 	if !strings.Contains(l.out.String(), "the endpoint was removed") {
 		t.Fatalf("no goodbye:\n%s", l.out)
 	}
 }
 
-// TestListenRefusals: a key that is not valid and an unknown app end the
-// command with the server's problem, not a reconnection loop.
+// TestListenRefusals: the exit codes of the other commands. A key that is
+// not valid and an unknown app end the command with the server's problem
+// (exit 1), not a reconnection loop; hookd unreachable at start is exit 3;
+// a missing app or local URL is a usage error (exit 2). HOOKD_APP names
+// the app as for every command.
 func TestListenRefusals(t *testing.T) {
 	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"))
+	closed := "http://" + freeAddr(t) // nothing listens there any more
+	const fwd = "http://127.0.0.1:1/x"
 	for _, tc := range []struct {
 		args []string
+		env  []string
+		code int
 		want string
 	}{
-		{[]string{"--app", "nope"}, "HTTP 404"},
-		{[]string{"--app", "nope", "--api-key", "wrong"}, "HTTP 401"},
+		{[]string{"--url", p.base, "--forward-to", fwd, "--app", "nope"}, nil, exitServer, "hookd: 404 Not Found: "},
+		{[]string{"--url", p.base, "--forward-to", fwd, "--app", "nope", "--api-key", "wrong"}, nil, exitServer, "hookd: 401 Unauthorized"},
+		{[]string{"--url", p.base, "--forward-to", fwd}, []string{"HOOKD_APP=nope"}, exitServer, "hookd: 404 Not Found: "},
+		{[]string{"--url", closed, "--forward-to", fwd, "--app", "a"}, nil, exitUnreachable, "hookd: cannot reach hookd at " + closed},
+		{[]string{"--url", closed, "--forward-to", fwd, "--app", "a", "--timeout", "2s"}, []string{"HOOKD_API_KEY="}, exitUsage, "an API key is needed"},
+		{[]string{"--url", p.base, "--forward-to", fwd}, nil, exitUsage, "--app (or HOOKD_APP) is needed"},
+		{[]string{"--url", p.base, "--app", "a"}, nil, exitUsage, "--forward-to is required"},
+		{[]string{"--url", p.base, "--app", "a", "--forward-to", "ftp://x"}, nil, exitUsage, `--forward-to "ftp://x"`},
 	} {
-		cmd := exec.Command(binary, append([]string{"listen", "--url", p.base, "--forward-to", "http://127.0.0.1:1/x"}, tc.args...)...)
-		cmd.Env = append(cmd.Environ(), "HOOKD_API_KEY="+e2eKey)
+		cmd := exec.Command(binary, append([]string{"listen"}, tc.args...)...)
+		cmd.Env = append(cmd.Environ(), "HOOKD_API_KEY="+e2eKey, "HOOKD_APP=", "HOOKD_URL=")
+		cmd.Env = append(cmd.Env, tc.env...)
 		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), tc.want) {
-			t.Fatalf("%v: err %v, output %s; want an error with %q", tc.args, err, out, tc.want)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.code || !strings.Contains(string(out), tc.want) {
+			t.Errorf("listen %v %v: err %v, output %s; want exit %d with %q", tc.args, tc.env, err, out, tc.code, tc.want)
 		}
 	}
 }
@@ -289,8 +327,7 @@ func TestListenThroughACluster(t *testing.T) {
 	key := "HOOKD_SECRET_KEY=" + secrets.EncodeKey(secrets.GenerateKey()) // one key for the cluster
 	a := startHookd(t, db, key)
 	b := startHookd(t, db, key)
-	var app struct{ ID string }
-	a.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "cluster-shop"}, 201, &app)
+	app := createListenApp(t, a, "cluster-shop")
 
 	rc := newLocalReceiver(t, func(string, int) int { return 200 })
 	l := startListen(t, b, "cluster-shop", rc.srv.URL+"/webhooks")
@@ -299,12 +336,12 @@ func TestListenThroughACluster(t *testing.T) {
 	// Node A learns of the new endpoint through the store's signal (or
 	// its fan-out cache's expiry): wait until its list shows it.
 	waitFor(t, 10*time.Second, "node A to see the listen endpoint", func() bool {
-		code, _ := a.call("GET", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, nil)
-		return code == 200
+		_, err := a.api.GetEndpoint(context.Background(), app.ID, l.endpoint)
+		return err == nil
 	})
 	ids := []string{"evt-c1", "evt-c2", "evt-c3", "evt-c4", "evt-c5"}
 	for _, id := range ids {
-		a.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": id, "type": "order.created", "data": map[string]any{"id": id}}, 202, nil)
+		publish(t, a, app.ID, id, "order.created", map[string]any{"id": id})
 	}
 	for _, id := range ids {
 		waitFor(t, 20*time.Second, id+"'s attempt", func() bool {
@@ -312,8 +349,8 @@ func TestListenThroughACluster(t *testing.T) {
 			return len(at) > 0
 		})
 		at := attemptsOf(a, app.ID, id)
-		if len(at) != 1 || at[0].ResponseStatus != 200 || at[0].EndpointID != l.endpoint {
-			t.Fatalf("%s's attempts (want one, 200, through B): %+v\nlisten output:\n%s", id, at, l.out)
+		if len(at) != 1 || at[0].ResponseStatus != 200 || deref(at[0].EndpointID) != l.endpoint {
+			t.Fatalf("%s's attempts (want one, 200, through B): %s\nlisten output:\n%s", id, describeAttempts(at), l.out)
 		}
 		if rc.count(id) != 1 {
 			t.Fatalf("%s reached the local server %d times", id, rc.count(id))
@@ -323,10 +360,7 @@ func TestListenThroughACluster(t *testing.T) {
 	// Ctrl-C on the CLI: node A sees the endpoint gone too.
 	_ = l.cmd.Process.Signal(syscall.SIGINT)
 	<-l.done
-	waitFor(t, 5*time.Second, "the endpoint's removal", func() bool {
-		code, _ := a.call("GET", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, nil)
-		return code == 404
-	})
+	waitFor(t, 5*time.Second, "the endpoint's removal", func() bool { return endpointGone(a, app.ID, l.endpoint) })
 }
 
 // cutProxy forwards TCP connections to target until cut drops them all
@@ -379,38 +413,39 @@ func (p *cutProxy) cut() {
 // deliveries go on. Deleting the endpoint through the API ends the CLI.
 func TestListenReconnectsAndResumes(t *testing.T) {
 	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"))
-	var app struct{ ID string }
-	p.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "resume-shop"}, 201, &app)
+	ctx := context.Background()
+	app := createListenApp(t, p, "resume-shop")
 	rc := newLocalReceiver(t, func(string, int) int { return 200 })
 	proxy := newCutProxy(t, strings.TrimPrefix(p.base, "http://"))
 	via := &hookdProc{t: t, base: "http://" + proxy.ln.Addr().String()}
 	l := startListen(t, via, "resume-shop", rc.srv.URL+"/webhooks")
 	rc.verify(t, l.secret)
 
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-before", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	publish(t, p, app.ID, "evt-before", "a.b", map[string]any{})
 	waitFor(t, 20*time.Second, "evt-before", func() bool { return rc.count("evt-before") == 1 })
 
 	proxy.cut()
 	waitFor(t, 20*time.Second, "the CLI to resume", func() bool {
 		return strings.Contains(l.out.String(), "endpoint "+l.endpoint+" resumed")
 	})
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-after", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	publish(t, p, app.ID, "evt-after", "a.b", map[string]any{})
 	waitFor(t, 20*time.Second, "evt-after's attempt", func() bool { return len(attemptsOf(p, app.ID, "evt-after")) == 1 })
 	if rc.count("evt-after") != 1 {
 		t.Fatalf("evt-after reached the local server %d times", rc.count("evt-after"))
 	}
-	if at := attemptsOf(p, app.ID, "evt-after"); len(at) != 1 || at[0].EndpointID != l.endpoint || at[0].ResponseStatus != 200 {
-		t.Fatalf("evt-after's attempts: %+v", at)
+	if at := attemptsOf(p, app.ID, "evt-after"); len(at) != 1 || deref(at[0].EndpointID) != l.endpoint || at[0].ResponseStatus != 200 {
+		t.Fatalf("evt-after's attempts: %s", describeAttempts(at))
 	}
-	var eps struct{ Data []struct{ ID string } }
-	p.mustCall("GET", "/v1/apps/"+app.ID+"/endpoints", nil, 200, &eps)
+	eps := must[*client.ListEndpoint](t, "list endpoints")(p.api.ListEndpointsPage(ctx, app.ID, nil))
 	if len(eps.Data) != 1 {
 		t.Fatalf("%d endpoints after the reconnection, want the one resumed", len(eps.Data))
 	}
 
 	// Deleted through the API: the node's heartbeat (10 s) ends the stream
 	// and the CLI stops with an error instead of reconnecting.
-	p.mustCall("DELETE", "/v1/apps/"+app.ID+"/endpoints/"+l.endpoint, nil, 204, nil)
+	if err := p.api.DeleteEndpoint(ctx, app.ID, l.endpoint); err != nil {
+		t.Fatalf("delete the listen endpoint: %v", err)
+	}
 	select {
 	case <-l.done:
 	case <-time.After(30 * time.Second):
@@ -425,13 +460,12 @@ func TestListenReconnectsAndResumes(t *testing.T) {
 // server's read and write timeouts (1 s here) do not cut it.
 func TestListenOutlivesTheServerTimeouts(t *testing.T) {
 	p := startHookd(t, filepath.Join(t.TempDir(), "hookd.db"), "HOOKD_READ_TIMEOUT=1s", "HOOKD_WRITE_TIMEOUT=1s")
-	var app struct{ ID string }
-	p.mustCall("POST", "/v1/apps", map[string]any{"name": "listen", "uid": "slow-shop"}, 201, &app)
+	app := createListenApp(t, p, "slow-shop")
 	rc := newLocalReceiver(t, func(string, int) int { return 200 })
 	l := startListen(t, p, "slow-shop", rc.srv.URL+"/webhooks")
 	rc.verify(t, l.secret)
 	time.Sleep(2500 * time.Millisecond) // past both timeouts
-	p.mustCall("POST", "/v1/apps/"+app.ID+"/events", map[string]any{"id": "evt-late", "type": "a.b", "data": map[string]any{}}, 202, nil)
+	publish(t, p, app.ID, "evt-late", "a.b", map[string]any{})
 	waitFor(t, 20*time.Second, "evt-late", func() bool { return rc.count("evt-late") == 1 })
 	if out := l.out.String(); strings.Contains(out, "connection lost") {
 		t.Fatalf("the stream was cut:\n%s", out)

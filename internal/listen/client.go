@@ -40,6 +40,9 @@ type ClientConfig struct {
 	HTTPClient *http.Client
 	// MaxBackoff bounds the wait between reconnections (default 10 s).
 	MaxBackoff time.Duration
+	// DialTimeout bounds each WebSocket handshake with hookd (default
+	// 15 s).
+	DialTimeout time.Duration
 }
 
 // Client is the CLI side of `hookd listen`.
@@ -66,6 +69,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 10 * time.Second
 	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 15 * time.Second
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -82,6 +88,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 type FatalError struct {
 	Status int
 	Detail string
+	// Body is the refusal's body (a problem+json document), when Status
+	// is not 0.
+	Body []byte
 }
 
 func (e *FatalError) Error() string {
@@ -94,13 +103,20 @@ func (e *FatalError) Error() string {
 // Run holds the stream until ctx is done, reconnecting (and resuming the
 // endpoint) with backoff after a lost connection. When ctx is done it
 // closes the stream cleanly, which deletes the endpoint, and returns nil.
-// It returns a *FatalError when the server refuses the stream.
+// It returns a *FatalError when the server refuses the stream. The first
+// opening of the stream is not retried: when it fails (hookd cannot be
+// reached, or answers with an error), Run returns that error.
 func (c *Client) Run(ctx context.Context) error {
 	backoff := 500 * time.Millisecond
+	everConnected := false
 	for {
 		connected, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		everConnected = everConnected || connected
+		if !everConnected {
+			return err
 		}
 		var fe *FatalError
 		if errors.As(err, &fe) {
@@ -160,12 +176,13 @@ func (c *Client) streamURL() (string, http.Header) {
 // established (the backoff starts over).
 func (c *Client) session(ctx context.Context) (connected bool, err error) {
 	u, h := c.streamURL()
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPHeader: h})
 	cancel()
 	if err != nil {
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			return false, &FatalError{Status: resp.StatusCode, Detail: problemDetail(resp)}
+			body := readBody(resp)
+			return false, &FatalError{Status: resp.StatusCode, Detail: problemDetail(body), Body: body}
 		}
 		return false, err
 	}
@@ -311,10 +328,15 @@ func errorKind(err error) string {
 	return hook.ErrorKindNetwork
 }
 
-// problemDetail reads the problem+json detail of a refused handshake.
-func problemDetail(resp *http.Response) string {
+// readBody reads (the first 64 KiB of) the body of a refused handshake.
+func readBody(resp *http.Response) []byte {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return b
+}
+
+// problemDetail is the problem+json detail of a refused handshake's body.
+func problemDetail(b []byte) string {
 	var p struct {
 		Detail string `json:"detail"`
 		Errors []struct {
