@@ -151,11 +151,7 @@ func newEndpointsCmd() *cobra.Command {
 		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeEndpointArg,
 		RunE: withSession(true, func(s *session, a []string) error {
-			since, err := timeFlag(s, "since")
-			if err != nil {
-				return err
-			}
-			until, err := timeFlag(s, "until")
+			since, until, err := sinceUntil(s)
 			if err != nil {
 				return err
 			}

@@ -34,11 +34,7 @@ func newEventsCmd() *cobra.Command {
 		Short: "List an app's events, newest first",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(true, func(s *session, _ []string) error {
-			since, err := timeFlag(s, "since")
-			if err != nil {
-				return err
-			}
-			until, err := timeFlag(s, "until")
+			since, until, err := sinceUntil(s)
 			if err != nil {
 				return err
 			}
@@ -130,11 +126,7 @@ func newDeliveriesCmd() *cobra.Command {
 		Short: "List an app's deliveries, newest first",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(true, func(s *session, _ []string) error {
-			since, err := timeFlag(s, "since")
-			if err != nil {
-				return err
-			}
-			until, err := timeFlag(s, "until")
+			since, until, err := sinceUntil(s)
 			if err != nil {
 				return err
 			}
@@ -225,11 +217,7 @@ func newDeliveriesCmd() *cobra.Command {
 		Short: "List an app's delivery attempts, newest first",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(true, func(s *session, _ []string) error {
-			since, err := timeFlag(s, "since")
-			if err != nil {
-				return err
-			}
-			until, err := timeFlag(s, "until")
+			since, until, err := sinceUntil(s)
 			if err != nil {
 				return err
 			}

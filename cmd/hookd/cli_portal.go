@@ -61,11 +61,7 @@ func newStatsCmd() *cobra.Command {
 		Short: "Delivery statistics: successes, failures and latency per bucket, backlog, endpoints' state",
 		Args:  args(cobra.NoArgs),
 		RunE: withSession(false, func(s *session, _ []string) error {
-			since, err := timeFlag(s, "since")
-			if err != nil {
-				return err
-			}
-			until, err := timeFlag(s, "until")
+			since, until, err := sinceUntil(s)
 			if err != nil {
 				return err
 			}

@@ -229,6 +229,17 @@ func timeFlag(s *session, flag string) (*time.Time, error) {
 	return &t, nil
 }
 
+// sinceUntil reads --since and --until (each nil when not given).
+func sinceUntil(s *session) (since, until *time.Time, err error) {
+	if since, err = timeFlag(s, "since"); err != nil {
+		return nil, nil, err
+	}
+	if until, err = timeFlag(s, "until"); err != nil {
+		return nil, nil, err
+	}
+	return since, until, nil
+}
+
 // strFlag is a string flag's value when it was given, else nil.
 func strFlag(cmd *cobra.Command, flag string) *string {
 	f := cmd.Flags().Lookup(flag)
