@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +15,7 @@ var (
 	eventColumns       = cols("ID=id", "TYPE=type", "LIVEMODE=livemode", "CREATED=created_at")
 	eventDetailColumns = cols("ID=id", "TYPE=type", "APP=app_id", "LIVEMODE=livemode", "API VERSION=api_version",
 		"DATA=data:json", "EXPUNGED=expunged_at", "CREATED=created_at")
+	batchColumns    = cols("ID=event.id", "TYPE=event.type", "REPLAYED=replayed", "CREATED=event.created_at")
 	resendColumns   = cols("EVENT=event.id", "DELIVERIES=deliveries", "SKIPPED=skipped")
 	deliveryColumns = cols("ID=id", "EVENT=event_id", "TYPE=event_type", "ENDPOINT=endpoint_id", "STATUS=status",
 		"ATTEMPTS=attempt_count", "LAST STATUS=last_response_status", "NEXT ATTEMPT=next_attempt_at", "CREATED=created_at")
@@ -88,6 +91,36 @@ func newEventsCmd() *cobra.Command {
 	send.Flags().Bool("livemode", true, "false: a test event")
 	_ = send.MarkFlagRequired("data")
 
+	sendBatch := &cobra.Command{
+		Use:   "send-batch --data JSON|@FILE|-",
+		Short: "Publish up to 1,000 events in one request: a JSON array of events (each as events send's body), or {\"events\": [...]}",
+		Example: "  echo '[{\"type\":\"order.created\",\"data\":{\"id\":\"ord_1\"}},{\"type\":\"order.paid\",\"data\":{\"id\":\"ord_1\"}}]' |\n" +
+			"    hookd events send-batch --app acme --data -",
+		Args: args(cobra.NoArgs),
+		RunE: withSession(true, func(s *session, _ []string) error {
+			raw, err := readData(s.cmd, "data", mustString(s.cmd, "data"))
+			if err != nil {
+				return err
+			}
+			if raw[0] == '[' { // the events alone: wrap them as the API takes them
+				raw = append(append([]byte(`{"events":`), raw...), '}')
+			}
+			out, err := call(s.api.CreateEventBatchWithBodyWithResponse(s.cmd.Context(), s.app, "application/json", bytes.NewReader(raw)))
+			if err != nil {
+				return err
+			}
+			var answer struct {
+				Data []json.RawMessage `json:"data"`
+			}
+			if err := json.Unmarshal(out, &answer); err != nil {
+				return fmt.Errorf("the server's answer: %w", err)
+			}
+			return showList(s.cmd, answer.Data, batchColumns)
+		}),
+	}
+	sendBatch.Flags().String("data", "", "the events: a JSON array (or {\"events\": [...]}), inline, @FILE, or - for standard input")
+	_ = sendBatch.MarkFlagRequired("data")
+
 	resend := &cobra.Command{
 		Use:   "resend ID [--endpoint EP]...",
 		Short: "Deliver an event again, to all its endpoints or the ones given",
@@ -110,10 +143,10 @@ func newEventsCmd() *cobra.Command {
 		}),
 	}
 
-	for _, c := range []*cobra.Command{list, get, send, resend, expunge} {
+	for _, c := range []*cobra.Command{list, get, send, sendBatch, resend, expunge} {
 		addJSONFlag(c)
 	}
-	cmd := group("events", "Publish, list, resend and expunge an app's events", list, get, send, resend, expunge)
+	cmd := group("events", "Publish, list, resend and expunge an app's events", list, get, send, sendBatch, resend, expunge)
 	addConnFlags(cmd)
 	addAppFlag(cmd)
 	return cmd

@@ -231,6 +231,13 @@ func cliRoundTrip(t *testing.T, base string) {
 	}
 	n.golden(t, "endpoints_secret", sec)
 
+	// A batch: an array of events on standard input, one a replay of an
+	// id already published (a type no endpoint takes: no deliveries).
+	mustCLI(t, base, "", "events", "send", "invoice.paid", "--id", "inv-1", "--data", `{"n":4}`)
+	n.golden(t, "events_send_batch", mustCLI(t, base,
+		`[{"id":"inv-1","type":"invoice.paid","data":{"n":4}},{"id":"inv-2","type":"invoice.paid","data":{"n":5}}]`,
+		"events", "send-batch", "--data", "-"))
+
 	// A problem answer: exit 1, the field at fault on stderr.
 	r := cliRun(t, base, "", "endpoints", "create", "ftp://example.com/hook")
 	n.golden(t, "error_422", fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err))
