@@ -24,7 +24,12 @@ import (
 // it ran out and another owner claimed it). An id left over costs only a
 // lookup: every statement that uses the set also checks lease_owner. Only
 // the writer goroutine touches the set: it is read by the operations' fn
-// and changed by their committed hooks, both run by runTx.
+// and changed by their committed hooks, both run by runTx. So a lease
+// granted earlier in the same group commit is not yet in the set: a
+// ReleaseDeliveries without ids or a RenewLeases racing with the claim
+// that granted it leaves it as if the claim had come just after (the
+// dispatcher releases all only once it has stopped claiming, and a new
+// lease needs no renewal yet).
 
 // leaseSet is, per owner, the ids of the deliveries it may hold leases on.
 type leaseSet map[string]map[string]struct{}
