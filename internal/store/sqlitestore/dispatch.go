@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -42,7 +43,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 	exclude := jsonIDs(p.ExcludeEndpoints)
 	listen := jsonIDs(p.ListenEndpoints)
 
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res.Jobs = res.Jobs[:0]
 		clear(res.Endpoints)
 
@@ -193,6 +194,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 			res.Apps[a.ID] = a
 		}
 		return arows.Err()
+	}, func() {
+		ids := make([]string, len(res.Jobs))
+		for i, j := range res.Jobs {
+			ids[i] = j.DeliveryID
+		}
+		s.leases.add(owner, ids)
 	})
 	if err != nil {
 		return nil, err
@@ -229,7 +236,9 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 	}
 
 	roll := &attemptRollup{}
-	return classify(s.submit(ctx, &writeOp{ctx: ctx, done: make(chan error, 1), rollup: roll, fn: func(ctx context.Context, tx *sql.Tx) error {
+	// Whatever it decided, the lease is over (or was already).
+	ended := func() { s.leases.remove(owner, []string{a.DeliveryID}) }
+	return classify(s.submit(ctx, &writeOp{ctx: ctx, done: make(chan error, 1), rollup: roll, committed: ended, fn: func(ctx context.Context, tx *sql.Tx) error {
 		roll.set = false
 		r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,
 			a.ID, a.Number, a.Trigger, started, durMS, a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error,
@@ -265,19 +274,24 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 }
 
 // ReleaseDeliveries ends p.Owner's leases on p.IDs (all of them when IDs
-// is empty), making those deliveries due at p.Now.
+// is empty: those the store remembers, see leases.go), making those
+// deliveries due at p.Now.
 func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliveriesParams) error {
 	now, owner := ms(p.Now), p.Owner
-	q, args := sqlRelease, []any{now, owner}
-	if len(p.IDs) > 0 {
-		q, args = sqlReleaseIDs, append(args, jsonIDs(p.IDs))
-	}
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	var ids []string
+	return s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids = p.IDs
+		if len(ids) == 0 {
+			ids = s.leases.ids(owner)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, sqlReleaseIDs, now, owner, jsonIDs(ids)); err != nil {
 			return dbErr("release deliveries", err)
 		}
 		return nil
-	})
+	}, func() { s.leases.remove(owner, ids) })
 }
 
 // DiscardDeliveries deletes p.Owner's leased, unattempted, pending
@@ -286,20 +300,24 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 	if len(p.IDs) == 0 {
 		return 0, nil
 	}
-	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE lease_owner = ?1 AND status = 'pending'
-			AND attempt_count = 0 AND id IN (SELECT value FROM json_each(?2))`, p.Owner, jsonIDs(p.IDs))
+	var deleted map[string]bool
+	err := s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		deleted, err = queryIDs(ctx, tx, `DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?2))
+			AND lease_owner = ?1 AND status = 'pending' AND attempt_count = 0 RETURNING id`, p.Owner, jsonIDs(p.IDs))
 		if err != nil {
 			return dbErr("discard deliveries", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		return nil
+	}, func() {
+		// Those not deleted (attempted, or no longer leased to the
+		// owner) stay in the set; a renewal drops them if need be.
+		s.leases.remove(p.Owner, slices.Collect(maps.Keys(deleted)))
 	})
 	if err != nil {
 		return 0, err
 	}
-	return int(n), nil
+	return len(deleted), nil
 }
 
 // ReleaseAllLeases ends every lease. Each released delivery becomes due at
@@ -308,29 +326,61 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
 	now := ms(time.Now())
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, sqlReleaseAll, now)
 		if err != nil {
 			return dbErr("release all leases", err)
 		}
 		n, err = res.RowsAffected()
 		return err
-	})
+	}, func() { clear(s.leases) })
 	if err != nil {
 		return 0, err
 	}
 	return int(n), nil
 }
 
-// RenewLeases extends every lease p.Owner holds to p.Until.
+// RenewLeases extends every lease p.Owner holds to p.Until. It finds them
+// by id among those the store remembers (see leases.go), and forgets the
+// ones the owner no longer holds.
 func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) error {
 	until, owner := ms(p.Until), p.Owner
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, sqlRenew, until, owner); err != nil {
+	var lost []string
+	return s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		lost = nil
+		ids := s.leases.ids(owner)
+		if len(ids) == 0 {
+			return nil
+		}
+		held, err := queryIDs(ctx, tx, sqlRenew, until, owner, jsonIDs(ids))
+		if err != nil {
 			return dbErr("renew leases", err)
 		}
+		for _, id := range ids {
+			if !held[id] {
+				lost = append(lost, id)
+			}
+		}
 		return nil
-	})
+	}, func() { s.leases.remove(owner, lost) })
+}
+
+// queryIDs runs q, whose rows are ids, and returns them.
+func queryIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // NextDue returns the earliest time a pending delivery of an enabled

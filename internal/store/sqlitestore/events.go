@@ -44,11 +44,11 @@ func (s *Store) InsertEvent(ctx context.Context, p *store.InsertEventParams) (*s
 		return nil, err
 	}
 	var res *store.InsertEventResult
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		res, err = s.insertEventTx(ctx, tx, in)
 		return err
-	})
+	}, func() { s.addClaimed(in, res) })
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +85,21 @@ func newEventInsert(p *store.InsertEventParams) (*eventInsert, error) {
 		ev: ev, prev: prev, created: ms(ev.CreatedAt), leaseUntil: ms(p.LeaseUntil),
 		newDeliveries: slices.Clone(p.Deliveries), owner: p.Owner,
 	}, nil
+}
+
+// addClaimed remembers the leases of in's claimed deliveries, once res,
+// its result, has committed (see leases.go).
+func (s *Store) addClaimed(in *eventInsert, res *store.InsertEventResult) {
+	if res == nil || !res.Created {
+		return
+	}
+	var ids []string
+	for _, nd := range in.newDeliveries {
+		if nd.Claimed {
+			ids = append(ids, nd.ID)
+		}
+	}
+	s.leases.add(in.owner, ids)
 }
 
 // insertEventTx writes in in tx: the event and its deliveries, or nothing

@@ -26,7 +26,7 @@ func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) (
 		return []*store.InsertEventResult{}, nil
 	}
 	var out []*store.InsertEventResult
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The writer may run this twice: start afresh.
 		out = make([]*store.InsertEventResult, len(ins))
 		for i, in := range ins {
@@ -37,6 +37,10 @@ func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) (
 			out[i] = res
 		}
 		return nil
+	}, func() {
+		for i, in := range ins {
+			s.addClaimed(in, out[i])
+		}
 	})
 	if err != nil {
 		return nil, err

@@ -118,6 +118,10 @@ type Store struct {
 	// the next claim starts after it. Only the writer goroutine touches it.
 	claimAfter int64
 
+	// leases are the deliveries leased per owner (see leases.go). Only
+	// the writer goroutine touches them.
+	leases leaseSet
+
 	// Counters for tests and diagnostics.
 	nBatches atomic.Int64 // transactions committed (or tried)
 	nOps     atomic.Int64 // operations run in them
@@ -139,6 +143,10 @@ type writeOp struct {
 	// its attempt adds to the delivery rollups; runTx writes those of
 	// the batch's successful ops, merged, before it commits.
 	rollup *attemptRollup
+	// committed, when not nil, runs on the writer goroutine once the
+	// transaction has committed with fn's result nil, before the
+	// result is reported (see writeThen).
+	committed func()
 }
 
 // attemptRollup is a RecordAttempt's contribution to the rollups, if set.
@@ -174,6 +182,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
+		leases:     leaseSet{},
 		fanout:     store.NewFanoutCache(0, fanoutCacheApps),
 		path:       abs,
 		log:        log,
@@ -512,6 +521,11 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 	if err := tx.Commit(); err != nil {
 		s.log.Error("sqlitestore: commit", "err", err, "ops", len(ops))
 		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
+	}
+	for i, op := range ops {
+		if op.committed != nil && errs[i] == nil {
+			op.committed()
+		}
 	}
 	for i, op := range ops {
 		if op.truncateWAL && errs[i] == nil {

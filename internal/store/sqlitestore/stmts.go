@@ -95,16 +95,22 @@ const (
 
 	sqlDisableEndpoint = `UPDATE endpoints SET disabled = 1, updated_at = ?1 WHERE id = ?2 AND disabled = 0`
 
-	sqlRelease = `UPDATE deliveries SET lease_owner = NULL, available_at = ?1
-		WHERE lease_owner = ?2 AND status = 'pending'`
-
-	sqlReleaseIDs = sqlRelease + ` AND id IN (SELECT value FROM json_each(?3))`
+	// Leases are found by id (see leases.go): there is no index on
+	// lease_owner.
+	sqlReleaseIDs = `UPDATE deliveries SET lease_owner = NULL, available_at = ?1
+		WHERE id IN (SELECT value FROM json_each(?3)) AND lease_owner = ?2 AND status = 'pending'`
 
 	// A leased delivery's next_attempt_at has passed; MIN guards the rest.
+	// Run at start: it reads the pending deliveries from a partial index
+	// on them (deliveries_pending_seq), not the whole table.
 	sqlReleaseAll = `UPDATE deliveries SET lease_owner = NULL, available_at = MIN(COALESCE(next_attempt_at, ?1), ?1)
 		WHERE lease_owner IS NOT NULL AND status = 'pending'`
 
-	sqlRenew = `UPDATE deliveries SET available_at = ?1 WHERE lease_owner = ?2 AND status = 'pending'`
+	// ?3 is the ids the owner may hold leases on; it returns those it
+	// does.
+	sqlRenew = `UPDATE deliveries SET available_at = ?1
+		WHERE id IN (SELECT value FROM json_each(?3)) AND lease_owner = ?2 AND status = 'pending'
+		RETURNING id`
 
 	// One probe of deliveries_claim per enabled endpoint, however large
 	// the backlogs (of disabled endpoints too).
