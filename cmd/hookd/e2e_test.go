@@ -54,7 +54,7 @@ type hookdProc struct {
 	// api calls the process's API with the admin key, sending each
 	// request once (no retries: a call's outcome is that of one request).
 	api  *client.Client
-	logs *bytes.Buffer
+	logs *syncBuffer
 	// done is closed when the process has exited; err is its exit error.
 	done chan struct{}
 	err  error
@@ -90,8 +90,8 @@ func startHookd(t *testing.T, db string, extraEnv ...string) *hookdProc {
 		"HOOKD_ATTEMPT_TIMEOUT=5s",
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	logs := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, &syncWriter{w: logs}
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,15 +122,23 @@ func startHookd(t *testing.T, db string, extraEnv ...string) *hookdProc {
 	}
 }
 
-type syncWriter struct {
+// syncBuffer is a bytes.Buffer safe for a writer and readers: a
+// process's output, read while it runs.
+type syncBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (s *syncWriter) Write(b []byte) (int, error) {
+func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(b)
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // httpClient is the e2e tests' HTTP client: every call is bounded.
@@ -347,10 +355,8 @@ func TestServeGeneratesAndPrintsAnAdminKeyOnce(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(binary, "serve", "--addr", addr, "--db", db)
 		cmd.Env = append(os.Environ(), "HOOKD_API_KEY=")
-		var out syncWriter
-		buf := &bytes.Buffer{}
-		out.w = buf
-		cmd.Stdout, cmd.Stderr = &out, &out
+		buf := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = buf, buf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -369,8 +375,6 @@ func TestServeGeneratesAndPrintsAnAdminKeyOnce(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		out.mu.Lock()
-		defer out.mu.Unlock()
 		return buf.String(), p
 	}
 	logs1, p1 := run()
