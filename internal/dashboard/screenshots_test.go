@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"encoding/json"
 	"flag"
 	"io"
 	"net/http"
@@ -10,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/listen"
 )
 
 var screenshots = flag.String("screenshots", "", "write PNGs of the dashboard's pages, at 1280 and 390 px wide, to this directory (TestScreenshots)")
@@ -69,6 +72,23 @@ func TestScreenshots(t *testing.T) {
 	h.call(adminKey, "PATCH", "/v1/apps/acme", map[string]any{"branding": map[string]any{"display_name": "Acme Shop · Webhooks", "accent_color": "#0f766e"}}, http.StatusOK, nil)
 	portal := h.portalLink(app.ID, false)
 
+	// A developer's `hookd listen` stream: its temporary endpoint shows
+	// in the app's list and on its own page with the listen badge.
+	conn, _, err := websocket.Dial(t.Context(), h.base+"/v1/apps/"+app.ID+"/listen?events=order.refunded&forward_to=http://localhost:3000/webhooks",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + adminKey}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	_, b, err := conn.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello listen.Message
+	if err := json.Unmarshal(b, &hello); err != nil || hello.EndpointID == "" {
+		t.Fatalf("hookd listen's hello: %s", b)
+	}
+
 	pages := []struct{ name, path string }{
 		{"overview", "/"},
 		{"apps", "/apps"},
@@ -77,6 +97,7 @@ func TestScreenshots(t *testing.T) {
 		{"delivery", "/apps/" + app.ID + "/deliveries/" + failed},
 		{"endpoint", "/apps/" + app.ID + "/endpoints/" + badEP.ID},
 		{"endpoint-new", "/apps/" + app.ID + "/endpoints/new"},
+		{"endpoint-listen", "/apps/" + app.ID + "/endpoints/" + hello.EndpointID},
 		{"events", "/apps/" + app.ID + "/events"},
 		{"event-types", "/event-types"},
 		{"event-type", "/event-types/order.paid"},
