@@ -55,6 +55,9 @@ func MigrateUp(ctx context.Context, path string) ([]store.MigrationState, error)
 		return nil, err
 	}
 	defer func() { _ = unlockFile(lock) }()
+	if err := createFile(ctx, abs, DefaultPageSize); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", abs, err)

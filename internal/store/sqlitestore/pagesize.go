@@ -1,0 +1,49 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// createFile makes a new database file at path, in WAL mode with pageSize
+// (a power of two from 512 to 65536), if there is none or it is empty; an existing database
+// keeps its own page size. The page size must be set before anything
+// materialises the file's first page, and the driver applies DSN pragmas in
+// lexical order (journal_mode before page_size), hence this step.
+func createFile(ctx context.Context, path string, pageSize int) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("sqlitestore: %w", err)
+	case fi.Size() > 0:
+		return nil
+	}
+	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create %s: %w", path, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return fmt.Errorf("sqlitestore: create %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		return fmt.Errorf("sqlitestore: create %s: %w", path, err)
+	}
+	return nil
+}
+
+// DefaultPageSize is the page size of a new database file (Options.PageSize).
+//
+// SQLite writes whole pages: a commit appends to the WAL every page it
+// dirtied, and each B-tree a commit touches (a table or an index) dirties at
+// least one leaf, whatever the size of the rows. A delivery's commit touches
+// about 25 B-trees, so the page size, not the rows, sets most of what hookd
+// writes per delivery: 1 KiB pages write less than half of what 4 KiB pages
+// (SQLite's default) do, at no measured cost in CPU, also for 64 KiB events
+// (see BENCHMARKS.md, issue 18).
+const DefaultPageSize = 1024
