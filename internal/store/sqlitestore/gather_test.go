@@ -150,3 +150,23 @@ func TestNewFilePageSize(t *testing.T) {
 		t.Fatal("page size 1000 accepted")
 	}
 }
+
+func TestAutoCheckpointFollowsThePageSize(t *testing.T) {
+	t.Parallel()
+	for _, ps := range []int{1024, 4096} {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), &Options{PageSize: ps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := s.wdb.QueryRow("PRAGMA wal_autocheckpoint").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n*ps != autoCheckpointBytes {
+			t.Errorf("page size %d: wal_autocheckpoint %d pages, want %d bytes", ps, n, autoCheckpointBytes)
+		}
+	}
+}

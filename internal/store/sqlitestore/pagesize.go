@@ -47,3 +47,22 @@ func createFile(ctx context.Context, path string, pageSize int) error {
 // (SQLite's default) do, at no measured cost in CPU, also for 64 KiB events
 // (see BENCHMARKS.md, issue 18).
 const DefaultPageSize = 1024
+
+// autoCheckpointBytes is how large the WAL grows before a commit copies it
+// into the database file: SQLite's default (1,000 pages) at its default
+// page size of 4 KiB. A checkpoint copies each page the WAL holds once, so
+// a page rewritten by many commits (a B-tree's right edge) is copied once
+// per checkpoint; counting in pages instead would checkpoint a 1 KiB-page
+// file four times as often.
+const autoCheckpointBytes = 4000 * 1024
+
+// setAutoCheckpoint sets the writer connection's wal_autocheckpoint to
+// autoCheckpointBytes in the file's own pages.
+func setAutoCheckpoint(ctx context.Context, db *sql.DB) error {
+	var ps int
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&ps); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpointBytes/max(ps, 512)))
+	return err
+}

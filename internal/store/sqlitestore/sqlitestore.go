@@ -265,6 +265,9 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.wdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
+	if err := setAutoCheckpoint(ctx, s.wdb); err != nil {
+		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
