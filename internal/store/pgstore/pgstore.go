@@ -29,7 +29,10 @@
 // gets its error while the others commit. If anything else fails, the
 // transaction is rolled back and each operation runs again in a
 // transaction of its own, so that a bad operation fails alone. There are
-// no timers: a batch is whatever queued up while the writers were busy.
+// no timers at low load: a batch is whatever queued up while the writers
+// were busy; under load, a writer also waits a few hundred microseconds for
+// more (store.Gatherer), so that a commit carries a whole wave of
+// operations, while the other writer's batch runs.
 // A caller whose context ends while its operation is queued gets ctx.Err()
 // and its operation is skipped if no writer has taken it yet; once taken,
 // it runs to its end regardless of the caller.
@@ -98,6 +101,13 @@ type Options struct {
 	// Keyring seals endpoint secrets at rest (see store.SecretSealer);
 	// nil stores them in plaintext.
 	Keyring *secrets.Keyring
+	// GatherGap and GatherMax tune how a group commit gathers operations
+	// under load (see store.Gatherer): it waits up to GatherGap for each
+	// further operation, at most GatherMax in all (store.DefaultGatherGap
+	// and store.DefaultGatherMax if zero; a negative GatherGap never
+	// waits).
+	GatherGap time.Duration
+	GatherMax time.Duration
 }
 
 // ErrClosed is returned by writes after Close.
@@ -116,6 +126,11 @@ type Store struct {
 
 	maxBatch int
 	ops      chan groupOp
+	// gather completes the writers' batches; gatherMu lets one writer at
+	// a time gather (the other runs its batch meanwhile), so that two
+	// writers do not split one wave of operations between them.
+	gather   *store.Gatherer[groupOp]
+	gatherMu sync.Mutex
 
 	mu         sync.RWMutex // guards closed against enqueueing
 	closed     bool
@@ -237,6 +252,14 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		ops:        make(chan groupOp, defaultMaxBatch*defaultWriters),
 		quit:       make(chan struct{}),
 	}
+	gap, gmax := opts.GatherGap, opts.GatherMax
+	if gap == 0 {
+		gap = store.DefaultGatherGap
+	}
+	if gmax <= 0 {
+		gmax = store.DefaultGatherMax
+	}
+	s.gather = &store.Gatherer[groupOp]{Ops: s.ops, Quit: s.quit, MaxBatch: s.maxBatch, Gap: gap, Max: gmax}
 	for range defaultWriters {
 		s.writerDone.Add(1)
 		go s.writer()
@@ -402,10 +425,12 @@ func (s *Store) writer() {
 	batch := make([]groupOp, 0, s.maxBatch)
 	for {
 		batch = batch[:0]
+		s.gatherMu.Lock()
 		select {
 		case op := <-s.ops:
 			batch = append(batch, op)
 		case <-s.quit:
+			s.gatherMu.Unlock()
 			// No one can enqueue any more (Close holds the lock while
 			// closing quit); run what is left, then stop.
 			for {
@@ -416,7 +441,8 @@ func (s *Store) writer() {
 				s.runBatch(batch)
 			}
 		}
-		batch = s.take(batch)
+		batch = s.gather.Batch(batch)
+		s.gatherMu.Unlock()
 		s.runBatch(batch)
 	}
 }

@@ -23,7 +23,7 @@
 // COMMIT, every waiter is told its result; if the COMMIT fails, every
 // operation of the batch gets that error. A batch is whatever queued up
 // while the previous one committed, plus, under load only, what comes in
-// the next few hundred microseconds (see gather: a commit's bytes and fsync
+// the next few hundred microseconds (see store.Gatherer: a commit's bytes and fsync
 // are paid per commit, so wider commits write less per delivery); a lone
 // write after a lone write is never delayed.
 //
@@ -77,9 +77,9 @@ type Options struct {
 	// (DefaultMaxBatch if zero or negative).
 	MaxBatch int
 	// GatherGap and GatherMax tune how a commit gathers operations under
-	// load (see gather): it waits up to GatherGap for each further
-	// operation, at most GatherMax in all (DefaultGatherGap and
-	// DefaultGatherMax if zero; a negative GatherGap never waits).
+	// load (see store.Gatherer): it waits up to GatherGap for each further
+	// operation, at most GatherMax in all (store.DefaultGatherGap and
+	// store.DefaultGatherMax if zero; a negative GatherGap never waits).
 	GatherGap time.Duration
 	GatherMax time.Duration
 	// PageSize is the page size of a new database file: a power of two
@@ -109,8 +109,7 @@ type Store struct {
 	maxBatch int
 	// gatherGap and gatherMax: see Options.GatherGap.
 	gatherGap, gatherMax time.Duration
-	gatherWaits          func() // tests: called when gather starts waiting
-	pageSize             int    // of a new file
+	pageSize             int // of a new file
 	skipMig              bool
 	lock                 *os.File
 	keyring              *secrets.Keyring // nil: no encryption
@@ -190,10 +189,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	gap, gmax := opts.GatherGap, opts.GatherMax
 	if gap == 0 {
-		gap = DefaultGatherGap
+		gap = store.DefaultGatherGap
 	}
 	if gmax <= 0 {
-		gmax = DefaultGatherMax
+		gmax = store.DefaultGatherMax
 	}
 	pageSize := opts.PageSize
 	if pageSize == 0 {
@@ -411,7 +410,7 @@ func (s *Store) submit(ctx context.Context, op *writeOp) error {
 func (s *Store) writer() {
 	defer close(s.writerDone)
 	batch := make([]*writeOp, 0, s.maxBatch)
-	prev := 0 // the previous batch's size
+	g := &store.Gatherer[*writeOp]{Ops: s.ops, Quit: s.quit, MaxBatch: s.maxBatch, Gap: s.gatherGap, Max: s.gatherMax}
 	for {
 		batch = batch[:0]
 		select {
@@ -437,8 +436,7 @@ func (s *Store) writer() {
 				s.runBatch(batch)
 			}
 		}
-		batch = s.gather(batch, prev)
-		prev = len(batch)
+		batch = g.Batch(batch)
 		s.runBatch(batch)
 	}
 }
