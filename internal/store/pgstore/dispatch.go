@@ -371,12 +371,7 @@ func (op *recordAttemptOp) alone(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return dbErr("record attempt", err)
 	}
-	if r, ok := op.rollup(); ok {
-		if err := writeRollups(ctx, tx, []store.AttemptRollup{r}); err != nil {
-			return dbErr("record attempt: rollups", err)
-		}
-	}
-	return nil
+	return nil // the rollup joins Store.rollups once committed (runBatch)
 }
 
 func (op *recordAttemptOp) notify() (string, bool) { return "", false }

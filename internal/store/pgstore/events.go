@@ -503,6 +503,11 @@ func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*s
 	if err != nil {
 		return nil, err
 	}
+	// The pending rollups first, so that the purge of the old rollups
+	// finds them all.
+	if err := s.flushRollups(ctx); err != nil {
+		return nil, err
+	}
 	limit := max(p.Limit, 1)
 	before := ms(p.Before)
 	res := &store.PurgeEventsResult{Cursor: p.Cursor}

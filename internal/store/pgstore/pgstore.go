@@ -33,6 +33,9 @@
 // were busy; under load, a writer also waits a few hundred microseconds for
 // more (store.Gatherer), so that a commit carries a whole wave of
 // operations, while the other writer's batch runs.
+// The rollups of the recorded attempts are not written in the batches:
+// they are kept in memory and written at most once per
+// Options.RollupInterval, in a transaction of their own (see rollups.go).
 // A caller whose context ends while its operation is queued gets ctx.Err()
 // and its operation is skipped if no writer has taken it yet; once taken,
 // it runs to its end regardless of the caller.
@@ -57,6 +60,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/secrets"
@@ -108,6 +112,12 @@ type Options struct {
 	// waits).
 	GatherGap time.Duration
 	GatherMax time.Duration
+	// RollupInterval is how often, at most, the rollups of recorded
+	// attempts are written (see rollups.go): store.DefaultRollupInterval
+	// if zero or negative.
+	RollupInterval time.Duration
+	// Clock times RollupInterval; nil is the real clock.
+	Clock clockwork.Clock
 }
 
 // ErrClosed is returned by writes after Close.
@@ -155,11 +165,24 @@ type Store struct {
 	// Ready.
 	health store.WriteHealth
 
+	// rollups holds the rollups of committed attempts not yet written
+	// (see rollups.go). flushSem (of one) is held by whoever writes what
+	// it took from rollups, until that transaction has ended; lastFlush (Unix
+	// ns, of the clock) is when that last began.
+	rollups     store.RollupBuffer
+	rollupEvery time.Duration
+	clock       clockwork.Clock
+	flushSem    chan struct{}
+	lastFlush   atomic.Int64
+	flusherDone chan struct{}
+
 	// Counters for tests and diagnostics.
-	nBatches atomic.Int64 // group transactions run
-	nOps     atomic.Int64 // operations run in them
-	nRetries atomic.Int64 // batches run again one operation at a time
-	nBulk    atomic.Int64 // InsertEvents batches stored in one statement
+	nRollupFlushes atomic.Int64 // transactions that wrote rollups
+	nRollupRows    atomic.Int64 // rollup rows they upserted
+	nBatches       atomic.Int64 // group transactions run
+	nOps           atomic.Int64 // operations run in them
+	nRetries       atomic.Int64 // batches run again one operation at a time
+	nBulk          atomic.Int64 // InsertEvents batches stored in one statement
 }
 
 var (
@@ -242,16 +265,29 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{
-		fanout:     store.NewFanoutCache(fanoutCacheTTL, fanoutCacheApps),
-		log:        log,
-		pool:       pool,
-		connConfig: cfg.ConnConfig.Copy(),
-		keyring:    opts.Keyring,
-		maxBatch:   defaultMaxBatch,
-		ops:        make(chan groupOp, defaultMaxBatch*defaultWriters),
-		quit:       make(chan struct{}),
+	clock := opts.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
 	}
+	every := opts.RollupInterval
+	if every <= 0 {
+		every = store.DefaultRollupInterval
+	}
+	s := &Store{
+		clock:       clock,
+		rollupEvery: every,
+		flusherDone: make(chan struct{}),
+		flushSem:    make(chan struct{}, 1),
+		fanout:      store.NewFanoutCache(fanoutCacheTTL, fanoutCacheApps),
+		log:         log,
+		pool:        pool,
+		connConfig:  cfg.ConnConfig.Copy(),
+		keyring:     opts.Keyring,
+		maxBatch:    defaultMaxBatch,
+		ops:         make(chan groupOp, defaultMaxBatch*defaultWriters),
+		quit:        make(chan struct{}),
+	}
+	s.lastFlush.Store(clock.Now().UnixNano())
 	gap, gmax := opts.GatherGap, opts.GatherMax
 	if gap == 0 {
 		gap = store.DefaultGatherGap
@@ -264,6 +300,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		s.writerDone.Add(1)
 		go s.writer()
 	}
+	go s.rollupFlusher()
 	return s, nil
 }
 
@@ -278,9 +315,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the writers (after the operations already queued have run)
-// and closes the pool, waiting for the connections in use. Calls after
-// Close fail; a second Close returns the first one's result.
+// Close stops the writers (after the operations already queued have run),
+// writes the pending rollups, and closes the pool, waiting for the
+// connections in use. Calls after Close fail; a second Close returns the
+// first one's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -288,6 +326,8 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.mu.Unlock()
 		s.writerDone.Wait()
+		<-s.flusherDone
+		s.finalFlush()
 		s.pool.Close()
 	})
 	return s.closeErr
@@ -319,6 +359,11 @@ func (s *Store) tx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 	if s.isClosed() {
 		return ErrClosed
 	}
+	return s.txRetry(ctx, what, fn)
+}
+
+// txRetry is tx on a store that may be closing (its pool still open).
+func (s *Store) txRetry(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
 	var err error
 	for try := 1; ; try++ {
 		err = s.tx1(ctx, what, fn)
@@ -489,6 +534,11 @@ func (s *Store) runBatch(batch []groupOp) {
 	for _, op := range live {
 		err := classify(s.runAlone(op))
 		s.health.Record(err)
+		if r, ok := op.(*recordAttemptOp); ok && err == nil {
+			if ar, ok := r.rollup(); ok {
+				s.rollups.Add(ar)
+			}
+		}
 		op.base().done <- err
 	}
 }
@@ -542,23 +592,23 @@ func (s *Store) runGroup(ops []groupOp) error {
 			return err
 		}
 	}
-	var rollups []store.AttemptRollup
-	for _, op := range ops {
-		if r, ok := op.(*recordAttemptOp); ok && r.base().err == nil {
-			if ar, ok := r.rollup(); ok {
-				rollups = append(rollups, ar)
-			}
-		}
-	}
-	if err := writeRollups(ctx, tx, rollups); err != nil {
-		return err
-	}
 	if owners := notifyOwners(ops); len(owners) > 0 {
 		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+dueChannel+`', o) FROM unnest($1::text[]) AS o`, owners); err != nil {
 			return err
 		}
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	// Committed: the attempts' rollups wait for the next flush.
+	for _, op := range ops {
+		if r, ok := op.(*recordAttemptOp); ok && r.base().err == nil {
+			if ar, ok := r.rollup(); ok {
+				s.rollups.Add(ar)
+			}
+		}
+	}
+	return nil
 }
 
 // bulk splits a sorted batch: the events to insert in one statement, the

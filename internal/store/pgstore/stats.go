@@ -122,11 +122,15 @@ func itoa(n int64) string {
 	return string(buf[i:])
 }
 
-// Stats answers p from the rollups, the pending deliveries' partial
-// indexes, and one rollup probe per endpoint of the scope, in one
-// repeatable-read transaction so that the parts agree.
+// Stats answers p from the rollups (this store's pending ones flushed
+// first: see rollups.go), the pending deliveries' partial indexes, and one
+// rollup probe per endpoint of the scope, in one repeatable-read
+// transaction so that the parts agree.
 func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, error) {
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.flushBeforeRead(ctx); err != nil {
 		return nil, err
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

@@ -289,10 +289,14 @@ func (s *Store) ExpungeEvent(ctx context.Context, p *store.ExpungeEventParams) (
 // pending. Events are scanned in insertion order (seq), which is the order
 // of their created_at up to the few milliseconds concurrent requests can
 // overlap by, so the scan stops at the first event created at or after
-// p.Before.
+// p.Before. The pending rollups are written first, so that the purge of
+// the old rollups finds them all.
 func (s *Store) PurgeEvents(ctx context.Context, p *store.PurgeEventsParams) (*store.PurgeEventsResult, error) {
 	after, err := store.DecodePurgeCursor(p.Cursor)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.flushRollups(ctx); err != nil {
 		return nil, err
 	}
 	limit := max(p.Limit, 1)

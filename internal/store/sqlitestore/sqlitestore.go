@@ -29,6 +29,9 @@
 //
 // New database files get 1 KiB pages (DefaultPageSize): SQLite writes whole
 // pages, and a delivery dirties about 25 B-trees' leaves per commit.
+// The rollups of recorded attempts ride on batches at most once per
+// Options.RollupInterval; one timer writes them when no batch comes (see
+// rollups.go).
 //
 // A caller whose context ends while its operation is queued gets ctx.Err()
 // and its operation is skipped if the writer has not started it yet. Once
@@ -56,6 +59,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -92,6 +96,12 @@ type Options struct {
 	// Keyring seals endpoint secrets at rest (see store.SecretSealer);
 	// nil stores them in plaintext.
 	Keyring *secrets.Keyring
+	// RollupInterval is how often, at most, the rollups of recorded
+	// attempts are written (see rollups.go): store.DefaultRollupInterval
+	// if zero or negative.
+	RollupInterval time.Duration
+	// Clock times RollupInterval; nil is the real clock.
+	Clock clockwork.Clock
 }
 
 // ErrClosed is returned by writes after Close.
@@ -140,10 +150,23 @@ type Store struct {
 	// the writer goroutine touches them.
 	leases leaseSet
 
+	// rollups holds the rollups of committed attempts not yet written
+	// (see rollups.go); the writer goroutine writes them.
+	rollups     store.RollupBuffer
+	rollupEvery time.Duration
+	clock       clockwork.Clock
+	// lastFlush is when the rollups were last written (or the store
+	// opened). Only the writer goroutine touches it.
+	lastFlush time.Time
+
 	// Counters for tests and diagnostics.
 	nBatches atomic.Int64 // transactions committed (or tried)
 	nOps     atomic.Int64 // operations run in them
 	nRetries atomic.Int64 // batches run again with savepoints
+	// nRollupFlushes counts the transactions that wrote rollups, and
+	// nRollupRows the rollup rows they upserted.
+	nRollupFlushes atomic.Int64
+	nRollupRows    atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -158,9 +181,14 @@ type writeOp struct {
 	// is reported (see writeTruncatingWAL).
 	truncateWAL bool
 	// rollup, when not nil, is where fn puts (afresh on each run) what
-	// its attempt adds to the delivery rollups; runTx writes those of
-	// the batch's successful ops, merged, before it commits.
+	// its attempt adds to the delivery rollups; once the transaction has
+	// committed, runTx adds those of the batch's successful ops to
+	// Store.rollups (or writes them in the transaction, with what is
+	// pending, when a flush is due: see rollups.go).
 	rollup *attemptRollup
+	// flushRollups makes the transaction write the pending rollups
+	// whatever the time since the last flush (see flushRollups).
+	flushRollups bool
 	// committed, when not nil, runs on the writer goroutine once the
 	// transaction has committed with fn's result nil, before the
 	// result is reported (see writeThen).
@@ -213,21 +241,32 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	every := opts.RollupInterval
+	if every <= 0 {
+		every = store.DefaultRollupInterval
+	}
 	s := &Store{
-		leases:     leaseSet{},
-		fanout:     store.NewFanoutCache(0, fanoutCacheApps),
-		path:       abs,
-		log:        log,
-		maxBatch:   maxBatch,
-		gatherGap:  gap,
-		gatherMax:  gmax,
-		pageSize:   pageSize,
-		skipMig:    opts.SkipMigrate,
-		lock:       lock,
-		keyring:    opts.Keyring,
-		ops:        make(chan *writeOp, maxBatch),
-		quit:       make(chan struct{}),
-		writerDone: make(chan struct{}),
+		clock:       clock,
+		rollupEvery: every,
+		lastFlush:   clock.Now(),
+		leases:      leaseSet{},
+		fanout:      store.NewFanoutCache(0, fanoutCacheApps),
+		path:        abs,
+		log:         log,
+		maxBatch:    maxBatch,
+		gatherGap:   gap,
+		gatherMax:   gmax,
+		pageSize:    pageSize,
+		skipMig:     opts.SkipMigrate,
+		lock:        lock,
+		keyring:     opts.Keyring,
+		ops:         make(chan *writeOp, maxBatch),
+		quit:        make(chan struct{}),
+		writerDone:  make(chan struct{}),
 	}
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
@@ -406,19 +445,31 @@ func (s *Store) submit(ctx context.Context, op *writeOp) error {
 	}
 }
 
-// writer is the single goroutine that owns the write connection.
+// writer is the single goroutine that owns the write connection. It also
+// writes the pending rollups when their interval has run out and no batch
+// came to carry them (see rollups.go), and before it stops.
 func (s *Store) writer() {
 	defer close(s.writerDone)
 	batch := make([]*writeOp, 0, s.maxBatch)
 	g := &store.Gatherer[*writeOp]{Ops: s.ops, Quit: s.quit, MaxBatch: s.maxBatch, Gap: s.gatherGap, Max: s.gatherMax}
+	var timer clockwork.Timer
+	var timerC <-chan time.Time
 	for {
 		batch = batch[:0]
 		select {
 		case op := <-s.ops:
 			batch = append(batch, op)
+		case <-timerC:
+			timerC = nil
+			if s.rollups.Len() > 0 {
+				batch = append(batch, s.flushOp())
+			}
 		case <-s.quit:
 			// No one can enqueue any more (Close holds the lock while
 			// closing quit); run what is left, then stop.
+			if timerC != nil {
+				timer.Stop()
+			}
 			for {
 				batch = batch[:0]
 			drain:
@@ -431,13 +482,27 @@ func (s *Store) writer() {
 					}
 				}
 				if len(batch) == 0 {
-					return
+					break
 				}
 				s.runBatch(batch)
 			}
+			s.finalFlush()
+			return
 		}
-		batch = g.Batch(batch)
-		s.runBatch(batch)
+		if len(batch) > 0 {
+			batch = g.Batch(batch)
+			s.runBatch(batch)
+		}
+		// A timer runs while rollups are pending, for when no batch
+		// comes to carry them.
+		switch pending := s.rollups.Len() > 0; {
+		case pending && timerC == nil:
+			timer = s.clock.NewTimer(max(s.rollupEvery-s.clock.Since(s.lastFlush), 0))
+			timerC = timer.Chan()
+		case !pending && timerC != nil:
+			timer.Stop()
+			timerC = nil
+		}
 	}
 }
 
@@ -539,22 +604,27 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 			return fail(fmt.Errorf("sqlitestore: release savepoint: %w", err))
 		}
 	}
-	var rollups []store.AttemptRollup
-	for i, op := range ops {
-		if op.rollup != nil && op.rollup.set && errs[i] == nil {
-			rollups = append(rollups, op.rollup.r)
-		}
-	}
-	if len(rollups) > 0 {
-		if err := s.writeRollups(tx, rollups); err != nil {
+	// The rollups: written in this transaction with what is pending
+	// when a flush is due, else kept for later once it has committed.
+	rs, force := batchRollups(ops, errs)
+	flush := s.flushDue(force, len(rs))
+	var taken []store.AttemptRollup
+	if flush {
+		taken = s.takeRollups()
+		if err := s.writeRollups(tx, append(taken[:len(taken):len(taken)], rs...)); err != nil {
 			_ = tx.Rollback()
+			s.rollups.Restore(taken)
 			s.log.Error("sqlitestore: rollups", "err", err, "ops", len(ops))
 			return fail(dbErr("record attempt: rollups", err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		s.rollups.Restore(taken)
 		s.log.Error("sqlitestore: commit", "err", err, "ops", len(ops))
 		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
+	}
+	if !flush {
+		s.rollups.Add(rs...)
 	}
 	for i, op := range ops {
 		if op.committed != nil && errs[i] == nil {

@@ -56,12 +56,13 @@ const sqlUpsertAppRollup = `INSERT INTO app_rollups (minute, app_id, succeeded, 
 		exhausted = exhausted + excluded.exhausted,
 		latency = IIF(length(excluded.latency) = 0, latency, hookd_latency_add(latency, excluded.latency))`
 
-// writeRollups writes a batch's rollups: one upsert per (endpoint,
-// minute) and one per (app, minute).
+// writeRollups writes rollups: one upsert per (endpoint, minute) and one
+// per (app, minute).
 func (s *Store) writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 	ctx := context.Background()
 	ep := tx.StmtContext(ctx, s.stmts.upsertRollup)
 	for _, r := range store.MergeRollups(rs) {
+		s.nRollupRows.Add(1)
 		lat, _ := r.Latency.MarshalBinary()
 		if _, err := ep.ExecContext(ctx, r.AppID, r.EndpointID, r.Minute, r.Succeeded, r.FailedAttempts,
 			r.Exhausted, lat, r.LastAt, boolInt(r.LastOK), r.LastStatus, r.LastKind, r.LastMessage); err != nil {
@@ -70,6 +71,7 @@ func (s *Store) writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 	}
 	app := tx.StmtContext(ctx, s.stmts.upsertAppRollup)
 	for _, r := range store.MergeAppRollups(rs) {
+		s.nRollupRows.Add(1)
 		lat, _ := r.Latency.MarshalBinary()
 		if _, err := app.ExecContext(ctx, r.Minute, r.AppID, r.Succeeded, r.FailedAttempts, r.Exhausted, lat); err != nil {
 			return err
@@ -78,10 +80,14 @@ func (s *Store) writeRollups(tx *sql.Tx, rs []store.AttemptRollup) error {
 	return nil
 }
 
-// Stats answers p from the rollups, the pending deliveries' partial
-// indexes, and one rollup probe per endpoint of the scope.
+// Stats answers p from the rollups (flushed first: see rollups.go), the
+// pending deliveries' partial indexes, and one rollup probe per endpoint
+// of the scope.
 func (s *Store) Stats(ctx context.Context, p *store.StatsParams) (*store.Stats, error) {
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.flushBeforeRead(ctx); err != nil {
 		return nil, err
 	}
 	appID := p.AppID

@@ -220,6 +220,7 @@ func testStats(t *testing.T, open Opener) {
 	})
 
 	t.Run("Concurrent", func(t *testing.T) { testStatsConcurrent(t, open) })
+	t.Run("RollupsExact", func(t *testing.T) { testRollupsExact(setup(t, open)) })
 
 	t.Run("Retention", func(t *testing.T) {
 		h := setup(t, open)

@@ -1,0 +1,235 @@
+package pgstore
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/storetest"
+)
+
+func TestRollups(t *testing.T) {
+	testDSN(t)
+	storetest.RunRollups(t, storetest.RollupsBackend{
+		NewDB: func(t *testing.T) string { return newSchema(t) },
+		Open: func(t *testing.T, db string) (store.Store, error) {
+			return Open(context.Background(), db, &Options{MaxConns: 8, RollupInterval: time.Hour})
+		},
+	})
+}
+
+// openClocked opens a store on a new schema whose rollup interval runs
+// on a fake clock, and returns the schema's DSN too.
+func openClocked(t *testing.T) (*Store, *clockwork.FakeClock, string) {
+	t.Helper()
+	dsn := newSchema(t)
+	clock := clockwork.NewFakeClock()
+	s, err := Open(context.Background(), dsn, &Options{MaxConns: 8, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, clock, dsn
+}
+
+// rollupFixture creates an app, an endpoint and n deliveries to it,
+// created at at and leased to "w".
+func rollupFixture(t *testing.T, s store.Store, n int, at time.Time) (appID, epID string, ids []string) {
+	t.Helper()
+	ctx := context.Background()
+	app, err := s.CreateApp(ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "a", Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := s.CreateEndpoint(ctx, &store.CreateEndpointParams{ID: hook.NewID("ep"), AppID: app.ID,
+		URL: "https://example.com", Secret: hook.NewSecret(), Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		res, err := s.InsertEvent(ctx, &store.InsertEventParams{
+			Event:      &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "a.b", Data: []byte(`{}`), CreatedAt: at},
+			Deliveries: []store.NewDelivery{{ID: hook.NewID("dlv"), EndpointID: ep.ID, Claimed: true}},
+			Owner:      "w", LeaseUntil: at.Add(time.Hour),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Deliveries[0].ID)
+	}
+	return app.ID, ep.ID, ids
+}
+
+// success records a first-try success of delivery id started at at, as
+// attempt attID ("" for a new id).
+func success(ctx context.Context, s store.Store, id, attID string, at time.Time) error {
+	if attID == "" {
+		attID = hook.NewID("att")
+	}
+	return s.RecordAttempt(ctx, &store.RecordAttemptParams{Owner: "w", Attempt: &hook.Attempt{
+		ID: attID, DeliveryID: id, Number: 1, Trigger: hook.TriggerScheduled, StartedAt: at,
+		Duration: time.Millisecond, ResponseStatus: 200}, ScheduledAttempts: 1,
+		Decision: hook.Decision{Status: hook.DeliverySucceeded}, Now: at})
+}
+
+// succeeded reads the endpoint's succeeded deliveries of the hours around at.
+func succeeded(t *testing.T, s store.Store, appID, epID string, at time.Time) int64 {
+	t.Helper()
+	from := at.Truncate(time.Hour).Add(-time.Hour)
+	st, err := s.Stats(context.Background(), &store.StatsParams{AppID: appID, EndpointID: epID,
+		Since: from, Until: from.Add(3 * time.Hour), Bucket: time.Hour, Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, b := range st.Buckets {
+		n += b.Succeeded
+	}
+	return n
+}
+
+// rawSucceeded reads the endpoint's rollup rows as stored, beside the
+// store (so without flushing it).
+func rawSucceeded(t *testing.T, dsn, epID string) int64 {
+	t.Helper()
+	var n int64
+	withConn(t, dsn, func(conn *pgx.Conn) error {
+		return conn.QueryRow(context.Background(),
+			`SELECT coalesce(sum(succeeded), 0) FROM delivery_rollups WHERE endpoint_id = $1`, epID).Scan(&n)
+	})
+	return n
+}
+
+// TestRollupWritesPerInterval records first-try successes one commit
+// each, a quarter interval apart: the rollups are written once per
+// interval, not once per commit, and read back exactly.
+func TestRollupWritesPerInterval(t *testing.T) {
+	s, clock, _ := openClocked(t)
+	ctx := context.Background()
+	const n = 40
+	at := time.Now().UTC().Truncate(time.Minute)
+	appID, epID, ids := rollupFixture(t, s, n, at)
+	flushes0, rows0 := s.nRollupFlushes.Load(), s.nRollupRows.Load()
+	start := clock.Now()
+	for i, id := range ids {
+		if err := success(ctx, s, id, "", at.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(store.DefaultRollupInterval / 4)
+	}
+	if got := succeeded(t, s, appID, epID, at); got != n {
+		t.Fatalf("succeeded: got %d, want %d", got, n)
+	}
+	flushes, rows := s.nRollupFlushes.Load()-flushes0, s.nRollupRows.Load()-rows0
+	intervals := int64((clock.Since(start) + store.DefaultRollupInterval - 1) / store.DefaultRollupInterval)
+	t.Logf("%d commits, %d intervals: %d rollup writes (the read's included), %d rows", n, intervals, flushes, rows)
+	if flushes > intervals+1 || flushes == 0 {
+		t.Fatalf("%d rollup writes for %d commits over %d intervals: want 1 to %d", flushes, n, intervals, intervals+1)
+	}
+	if rows > 2*flushes { // one endpoint row and one app row each
+		t.Fatalf("%d rollup rows in %d writes: want at most %d", rows, flushes, 2*flushes)
+	}
+}
+
+// TestRollupsFlushedByTimer: the pending rollups are written, with no
+// read, once the interval has run out.
+func TestRollupsFlushedByTimer(t *testing.T) {
+	s, clock, dsn := openClocked(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Minute)
+	_, epID, ids := rollupFixture(t, s, 1, at)
+	if err := success(ctx, s, ids[0], "", at); err != nil {
+		t.Fatal(err)
+	}
+	if got := rawSucceeded(t, dsn, epID); got != 0 {
+		t.Fatalf("stored before the interval: %d", got)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := clock.BlockUntilContext(waitCtx, 1); err != nil { // the flusher
+		t.Fatal(err)
+	}
+	clock.Advance(store.DefaultRollupInterval)
+	for rawSucceeded(t, dsn, epID) == 0 {
+		if waitCtx.Err() != nil {
+			t.Fatal("the rollups were not written once the interval ran out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// holdOp holds a writer inside its batch's transaction until released.
+type holdOp struct {
+	opBase
+	running, release chan struct{}
+}
+
+func (o *holdOp) sortKey() string                      { return "" }
+func (o *holdOp) queue(b *pgx.Batch)                   { b.Queue("SELECT 1") }
+func (o *holdOp) read(br pgx.BatchResults) error       { _, err := br.Exec(); return err }
+func (o *holdOp) alone(context.Context, pgx.Tx) error  { return nil }
+func (o *holdOp) notify() (string, bool)               { return "", false }
+func (o *holdOp) finish(context.Context, pgx.Tx) error { close(o.running); <-o.release; return nil }
+
+// TestRollupsBatchRerun puts RecordAttempts in a batch that fails after
+// they were read (another attempt with a taken id): the batch is rolled
+// back and each op runs alone. Each attempt is counted once.
+func TestRollupsBatchRerun(t *testing.T) {
+	s, _, _ := openClocked(t)
+	ctx := context.Background()
+	const n = 10
+	at := time.Now().UTC().Truncate(time.Minute)
+	appID, epID, ids := rollupFixture(t, s, n, at)
+	// Hold both writers, so that the next operations queue up.
+	var holds []*holdOp
+	for range defaultWriters {
+		h := &holdOp{running: make(chan struct{}), release: make(chan struct{})}
+		go func() { _ = s.group(ctx, h) }()
+		<-h.running
+		holds = append(holds, h)
+	}
+	retries0 := s.nRetries.Load()
+	attIDs := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, id := range ids {
+		attIDs[i] = hook.NewID("att")
+		wg.Go(func() { errs[i] = success(ctx, s, id, attIDs[i], at.Add(time.Duration(i)*time.Millisecond)) })
+	}
+	for len(s.ops) < n {
+		time.Sleep(time.Millisecond)
+	}
+	// A second attempt of the first delivery with the first's id: it
+	// runs after the bulk statement, and fails the batch.
+	var dupErr error
+	wg.Go(func() { dupErr = success(ctx, s, ids[0], attIDs[0], at) })
+	for len(s.ops) < n+1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(holds[0].release) // its writer takes the whole queue
+	for len(s.ops) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	close(holds[1].release)
+	wg.Wait()
+	if hook.ErrorCode(dupErr) != hook.EConflict {
+		t.Fatalf("attempt with a taken id: %v", dupErr)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if got := s.nRetries.Load() - retries0; got != 1 {
+		t.Fatalf("%d batches run again one op at a time, want 1", got)
+	}
+	if got := succeeded(t, s, appID, epID, at); got != n {
+		t.Fatalf("succeeded: got %d, want %d", got, n)
+	}
+}
