@@ -26,8 +26,9 @@ func countRows(t *testing.T, s *Store, q string, args ...any) int {
 // a group's attempts in one statement, one statement per attempt, an
 // attempt in a transaction of its own), a first-try success whose owner
 // holds the lease writes no attempts row and is kept on its delivery's
-// row; one whose lease was lost, and a failure, are rows. All of them list
-// and show as attempts.
+// row; one whose lease was lost, and a failure, are rows, and so is a
+// manual retry of a first-try success, which stays. All of them list and
+// show as attempts.
 func TestInlineAttemptEveryPath(t *testing.T) {
 	s := openTemp(t)
 	appID, eps := fixture(t, s, 1)
@@ -58,8 +59,8 @@ func TestInlineAttemptEveryPath(t *testing.T) {
 		all = append(all, made{op, owner == "w" && status < 300})
 		return op
 	}
-	for _, mode := range []string{"bulk", "statement", "alone"} {
-		ops := []groupOp{newOp("w", 200), newOp("lost", 200), newOp("w", 500), newOp("w", 204)}
+	run := func(mode string, ops []groupOp) {
+		t.Helper()
 		switch mode {
 		case "bulk", "statement":
 			s.noBulk = mode == "statement"
@@ -74,6 +75,10 @@ func TestInlineAttemptEveryPath(t *testing.T) {
 				}
 			}
 		}
+	}
+	modes := []string{"bulk", "statement", "alone"}
+	for _, mode := range modes {
+		run(mode, []groupOp{newOp("w", 200), newOp("lost", 200), newOp("w", 500), newOp("w", 204)})
 	}
 	var want []string
 	for _, m := range all {
@@ -98,6 +103,46 @@ func TestInlineAttemptEveryPath(t *testing.T) {
 			t.Errorf("GetDelivery %s: attempts %+v, want %+v", a.DeliveryID, d.Attempts, a)
 		}
 	}
+	// A manual retry of a first-try success, on each path: a row,
+	// number 2; the first try stays on the delivery's row.
+	for i, mode := range modes {
+		var ops []groupOp
+		var firsts []hook.Attempt
+		for _, m := range all[4*i : 4*i+4] {
+			if !m.wantInline {
+				continue
+			}
+			id := m.op.a.DeliveryID
+			if _, err := s.RetryDelivery(ctx, &store.RetryDeliveryParams{AppID: appID, DeliveryID: id, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			firsts = append(firsts, m.op.a)
+			a := hook.Attempt{ID: hook.NewID("att"), DeliveryID: id, Number: 2, Trigger: hook.TriggerManual,
+				StartedAt: now.Add(time.Second), DurationMillis: 7, ResponseStatus: 500, ResponseBody: "b",
+				ErrorKind: hook.ErrorKindStatus, Error: "status"}
+			op := &recordAttemptOp{a: a, status: hook.DeliveryFailed, sched: 1, now: now, owner: "w"}
+			op.ctx = ctx
+			ops = append(ops, op)
+			want = append(want, a.ID)
+		}
+		if _, err := s.ClaimDeliveries(ctx, &store.ClaimDeliveriesParams{Owner: "w", Now: now.Add(time.Second),
+			LeaseUntil: now.Add(time.Minute), Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
+		run(mode, ops)
+		for j, op := range ops {
+			a := op.(*recordAttemptOp).a
+			d, err := s.GetDelivery(ctx, appID, a.DeliveryID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Status != hook.DeliveryFailed || len(d.Attempts) != 2 || d.Attempts[0].ID != firsts[j].ID ||
+				d.Attempts[0].ResponseStatus != firsts[j].ResponseStatus || d.Attempts[1].ID != a.ID || d.Attempts[1].Number != 2 {
+				t.Errorf("%s: manual retry of %s: status %s, attempts %+v %+v", mode, a.DeliveryID, d.Status, d.Attempts[0], d.Attempts[len(d.Attempts)-1])
+			}
+		}
+	}
+
 	page, err := s.ListAttempts(ctx, &store.ListAttemptsParams{AppID: appID})
 	if err != nil {
 		t.Fatal(err)
