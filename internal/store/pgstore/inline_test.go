@@ -161,7 +161,7 @@ func TestInlineAttemptEveryPath(t *testing.T) {
 // TestInlineAttemptPlans: on an app with many attempts (rows and inline),
 // the attempts list reads both sources from their indexes, newest first,
 // and merges them: no scan or sort of the app's attempts, whatever the
-// filter.
+// filter. GetDelivery reads its indexes too.
 func TestInlineAttemptPlans(t *testing.T) {
 	s := openTemp(t)
 	appID, eps := fixture(t, s, 2)
@@ -237,6 +237,13 @@ func TestInlineAttemptPlans(t *testing.T) {
 			t.Errorf("%s: full scan or sort:\n%s", c.name, plan)
 		}
 	}
+	// GetDelivery: the delivery by id, its attempt rows by
+	// attempts_delivery_seq.
+	plan := explain(t, s, sqlGetDelivery, "dlv_200", appID)
+	if !strings.Contains(plan, "deliveries_id_key") || !strings.Contains(plan, "attempts_delivery_seq") ||
+		strings.Contains(plan, "Seq Scan on attempts") || strings.Contains(plan, "Seq Scan on deliveries") {
+		t.Errorf("GetDelivery: want deliveries_id_key and attempts_delivery_seq:\n%s", plan)
+	}
 }
 
 // explainListAttempts returns the plan of ListAttempts' query for p.
@@ -246,6 +253,12 @@ func explainListAttempts(t *testing.T, s *Store, p *store.ListAttemptsParams) st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return explain(t, s, q, args...)
+}
+
+// explain returns the plan of q.
+func explain(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
 	rows, err := s.pool.Query(context.Background(), "EXPLAIN "+q, args...)
 	if err != nil {
 		t.Fatalf("explain %s: %v", q, err)
