@@ -63,6 +63,14 @@ func listSeq[T any](ctx context.Context, q querier, what string, lp store.ListPa
 	conds = append(conds, "seq < $"+strconv.Itoa(len(args)-1))
 	sql := query + " WHERE " + strings.Join(conds, " AND ") +
 		" ORDER BY seq DESC LIMIT $" + strconv.Itoa(len(args))
+	return scanSeqPage(ctx, q, what, limit, sql, args, scan)
+}
+
+// scanSeqPage reads a page of a newest-first list from sql, which returns
+// up to limit+1 rows, each with its seq (see listSeq).
+func scanSeqPage[T any](ctx context.Context, q querier, what string, limit int, sql string, args []any,
+	scan func(pgx.Row) (T, int64, error),
+) (*store.Page[T], error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, dbErr(what, err)

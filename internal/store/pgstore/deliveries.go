@@ -43,19 +43,30 @@ func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hoo
 	return d, nil
 }
 
-// GetDelivery returns the delivery with its attempts, oldest first: one
-// statement, so the two agree.
+// sqlGetDelivery is the delivery $1 of app $2, one row per attempt
+// (rows and the inline one, oldest first), or one row without an attempt.
+const sqlGetDelivery = `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id,
+		CASE WHEN d.status = 'pending' AND EXISTS (
+			SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.disabled) THEN 'paused' ELSE d.status END,
+		d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.livemode,
+		d.created_at, d.updated_at,
+		a.id, a.number, a.trigger_kind, a.started_at, a.duration_ms, a.response_status,
+		a.response_body, a.error_kind, a.error
+	FROM deliveries d LEFT JOIN LATERAL (
+		SELECT seq, id, number, trigger_kind, started_at, duration_ms, response_status, response_body,
+			error_kind, error
+		FROM attempts WHERE delivery_id = d.id
+		UNION ALL
+		SELECT d.first_attempt_seq, d.first_attempt_id, 1, d.first_trigger, d.first_started_at,
+			d.first_duration_ms, d.first_response_status, d.first_response_body, '', ''
+		WHERE d.first_attempt_seq IS NOT NULL) a ON true
+	WHERE d.id = $1 AND d.app_id = $2
+	ORDER BY a.seq`
+
+// GetDelivery returns the delivery with its attempts, oldest first, rows
+// and the inline one (migration 00017): one statement, so they agree.
 func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.seq, d.id, d.app_id, d.event_id, d.event_type, d.endpoint_id,
-			CASE WHEN d.status = 'pending' AND EXISTS (
-				SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.disabled) THEN 'paused' ELSE d.status END,
-			d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.last_response_status, d.livemode,
-			d.created_at, d.updated_at,
-			a.id, a.number, a.trigger_kind, a.started_at, a.duration_ms, a.response_status,
-			a.response_body, a.error_kind, a.error
-		FROM deliveries d LEFT JOIN attempts a ON a.delivery_id = d.id
-		WHERE d.id = $1 AND d.app_id = $2
-		ORDER BY a.seq`, deliveryID, appID)
+	rows, err := s.pool.Query(ctx, sqlGetDelivery, deliveryID, appID)
 	if err != nil {
 		return nil, dbErr("get delivery", err)
 	}

@@ -303,6 +303,41 @@ const sqlRecordAttempt = `WITH att AS (
 	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM dis), upd.app_id, upd.endpoint_id, upd.created_at
 	FROM (SELECT 1) one LEFT JOIN upd ON true`
 
+// sqlRecordAttemptInline is sqlRecordAttempt for an attempt that may be
+// kept on its delivery's row (see inlineAttempt): while owner ($15) holds
+// the lease, the update keeps it there, with a seq of the attempts' own
+// sequence; otherwise (the lease was lost) it is a row, as any other.
+const sqlRecordAttemptInline = `WITH upd AS (
+		UPDATE deliveries SET status = $11, attempt_count = $2, scheduled_attempts = $12, manual = false,
+			last_attempt_at = $4, last_response_status = $6, next_attempt_at = $13, available_at = $13,
+			lease_owner = NULL, updated_at = $14,
+			first_attempt_id = $1, first_attempt_seq = nextval('attempts_seq_seq'), first_trigger = $3,
+			first_started_at = $4, first_duration_ms = $5, first_response_status = $6, first_response_body = $7
+		WHERE id = $10 AND lease_owner = $15
+		RETURNING app_id, endpoint_id, created_at
+	), att AS (
+		INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
+			response_status, response_body, error_kind, error)
+		SELECT $1, d.id, d.app_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM deliveries d
+		WHERE d.id = $10 AND NOT EXISTS (SELECT 1 FROM upd)
+		RETURNING 1
+	), dis AS (
+		UPDATE endpoints SET disabled = true, updated_at = $14
+		WHERE id = $16 AND NOT disabled AND $17::boolean
+			AND (EXISTS (SELECT 1 FROM att) OR EXISTS (SELECT 1 FROM upd))
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM dis), upd.app_id, upd.endpoint_id, upd.created_at
+	FROM (SELECT 1) one LEFT JOIN upd ON true`
+
+// inlineAttempt reports whether RecordAttempt may keep a on its delivery's
+// row (if the delivery update happens): the first attempt, a success
+// without an error message, so that the row holds all of it. (Issue 18:
+// one write for the common case; see migration 00017.)
+func inlineAttempt(a *hook.Attempt, status string) bool {
+	return a.Number == 1 && status == hook.DeliverySucceeded && a.ErrorKind == "" && a.Error == ""
+}
+
 // recordAttemptOp is one RecordAttempt, run by the group writers.
 type recordAttemptOp struct {
 	opBase
@@ -314,6 +349,7 @@ type recordAttemptOp struct {
 	owner  string
 	epID   string
 	off    bool // disable the endpoint
+	inline bool // kept on the delivery's row if the update happens
 
 	// The delivery, when the op updated it (set afresh by each run):
 	// what the rollups need.
@@ -355,7 +391,15 @@ func (op *recordAttemptOp) args() []any {
 		a.ErrorKind, a.Error, a.DeliveryID, op.status, op.sched, op.next, op.now, op.owner, op.epID, op.off}
 }
 
-func (op *recordAttemptOp) queue(b *pgx.Batch) { b.Queue(sqlRecordAttempt, op.args()...) }
+// sql is the op's statement.
+func (op *recordAttemptOp) sql() string {
+	if op.inline {
+		return sqlRecordAttemptInline
+	}
+	return sqlRecordAttempt
+}
+
+func (op *recordAttemptOp) queue(b *pgx.Batch) { b.Queue(op.sql(), op.args()...) }
 
 func (op *recordAttemptOp) read(br pgx.BatchResults) error {
 	return op.scanRecorded(br.QueryRow())
@@ -364,7 +408,7 @@ func (op *recordAttemptOp) read(br pgx.BatchResults) error {
 func (op *recordAttemptOp) finish(context.Context, pgx.Tx) error { return nil }
 
 func (op *recordAttemptOp) alone(ctx context.Context, tx pgx.Tx) error {
-	err := op.scanRecorded(tx.QueryRow(ctx, sqlRecordAttempt, op.args()...))
+	err := op.scanRecorded(tx.QueryRow(ctx, op.sql(), op.args()...))
 	if uniqueViolation(err, "attempts_id_key") {
 		return hook.Errorf(hook.EConflict, "id", "an attempt with id %q exists", op.a.ID)
 	}
@@ -378,7 +422,9 @@ func (op *recordAttemptOp) notify() (string, bool) { return "", false }
 
 // RecordAttempt stores an attempt and, while p.Owner still holds the lease,
 // what it decided for the delivery; the lease ends. If the delivery is gone
-// it writes nothing and returns nil.
+// it writes nothing and returns nil. A first-try success whose delivery
+// update happens is kept on the delivery's row (see inlineAttempt); any
+// other attempt is a row of attempts.
 func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams) error {
 	if p.Attempt == nil {
 		return hook.Errorf(hook.EInvalid, "attempt", "is required")
@@ -401,7 +447,8 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 	// A receiver's answer may be any bytes, cut at a size.
 	a.ResponseBody, a.Error = cleanText(a.ResponseBody), cleanText(a.Error)
 	op := &recordAttemptOp{a: a, status: p.Decision.Status, sched: p.ScheduledAttempts, next: next,
-		now: ms(p.Now), owner: p.Owner, epID: p.EndpointID, off: p.Decision.DisableEndpoint}
+		now: ms(p.Now), owner: p.Owner, epID: p.EndpointID, off: p.Decision.DisableEndpoint,
+		inline: inlineAttempt(&a, p.Decision.Status)}
 	if op.off {
 		// Other nodes see the endpoint disabled within fanoutCacheTTL.
 		defer s.fanout.Invalidate()
@@ -545,33 +592,43 @@ func (s *Store) CountPendingDeliveries(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// sqlRecordAttemptsBulk is sqlRecordAttempt for many attempts at once,
-// each of a different delivery: parallel arrays, one element per attempt.
+// sqlRecordAttemptsBulk is sqlRecordAttempt (or sqlRecordAttemptInline,
+// where inline is set) for many attempts at once, each of a different
+// delivery: parallel arrays, one element per attempt.
 const sqlRecordAttemptsBulk = `WITH r AS (
 		SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
 			$7::bigint[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[],
-			$14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[], $18::boolean[])
+			$14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[], $18::boolean[], $19::boolean[])
 			AS r (ord, id, delivery_id, number, trigger_kind, started_at, duration_ms, response_status,
-				response_body, error_kind, error, status, sched, next_at, now, owner, endpoint_id, disable)
+				response_body, error_kind, error, status, sched, next_at, now, owner, endpoint_id, disable, inline)
+	), upd AS (
+		UPDATE deliveries d SET status = r.status, attempt_count = r.number, scheduled_attempts = r.sched,
+			manual = false, last_attempt_at = r.started_at, last_response_status = r.response_status,
+			next_attempt_at = r.next_at, available_at = r.next_at, lease_owner = NULL, updated_at = r.now,
+			first_attempt_id = CASE WHEN r.inline THEN r.id ELSE d.first_attempt_id END,
+			first_attempt_seq = CASE WHEN r.inline THEN nextval('attempts_seq_seq') ELSE d.first_attempt_seq END,
+			first_trigger = CASE WHEN r.inline THEN r.trigger_kind ELSE d.first_trigger END,
+			first_started_at = CASE WHEN r.inline THEN r.started_at ELSE d.first_started_at END,
+			first_duration_ms = CASE WHEN r.inline THEN r.duration_ms ELSE d.first_duration_ms END,
+			first_response_status = CASE WHEN r.inline THEN r.response_status ELSE d.first_response_status END,
+			first_response_body = CASE WHEN r.inline THEN r.response_body ELSE d.first_response_body END
+		FROM r
+		WHERE d.id = r.delivery_id AND d.lease_owner = r.owner
+		RETURNING r.ord, r.inline, d.app_id, d.endpoint_id, d.created_at
 	), att AS (
 		INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
 			response_status, response_body, error_kind, error)
 		SELECT r.id, d.id, d.app_id, r.number, r.trigger_kind, r.started_at, r.duration_ms, r.response_status,
 			r.response_body, r.error_kind, r.error
 		FROM r JOIN deliveries d ON d.id = r.delivery_id
+		WHERE NOT EXISTS (SELECT 1 FROM upd WHERE upd.ord = r.ord AND upd.inline)
 		ORDER BY r.ord
 		RETURNING id
-	), upd AS (
-		UPDATE deliveries d SET status = r.status, attempt_count = r.number, scheduled_attempts = r.sched,
-			manual = false, last_attempt_at = r.started_at, last_response_status = r.response_status,
-			next_attempt_at = r.next_at, available_at = r.next_at, lease_owner = NULL, updated_at = r.now
-		FROM r
-		WHERE d.id = r.delivery_id AND d.lease_owner = r.owner
-		RETURNING r.ord, d.app_id, d.endpoint_id, d.created_at
 	), dis AS (
 		UPDATE endpoints e SET disabled = true, updated_at = r.now
 		FROM r
-		WHERE e.id = r.endpoint_id AND r.disable AND NOT e.disabled AND EXISTS (SELECT 1 FROM att WHERE att.id = r.id)
+		WHERE e.id = r.endpoint_id AND r.disable AND NOT e.disabled
+			AND (EXISTS (SELECT 1 FROM att WHERE att.id = r.id) OR EXISTS (SELECT 1 FROM upd WHERE upd.ord = r.ord))
 		RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM att), (SELECT count(*) FROM dis),
@@ -591,7 +648,7 @@ func queueRecordAttempts(b *pgx.Batch, ops []*recordAttemptOp) {
 		dur                            = make([]int64, n)
 		status, owner, ep              = make([]string, n), make([]string, n), make([]string, n)
 		next                           = make([]pgtype.Timestamptz, n)
-		off                            = make([]bool, n)
+		off, inline                    = make([]bool, n), make([]bool, n)
 	)
 	for i, op := range ops {
 		a := &op.a
@@ -599,9 +656,10 @@ func queueRecordAttempts(b *pgx.Batch, ops []*recordAttemptOp) {
 		id[i], dlv[i], num[i], trig[i], started[i], dur[i] = a.ID, a.DeliveryID, int32(a.Number), a.Trigger, a.StartedAt, a.DurationMillis
 		rstatus[i], body[i], kind[i], msg[i] = int32(a.ResponseStatus), a.ResponseBody, a.ErrorKind, a.Error
 		status[i], sched[i], next[i], now[i], owner[i], ep[i], off[i] = op.status, int32(op.sched), op.next, op.now, op.owner, op.epID, op.off
+		inline[i] = op.inline
 	}
 	b.Queue(sqlRecordAttemptsBulk, ord, id, dlv, num, trig, started, dur, rstatus, body, kind, msg,
-		status, sched, next, now, owner, ep, off)
+		status, sched, next, now, owner, ep, off, inline)
 }
 
 // readRecordAttempts reads queueRecordAttempts' answer into ops: which

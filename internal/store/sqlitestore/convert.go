@@ -31,31 +31,7 @@ func listSeq[T any](ctx context.Context, db *sql.DB, what string, lp store.ListP
 	conds = append(conds, "seq < ?")
 	args = append(args, below, limit+1)
 	q := query + " WHERE " + strings.Join(conds, " AND ") + " ORDER BY seq DESC LIMIT ?"
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	defer rows.Close()
-	page := &store.Page[T]{Data: make([]T, 0, min(limit, 64))}
-	var lastSeq int64
-	n := 0
-	for rows.Next() {
-		n++
-		if n > limit {
-			page.NextCursor = store.EncodeSeqCursor(lastSeq)
-			break
-		}
-		v, seq, err := scan(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		page.Data = append(page.Data, v)
-		lastSeq = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(what, err)
-	}
-	return page, nil
+	return scanPage(ctx, db, what, limit, q, args, scan)
 }
 
 // --- JSON columns ---

@@ -59,7 +59,8 @@ func getDelivery(ctx context.Context, q querier, appID, deliveryID string) (*hoo
 	return d, nil
 }
 
-// GetDelivery returns the delivery with its attempts, oldest first.
+// GetDelivery returns the delivery with its attempts (rows and inline
+// one), oldest first.
 func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hook.Delivery, error) {
 	// One read transaction, so the delivery and its attempts agree.
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -71,21 +72,7 @@ func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hoo
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT `+attemptCols+` FROM attempts WHERE delivery_id = ? ORDER BY seq`, deliveryID)
-	if err != nil {
-		return nil, dbErr("get delivery attempts", err)
-	}
-	defer rows.Close()
-	d.Attempts = []*hook.Attempt{}
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, dbErr("get delivery attempts", err)
-		}
-		d.Attempts = append(d.Attempts, a)
-	}
-	if err := rows.Err(); err != nil {
+	if d.Attempts, err = deliveryAttempts(ctx, tx, deliveryID); err != nil {
 		return nil, dbErr("get delivery attempts", err)
 	}
 	return d, nil

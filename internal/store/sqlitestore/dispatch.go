@@ -209,7 +209,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 
 // RecordAttempt stores an attempt and, while p.Owner still holds the lease,
 // what it decided for the delivery; the lease ends. If the delivery is gone
-// it writes nothing and returns nil.
+// it writes nothing and returns nil. A first-try success whose delivery
+// update happens is kept on the delivery's row (see inline.go); any other
+// attempt is a row of attempts.
 func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams) error {
 	if p.Attempt == nil {
 		return hook.Errorf(hook.EInvalid, "attempt", "is required")
@@ -235,34 +237,61 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 		defer s.fanout.Invalidate()
 	}
 
+	inline := inlineAttempt(&a, status)
+
 	roll := &attemptRollup{}
 	// Whatever it decided, the lease is over (or was already).
 	ended := func() { s.leases.remove(owner, []string{a.DeliveryID}) }
 	return classify(s.submit(ctx, &writeOp{ctx: ctx, done: make(chan error, 1), rollup: roll, committed: ended, fn: func(ctx context.Context, tx *sql.Tx) error {
 		roll.set = false
-		r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,
-			a.ID, a.Number, a.Trigger, started, durMS, a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error,
-			a.DeliveryID)
-		if uniqueViolation(err, "attempts.id") {
-			return hook.Errorf(hook.EConflict, "id", "an attempt with id %q exists", a.ID)
-		}
-		if err != nil {
-			return dbErr("record attempt", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return nil // the delivery was deleted
-		}
+		seq := s.nextAttemptSeq()
 		var appID, epID string
 		var created int64
-		err = tx.StmtContext(ctx, s.stmts.updateDelivery).QueryRowContext(ctx,
-			status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner).Scan(&appID, &epID, &created)
-		switch {
-		case errors.Is(err, sql.ErrNoRows): // the lease was lost: no decision, no rollup
-		case err != nil:
-			return dbErr("record attempt: delivery", err)
-		default:
+		updated := func() {
 			roll.r = store.NewAttemptRollup(appID, epID, &a, durMS, status, fromMS(created))
 			roll.set = true
+		}
+		// A first-try success goes on the delivery's row, if the
+		// owner still holds the lease; otherwise it is a row, as any
+		// other attempt.
+		wrote := false
+		if inline {
+			err := tx.StmtContext(ctx, s.stmts.updateDeliveryInline).QueryRowContext(ctx,
+				status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner,
+				a.ID, seq, a.Trigger, durMS, a.ResponseBody).Scan(&appID, &epID, &created)
+			switch {
+			case errors.Is(err, sql.ErrNoRows): // the lease was lost, or the delivery is gone
+			case err != nil:
+				return dbErr("record attempt: delivery", err)
+			default:
+				updated()
+				wrote = true
+			}
+		}
+		if !wrote {
+			r, err := tx.StmtContext(ctx, s.stmts.insertAttempt).ExecContext(ctx,
+				a.ID, a.Number, a.Trigger, started, durMS, a.ResponseStatus, a.ResponseBody, a.ErrorKind, a.Error,
+				a.DeliveryID, seq)
+			if uniqueViolation(err, "attempts.id") {
+				return hook.Errorf(hook.EConflict, "id", "an attempt with id %q exists", a.ID)
+			}
+			if err != nil {
+				return dbErr("record attempt", err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return nil // the delivery was deleted
+			}
+		}
+		if !inline {
+			err := tx.StmtContext(ctx, s.stmts.updateDelivery).QueryRowContext(ctx,
+				status, a.Number, sched, started, a.ResponseStatus, next, now, a.DeliveryID, owner).Scan(&appID, &epID, &created)
+			switch {
+			case errors.Is(err, sql.ErrNoRows): // the lease was lost: no decision, no rollup
+			case err != nil:
+				return dbErr("record attempt: delivery", err)
+			default:
+				updated()
+			}
 		}
 		if disable && endpointID != "" {
 			if _, err := tx.StmtContext(ctx, s.stmts.disableEp).ExecContext(ctx, now, endpointID); err != nil {

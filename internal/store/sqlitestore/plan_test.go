@@ -49,6 +49,10 @@ func queryPlan(t *testing.T, s *Store, q string) string {
 // database and on one with a skewed backlog (no ANALYZE is ever run).
 func TestQueryPlans(t *testing.T) {
 	s := openTemp(t)
+	appAttemptsQuery, _, err := listAttemptsQuery(&store.ListAttemptsParams{AppID: "app"}, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	check := func(stage string) {
 		for _, c := range []struct {
 			name, q string
@@ -77,8 +81,10 @@ func TestQueryPlans(t *testing.T) {
 			{"release all", sqlReleaseAll, []string{"SCAN deliveries USING INDEX deliveries_pending_seq"}},
 			{"next due", sqlNextDue, []string{"SEARCH d USING COVERING INDEX deliveries_claim (endpoint_id=? AND available_at>?)"}},
 			{"count pending", sqlCountPending, []string{"USING COVERING INDEX deliveries_pending_seq"}},
-			{"attempts of a delivery", `SELECT ` + attemptCols + ` FROM attempts WHERE delivery_id = ? ORDER BY seq`,
-				[]string{"SEARCH attempts USING INDEX attempts_delivery_seq (delivery_id=?)"}},
+			{"attempts of a delivery", sqlDeliveryAttempts, []string{"MERGE (UNION ALL)",
+				"SEARCH attempts USING INDEX attempts_delivery_seq (delivery_id=?)",
+				"SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
+			{"update delivery, inline attempt", sqlUpdateDeliveryInline, []string{"USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
 			{"list deliveries", `SELECT seq FROM deliveries WHERE app_id = ? AND status = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
 				[]string{"USING INDEX deliveries_app_seq (app_id=? AND seq<?)"}},
 			{"list deliveries of an endpoint", `SELECT seq FROM deliveries WHERE app_id = ? AND endpoint_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
@@ -92,8 +98,9 @@ func TestQueryPlans(t *testing.T) {
 				  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = ?)
 				ORDER BY created_at, seq`,
 				[]string{"SEARCH events USING INDEX events_app_created (app_id=? AND created_at>? AND created_at<?)"}},
-			{"attempts of an app", listAttemptsFrom + ` WHERE app_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-				[]string{"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)"}},
+			{"attempts of an app", appAttemptsQuery, []string{"MERGE (UNION ALL)",
+				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
+				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"FIFO head", sqlClaimSelectFIFO, []string{"SEARCH deliveries USING INDEX deliveries_pending_seq (endpoint_id=?)"}},
 			{"distinct types", store.DistinctTypesSQL, []string{"USING COVERING INDEX events_app_type_seq (app_id=? AND type>?)"}},
 			{"list events of a type", `SELECT seq FROM events WHERE app_id = ? AND type = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,

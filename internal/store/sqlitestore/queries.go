@@ -1,10 +1,8 @@
 package sqlitestore
 
 import (
-	"context"
 	"database/sql/driver"
 	"strings"
-	"time"
 
 	"modernc.org/sqlite"
 
@@ -59,61 +57,4 @@ func typeCond(col string, patterns []string, args *[]any) string {
 		return ""
 	}
 	return "(" + strings.Join(ors, " OR ") + ")"
-}
-
-// listAttemptsFrom is the attempts with their deliveries' event and
-// endpoint, for ListAttempts. A derived table, so that listSeq's "seq" is
-// the attempt's; SQLite flattens it into the join.
-const listAttemptsFrom = `SELECT id, delivery_id, event_id, endpoint_id, number, trigger_kind, started_at, duration_ms,
-	response_status, response_body, error_kind, error, seq
-	FROM (SELECT a.seq, a.id, a.app_id, a.delivery_id, d.event_id, d.endpoint_id, d.event_seq, a.number, a.trigger_kind,
-		a.started_at, a.duration_ms, a.response_status, a.response_body, a.error_kind, a.error
-		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id) la`
-
-func scanListedAttempt(sc scanner) (*hook.Attempt, int64, error) {
-	var (
-		a       hook.Attempt
-		started int64
-		seq     int64
-	)
-	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Number, &a.Trigger, &started,
-		&a.DurationMillis, &a.ResponseStatus, &a.ResponseBody, &a.ErrorKind, &a.Error, &seq); err != nil {
-		return nil, 0, err
-	}
-	a.StartedAt = fromMS(started)
-	a.Duration = time.Duration(a.DurationMillis) * time.Millisecond
-	return &a, seq, nil
-}
-
-// ListAttempts lists the app's attempts across its deliveries, newest
-// first.
-func (s *Store) ListAttempts(ctx context.Context, p *store.ListAttemptsParams) (*store.Page[*hook.Attempt], error) {
-	conds, args := []string{"app_id = ?"}, []any{p.AppID}
-	if p.EndpointID != "" {
-		conds, args = append(conds, "endpoint_id = ?"), append(args, p.EndpointID)
-	}
-	if p.DeliveryID != "" {
-		conds, args = append(conds, "delivery_id = ?"), append(args, p.DeliveryID)
-	}
-	if p.EventID != "" {
-		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")
-		args = append(args, p.AppID, p.EventID)
-	}
-	if p.StatusClass != "" {
-		c, err := store.StatusClassCondition(p.StatusClass)
-		if err != nil {
-			return nil, err
-		}
-		conds = append(conds, c)
-	}
-	if p.ErrorKind != "" {
-		conds, args = append(conds, "error_kind = ?"), append(args, p.ErrorKind)
-	}
-	if !p.Since.IsZero() {
-		conds, args = append(conds, "started_at >= ?"), append(args, ms(p.Since))
-	}
-	if !p.Until.IsZero() {
-		conds, args = append(conds, "started_at < ?"), append(args, ms(p.Until))
-	}
-	return listSeq(ctx, s.rdb, "list attempts", p.ListParams, listAttemptsFrom, conds, args, scanListedAttempt)
 }

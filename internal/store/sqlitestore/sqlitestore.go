@@ -146,6 +146,10 @@ type Store struct {
 	// the next claim starts after it. Only the writer goroutine touches it.
 	claimAfter int64
 
+	// attemptSeq is the last attempt seq given out (see inline.go).
+	// Only the writer goroutine touches it, once Open has set it.
+	attemptSeq int64
+
 	// leases are the deliveries leased per owner (see leases.go). Only
 	// the writer goroutine touches them.
 	leases leaseSet
@@ -307,6 +311,9 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.loadAttemptSeq(ctx); err != nil {
 		return err
 	}
 

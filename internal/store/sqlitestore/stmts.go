@@ -22,9 +22,10 @@ type stmts struct {
 	loadEndpoints       *sql.Stmt
 	loadApps            *sql.Stmt
 
-	insertAttempt  *sql.Stmt
-	updateDelivery *sql.Stmt
-	disableEp      *sql.Stmt
+	insertAttempt        *sql.Stmt
+	updateDelivery       *sql.Stmt
+	updateDeliveryInline *sql.Stmt
+	disableEp            *sql.Stmt
 	// The rollups' upserts (see writeRollups).
 	upsertRollup    *sql.Stmt
 	upsertAppRollup *sql.Stmt
@@ -81,10 +82,11 @@ const (
 
 	sqlLoadApps = `SELECT ` + appCols + ` FROM apps WHERE id IN (SELECT value FROM json_each(?1))`
 
-	// Written only if the delivery still exists.
-	sqlInsertAttempt = `INSERT INTO attempts (id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
+	// Written only if the delivery still exists; ?11 is its seq (see
+	// nextAttemptSeq).
+	sqlInsertAttempt = `INSERT INTO attempts (seq, id, delivery_id, app_id, number, trigger_kind, started_at, duration_ms,
 			response_status, response_body, error_kind, error)
-		SELECT ?1, d.id, d.app_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM deliveries d WHERE d.id = ?10`
+		SELECT ?11, ?1, d.id, d.app_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM deliveries d WHERE d.id = ?10`
 
 	// Only while the lease is held.
 	sqlUpdateDelivery = `UPDATE deliveries SET status = ?1, attempt_count = ?2, scheduled_attempts = ?3,
@@ -146,6 +148,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	st.loadApps = prep(sqlLoadApps)
 	st.insertAttempt = prep(sqlInsertAttempt)
 	st.updateDelivery = prep(sqlUpdateDelivery)
+	st.updateDeliveryInline = prep(sqlUpdateDeliveryInline)
 	st.disableEp = prep(sqlDisableEndpoint)
 	st.upsertRollup = prep(sqlUpsertRollup)
 	st.upsertAppRollup = prep(sqlUpsertAppRollup)

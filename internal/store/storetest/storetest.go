@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, o) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, o) })
 	t.Run("RecordAttempt", func(t *testing.T) { testRecordAttempt(t, o) })
+	t.Run("InlineAttempts", func(t *testing.T) { testInlineAttempts(t, o) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, o) })
 	t.Run("DiscardDeliveries", func(t *testing.T) { testDiscardDeliveries(t, o) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
