@@ -185,7 +185,18 @@ func TestRollupsBatchRerun(t *testing.T) {
 	ctx := context.Background()
 	const n = 10
 	at := time.Now().UTC().Truncate(time.Minute)
-	appID, epID, ids := rollupFixture(t, s, n, at)
+	appID, epID, ids := rollupFixture(t, s, n+1, at)
+	// The extra delivery gets a failed attempt, a row, whose id the
+	// failing op below takes again. (A first-try success is kept on its
+	// delivery's row, with no attempts row to conflict with.)
+	extra, ids := ids[n], ids[:n]
+	taken := hook.NewID("att")
+	if err := s.RecordAttempt(ctx, &store.RecordAttemptParams{Owner: "w", Attempt: &hook.Attempt{
+		ID: taken, DeliveryID: extra, Number: 1, Trigger: hook.TriggerScheduled, StartedAt: at,
+		Duration: time.Millisecond, ResponseStatus: 500}, ScheduledAttempts: 1,
+		Decision: hook.Decision{Status: hook.DeliveryPending, NextAttemptAt: at.Add(time.Hour)}, Now: at}); err != nil {
+		t.Fatal(err)
+	}
 	// Hold both writers, so that the next operations queue up.
 	var holds []*holdOp
 	for range defaultWriters {
@@ -205,10 +216,11 @@ func TestRollupsBatchRerun(t *testing.T) {
 	for len(s.ops) < n {
 		time.Sleep(time.Millisecond)
 	}
-	// A second attempt of the first delivery with the first's id: it
-	// runs after the bulk statement, and fails the batch.
+	// An attempt of the extra delivery (no longer leased: written as a
+	// row) with the taken id: it runs after the bulk statement, and
+	// fails the batch.
 	var dupErr error
-	wg.Go(func() { dupErr = success(ctx, s, ids[0], attIDs[0], at) })
+	wg.Go(func() { dupErr = success(ctx, s, extra, taken, at) })
 	for len(s.ops) < n+1 {
 		time.Sleep(time.Millisecond)
 	}
