@@ -160,6 +160,12 @@ func startHookd(o options, tweak hookdSettings) (*hookdUnderTest, error) {
 		cfg.LogLevel = "warn"
 		cfg.APIRate = 0 // the bench is the one client: measure hookd, not its guard
 		cfg.ShutdownTimeout = 5 * time.Second
+		if o.gather >= 0 {
+			cfg.CommitGather = o.gather
+		}
+		if o.gatherMax >= 0 {
+			cfg.CommitGatherMax = o.gatherMax
+		}
 		if tweak != nil {
 			tweak(&cfg)
 		}

@@ -71,28 +71,31 @@ import (
 )
 
 type options struct {
-	scenario     string
-	duration     time.Duration
-	warmup       time.Duration
-	rawDuration  time.Duration
-	conns        int
-	payload      int
-	fanout       int
-	rate         int
-	batch        int
-	slices       int
-	target       string
-	key          string
-	db           string
-	nodes        int
-	inProcess    bool
-	cpuProfile   string
-	jsonOut      bool
-	attemptTO    time.Duration
-	backlog      int
-	fill         string
-	drainTimeout time.Duration
-	walFrames    bool
+	scenario    string
+	duration    time.Duration
+	warmup      time.Duration
+	rawDuration time.Duration
+	conns       int
+	payload     int
+	// gather and gatherMax, when set (-1: not set), are hookd's
+	// CommitGather and CommitGatherMax.
+	gather, gatherMax time.Duration
+	fanout            int
+	rate              int
+	batch             int
+	slices            int
+	target            string
+	key               string
+	db                string
+	nodes             int
+	inProcess         bool
+	cpuProfile        string
+	jsonOut           bool
+	attemptTO         time.Duration
+	backlog           int
+	fill              string
+	drainTimeout      time.Duration
+	walFrames         bool
 }
 
 func main() {
@@ -106,6 +109,8 @@ func main() {
 	flag.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "how long to measure the raw POST rate (0: skip it)")
 	flag.IntVar(&o.conns, "conns", 64, "concurrent client connections (requests in flight, at most; batch: 8 unless given)")
 	flag.IntVar(&o.payload, "payload", 1024, "approximate size of each event's data, bytes")
+	flag.DurationVar(&o.gather, "commit-gather", -1, "hookd's HOOKD_COMMIT_GATHER (default: hookd's)")
+	flag.DurationVar(&o.gatherMax, "commit-gather-max", -1, "hookd's HOOKD_COMMIT_GATHER_MAX (default: hookd's)")
 	flag.IntVar(&o.fanout, "fanout", 1, "endpoints per event (max, batch)")
 	flag.IntVar(&o.rate, "rate", 0, "events per second to publish (0: as fast as possible; isolation: 20)")
 	flag.IntVar(&o.batch, "batch", 100, "events per batch request (batch; backlog's fill)")

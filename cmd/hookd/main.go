@@ -139,6 +139,8 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "attempts running at once to one endpoint")
 	f.IntVar(&cfg.MaxHeld, "max-held", cfg.MaxHeld, "deliveries held in memory; the rest wait in the database")
 	f.Int64Var(&cfg.MaxHeldBytes, "max-held-bytes", cfg.MaxHeldBytes, "payload bytes held in memory")
+	f.DurationVar(&cfg.CommitGather, "commit-gather", cfg.CommitGather, "under load, how long a group commit waits for one more write before it commits (0: never waits); a lone write is never held")
+	f.DurationVar(&cfg.CommitGatherMax, "commit-gather-max", cfg.CommitGatherMax, "the longest a group commit waits for more writes in all")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for attempts in flight")
 	f.StringVar(&cfg.OperatorApp, "operator-app", cfg.OperatorApp, "app (id or uid) that receives hookd's operational events: endpoint.disabled, delivery.failing, ...")
 	f.IntVar(&cfg.BreakerThreshold, "breaker-threshold", cfg.BreakerThreshold, "failures in a row that open an endpoint's circuit (no attempts until a probe)")

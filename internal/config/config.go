@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/secrets"
+	"github.com/hookd/hookd/internal/store"
 )
 
 // Config is everything `hookd serve` can be told.
@@ -108,6 +109,12 @@ type Config struct {
 	MaxHeldBytes int64
 	// ShutdownTimeout bounds the drain on SIGTERM (HOOKD_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// CommitGather is how long, under load, a group commit waits for one
+	// more operation (HOOKD_COMMIT_GATHER; 0: never waits), and
+	// CommitGatherMax how long it waits in all (HOOKD_COMMIT_GATHER_MAX):
+	// see store.Gatherer.
+	CommitGather    time.Duration
+	CommitGatherMax time.Duration
 	// OperatorApp is the app (id or uid) that receives hookd's own
 	// operational events; "" sends none (HOOKD_OPERATOR_APP).
 	OperatorApp string
@@ -182,6 +189,8 @@ func Default() Config {
 		MaxInFlight:         1024,
 		EndpointConcurrency: 64,
 		MaxHeld:             20000,
+		CommitGather:        store.DefaultGatherGap,
+		CommitGatherMax:     store.DefaultGatherMax,
 		MaxHeldBytes:        128 << 20,
 		ShutdownTimeout:     20 * time.Second,
 		Retention:           30 * 24 * time.Hour,
@@ -296,6 +305,12 @@ func (c *Config) Validate() error {
 	}
 	if c.EndpointConcurrency < 1 {
 		bad("HOOKD_ENDPOINT_CONCURRENCY", "must be at least 1")
+	}
+	if c.CommitGather < 0 || c.CommitGather > 10*time.Millisecond {
+		bad("HOOKD_COMMIT_GATHER", "must be between 0 and 10ms, not %s", c.CommitGather)
+	}
+	if c.CommitGatherMax < c.CommitGather || c.CommitGatherMax > 50*time.Millisecond || c.CommitGatherMax <= 0 {
+		bad("HOOKD_COMMIT_GATHER_MAX", "must be at least HOOKD_COMMIT_GATHER, above 0 and at most 50ms, not %s", c.CommitGatherMax)
 	}
 	if c.MaxHeld < 1 {
 		bad("HOOKD_MAX_HELD", "must be at least 1")

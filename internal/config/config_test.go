@@ -50,6 +50,11 @@ func TestValidateAbuseLimits(t *testing.T) {
 		{"body budget of one body", func(c *Config) { c.MaxInflightBodyBytes = c.MaxBodyBytes }, ""},
 		{"body budget below one body", func(c *Config) { c.MaxInflightBodyBytes = c.MaxBodyBytes - 1 }, "HOOKD_MAX_INFLIGHT_BODY_BYTES"},
 		{"negative body budget", func(c *Config) { c.MaxInflightBodyBytes = -1 }, "HOOKD_MAX_INFLIGHT_BODY_BYTES"},
+		{"commit gather off", func(c *Config) { c.CommitGather = 0 }, ""},
+		{"negative commit gather", func(c *Config) { c.CommitGather = -time.Microsecond }, "HOOKD_COMMIT_GATHER"},
+		{"commit gather too long", func(c *Config) { c.CommitGather, c.CommitGatherMax = 11*time.Millisecond, 20*time.Millisecond }, "HOOKD_COMMIT_GATHER"},
+		{"commit gather max below gather", func(c *Config) { c.CommitGather, c.CommitGatherMax = time.Millisecond, 500*time.Microsecond }, "HOOKD_COMMIT_GATHER_MAX"},
+		{"commit gather max 0", func(c *Config) { c.CommitGather, c.CommitGatherMax = 0, 0 }, "HOOKD_COMMIT_GATHER_MAX"},
 		{"short breaker", func(c *Config) {
 			c.BreakerThreshold, c.BreakerCooldown, c.BreakerMaxCooldown = 1, time.Second, time.Second
 		}, ""},

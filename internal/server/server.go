@@ -281,6 +281,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (st st
 	if cfg.IsPostgres() {
 		s, err := pgstore.Open(ctx, cfg.DB, &pgstore.Options{
 			Logger: log, MaxConns: int32(cfg.DBMaxConns), SkipMigrate: !cfg.Migrate, Keyring: key.ring,
+			GatherGap: gatherGap(cfg), GatherMax: cfg.CommitGatherMax,
 		})
 		if err != nil {
 			return nil, false, err
@@ -291,7 +292,8 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (st st
 		}
 		return s, false, nil
 	}
-	s, err := sqlitestore.Open(ctx, cfg.DB, &sqlitestore.Options{Logger: log, SkipMigrate: !cfg.Migrate, Keyring: key.ring})
+	s, err := sqlitestore.Open(ctx, cfg.DB, &sqlitestore.Options{Logger: log, SkipMigrate: !cfg.Migrate, Keyring: key.ring,
+		GatherGap: gatherGap(cfg), GatherMax: cfg.CommitGatherMax})
 	if err != nil {
 		return nil, false, err
 	}
@@ -392,4 +394,13 @@ func ensureAdminKey(ctx context.Context, st store.Store, key string, out io.Writ
 	}
 	log.Warn("generated an admin API key and printed it once; set HOOKD_API_KEY to choose your own")
 	return nil
+}
+
+// gatherGap is the stores' GatherGap for cfg.CommitGather: zero there
+// means never wait, which the stores spell as a negative gap.
+func gatherGap(cfg *config.Config) time.Duration {
+	if cfg.CommitGather <= 0 {
+		return -1
+	}
+	return cfg.CommitGather
 }
