@@ -56,13 +56,26 @@ const DefaultPageSize = 1024
 // file four times as often.
 const autoCheckpointBytes = 4000 * 1024
 
-// setAutoCheckpoint sets the writer connection's wal_autocheckpoint to
-// autoCheckpointBytes in the file's own pages.
-func setAutoCheckpoint(ctx context.Context, db *sql.DB) error {
+// writerCachePages is the writer connection's page cache, in pages: 32 MB
+// of 4 KiB pages, 8 MB of 1 KiB ones. At every commit SQLite truncates its
+// page cache to the database's size, and with 1 KiB pages that scans the
+// cache's whole hash table (7% of hookd's CPU at max throughput with
+// 32,000 pages of 1 KiB, 1.5% with 8,000): a cache counted in pages keeps
+// that scan as cheap as with 4 KiB pages, and the writer only needs the
+// B-trees' right edges and the claim indexes in it.
+const writerCachePages = 8000
+
+// tuneWriter sets the writer connection's wal_autocheckpoint to
+// autoCheckpointBytes in the file's own pages, and its cache to
+// writerCachePages.
+func tuneWriter(ctx context.Context, db *sql.DB) error {
 	var ps int
 	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&ps); err != nil {
 		return err
 	}
-	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpointBytes/max(ps, 512)))
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpointBytes/max(ps, 512))); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", writerCachePages))
 	return err
 }

@@ -79,9 +79,15 @@ func TestAutoCheckpointFollowsThePageSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var n int
+		var n, cache int
 		if err := s.wdb.QueryRow("PRAGMA wal_autocheckpoint").Scan(&n); err != nil {
 			t.Fatal(err)
+		}
+		if err := s.wdb.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil {
+			t.Fatal(err)
+		}
+		if cache != writerCachePages {
+			t.Errorf("page size %d: writer cache_size %d, want %d pages", ps, cache, writerCachePages)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

@@ -296,7 +296,7 @@ func (s *Store) open(ctx context.Context) error {
 	// never has to upgrade its lock.
 	s.wdb, err = sql.Open("sqlite", dsn(s.path,
 		"_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"+
-			"&_pragma=synchronous(FULL)&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)&_txlock=immediate"))
+			"&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
@@ -307,7 +307,7 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.wdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
-	if err := setAutoCheckpoint(ctx, s.wdb); err != nil {
+	if err := tuneWriter(ctx, s.wdb); err != nil {
 		return fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
