@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,6 +23,7 @@ import (
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/server"
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/sqlitestore"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -232,6 +234,33 @@ func newMigrateCmd() *cobra.Command {
 				return err
 			}
 			show(cmd, ms, true)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "page-size [BYTES]",
+		Short: "Rewrite a SQLite file with smaller pages (hookd stopped)",
+		Long: "New SQLite files get 1 KiB pages, which write less than half the bytes per delivery of SQLite's\n" +
+			"default 4 KiB; a file made by an older hookd keeps its pages until this command rewrites it\n" +
+			"(a VACUUM: it needs as much free disk as the file, and hookd must not be running on it).",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			size := sqlitestore.DefaultPageSize
+			if len(args) == 1 {
+				n, err := strconv.Atoi(args[0])
+				if err != nil {
+					return fmt.Errorf("page size %q: not a number", args[0])
+				}
+				size = n
+			}
+			was, err := server.SetPageSize(cmd.Context(), db, size)
+			if err != nil {
+				return err
+			}
+			if was == size {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s already has %d-byte pages\n", db, size)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s rewritten: %d-byte pages (were %d)\n", db, size, was)
 			return nil
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -318,6 +319,15 @@ func MigrationStatus(ctx context.Context, db string) ([]store.MigrationState, er
 		return pgstore.MigrationStatus(ctx, db)
 	}
 	return sqlitestore.MigrationStatus(ctx, db)
+}
+
+// SetPageSize rewrites a SQLite database file with pages of size bytes and
+// returns the page size it had (PostgreSQL has no such setting: an error).
+func SetPageSize(ctx context.Context, db string, size int) (int, error) {
+	if (&config.Config{DB: db}).IsPostgres() {
+		return 0, errors.New("the page size is a SQLite setting: PostgreSQL's is fixed when it is built")
+	}
+	return sqlitestore.SetPageSize(ctx, db, size)
 }
 
 // RedactDB returns db with any password in a URL replaced, for logs.

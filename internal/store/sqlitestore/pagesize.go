@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // createFile makes a new database file at path, in WAL mode with pageSize
@@ -78,4 +79,47 @@ func tuneWriter(ctx context.Context, db *sql.DB) error {
 	}
 	_, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", writerCachePages))
 	return err
+}
+
+// SetPageSize rewrites the database file at path with pages of size bytes
+// (a power of two from 512 to 65536), as `hookd migrate page-size` does, and
+// returns the page size it had. It takes the file lock, so it fails while
+// hookd runs on the file. The rewrite is a VACUUM: it needs as much free
+// disk as the database, and it leaves the file in WAL mode as before.
+func SetPageSize(ctx context.Context, path string, size int) (was int, err error) {
+	if size < 512 || size > 65536 || size&(size-1) != 0 {
+		return 0, fmt.Errorf("sqlitestore: page size %d is not a power of two from 512 to 65536", size)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %w", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return 0, fmt.Errorf("sqlitestore: %w", err)
+	}
+	lock, err := lockFile(abs)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = unlockFile(lock) }()
+	db, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)"))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: open %s: %w", abs, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // the pragmas below hold for one connection
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&was); err != nil {
+		return 0, fmt.Errorf("sqlitestore: read %s: %w", abs, err)
+	}
+	if was == size {
+		return was, nil
+	}
+	// A WAL database keeps its page size; out of WAL mode, VACUUM applies
+	// the new one.
+	for _, q := range []string{"PRAGMA journal_mode = DELETE", fmt.Sprintf("PRAGMA page_size = %d", size), "VACUUM", "PRAGMA journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return was, fmt.Errorf("sqlitestore: %s on %s: %w", q, abs, err)
+		}
+	}
+	return was, nil
 }

@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
 )
 
 func TestNewFilePageSize(t *testing.T) {
@@ -95,5 +99,57 @@ func TestAutoCheckpointFollowsThePageSize(t *testing.T) {
 		if n*ps != autoCheckpointBytes {
 			t.Errorf("page size %d: wal_autocheckpoint %d pages, want %d bytes", ps, n, autoCheckpointBytes)
 		}
+	}
+}
+
+func TestSetPageSizeRewritesTheFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(ctx, path, &Options{PageSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := s.CreateApp(ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "kept", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While hookd holds the file, it is refused.
+	if _, err := SetPageSize(ctx, path, 1024); err == nil {
+		t.Fatal("rewrote a file that hookd holds")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	was, err := SetPageSize(ctx, path, 1024)
+	if err != nil || was != 4096 {
+		t.Fatalf("SetPageSize: was %d, %v", was, err)
+	}
+	var ps int
+	var mode string
+	db, err := sql.Open("sqlite", dsn(path, "mode=ro"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA page_size").Scan(&ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if ps != 1024 || mode != "wal" {
+		t.Fatalf("after: page size %d, journal mode %s; want 1024, wal", ps, mode)
+	}
+	s, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.GetApp(ctx, app.ID); err != nil || got.Name != "kept" {
+		t.Fatalf("the app after the rewrite: %+v, %v", got, err)
+	}
+	if _, err := SetPageSize(ctx, path, 1000); err == nil {
+		t.Fatal("page size 1000 accepted")
 	}
 }
