@@ -47,14 +47,21 @@ const leaseChunk = 1000
 
 // sqlRenewLeases extends owner $2's leases among the ids $3 to $1, finding
 // them by id, and returns the ids it extended.
+//
+// The status is checked as "(status = 'pending') IS TRUE" (the same, as
+// status is never NULL) so that the planner cannot use it to match the
+// partial indexes on pending deliveries: given the plain condition, it
+// ANDs a scan of the whole of deliveries_claim (every pending delivery,
+// the backlog) with the lookups by id, when its statistics say the backlog
+// is small (TestRenewLeasesPlan).
 const sqlRenewLeases = `UPDATE deliveries SET available_at = $1
-	WHERE id = ANY ($3::text[]) AND lease_owner = $2 AND status = 'pending'
+	WHERE id = ANY ($3::text[]) AND lease_owner = $2 AND (status = 'pending') IS TRUE
 	RETURNING id`
 
 // sqlReleaseLeases ends owner $2's leases among the ids $3, making those
-// deliveries due at $1.
+// deliveries due at $1. The status is checked as in sqlRenewLeases.
 const sqlReleaseLeases = `UPDATE deliveries SET lease_owner = NULL, available_at = $1
-	WHERE id = ANY ($3::text[]) AND lease_owner = $2 AND status = 'pending'`
+	WHERE id = ANY ($3::text[]) AND lease_owner = $2 AND (status = 'pending') IS TRUE`
 
 // renewLeaseIDs runs sqlRenewLeases on ids, a chunk at a time, and
 // returns those it did not find leased to owner.
