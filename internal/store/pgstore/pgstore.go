@@ -43,6 +43,13 @@
 // Other writes run in transactions of their own on the pool: PostgreSQL
 // takes concurrent transactions, and commits that wait for the same WAL
 // flush share it.
+//
+// # Leases
+//
+// There is no index on the lease owner: each Store remembers, per owner,
+// the deliveries it leased, and renews and releases "all of an owner's
+// leases" by id (see leases.go). A lease granted by another Store (another
+// node, or an earlier process) runs out and is claimed again.
 package pgstore
 
 import (
