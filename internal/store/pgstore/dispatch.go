@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -278,6 +277,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 	if lastSeq != 0 {
 		s.claimAfter.Store(lastSeq)
 	}
+	ids := make([]string, len(res.Jobs))
+	for i, j := range res.Jobs {
+		ids[i] = j.DeliveryID
+	}
+	s.leases.Add(p.Owner, ids)
 	return res, nil
 }
 
@@ -350,6 +354,9 @@ type recordAttemptOp struct {
 	epID   string
 	off    bool // disable the endpoint
 	inline bool // kept on the delivery's row if the update happens
+	// stamp is the Store's lease set's, taken before the op ran: once
+	// committed, the op forgets the owner's lease (see leases.go).
+	stamp store.LeaseStamp
 
 	// The delivery, when the op updated it (set afresh by each run):
 	// what the rollups need.
@@ -448,7 +455,8 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 	a.ResponseBody, a.Error = cleanText(a.ResponseBody), cleanText(a.Error)
 	op := &recordAttemptOp{a: a, status: p.Decision.Status, sched: p.ScheduledAttempts, next: next,
 		now: ms(p.Now), owner: p.Owner, epID: p.EndpointID, off: p.Decision.DisableEndpoint,
-		inline: inlineAttempt(&a, p.Decision.Status)}
+		inline: inlineAttempt(&a, p.Decision.Status),
+		stamp:  s.leases.Stamp()}
 	if op.off {
 		// Other nodes see the endpoint disabled within fanoutCacheTTL.
 		defer s.fanout.Invalidate()
@@ -457,35 +465,37 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 }
 
 // ReleaseDeliveries ends p.Owner's leases on p.IDs (all of them when IDs
-// is empty, along with the owner's endpoint slots: it is stopping),
-// making those deliveries due at p.Now. It signals hookd_due with p.Owner.
+// is empty: those this Store granted, see leases.go; along with the
+// owner's endpoint slots: it is stopping), making those deliveries due at
+// p.Now. It signals hookd_due with p.Owner.
 func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliveriesParams) error {
 	now, owner := ms(p.Now), p.Owner
-	return s.tx(ctx, "release deliveries", func(tx pgx.Tx) error {
-		var (
-			tag pgconn.CommandTag
-			err error
-		)
-		if len(p.IDs) > 0 {
-			tag, err = tx.Exec(ctx, `UPDATE deliveries SET lease_owner = NULL, available_at = $1
-				WHERE lease_owner = $2 AND status = 'pending' AND id = ANY ($3)`, now, owner, p.IDs)
-		} else {
-			tag, err = tx.Exec(ctx, `UPDATE deliveries SET lease_owner = NULL, available_at = $1
-				WHERE lease_owner = $2 AND status = 'pending'`, now, owner)
-			if err == nil {
-				_, err = tx.Exec(ctx, `DELETE FROM endpoint_slots WHERE (endpoint_id, owner) IN (
-					SELECT endpoint_id, owner FROM endpoint_slots WHERE owner = $1
-					ORDER BY endpoint_id FOR UPDATE)`, owner)
-			}
-		}
+	ids, stamp, all := p.IDs, s.leases.Stamp(), len(p.IDs) == 0
+	if all {
+		ids, stamp = s.leases.IDs(owner)
+	}
+	err := s.tx(ctx, "release deliveries", func(tx pgx.Tx) error {
+		n, err := releaseLeaseIDs(ctx, tx, now, owner, ids)
 		if err != nil {
 			return dbErr("release deliveries", err)
 		}
-		if tag.RowsAffected() > 0 {
+		if all {
+			if _, err := tx.Exec(ctx, `DELETE FROM endpoint_slots WHERE (endpoint_id, owner) IN (
+					SELECT endpoint_id, owner FROM endpoint_slots WHERE owner = $1
+					ORDER BY endpoint_id FOR UPDATE)`, owner); err != nil {
+				return dbErr("release deliveries", err)
+			}
+		}
+		if n > 0 {
 			return notify(ctx, tx, owner)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.leases.Remove(owner, ids, stamp)
+	return nil
 }
 
 // DiscardDeliveries deletes p.Owner's leased, unattempted, pending
@@ -495,14 +505,18 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 	if len(p.IDs) == 0 {
 		return 0, nil
 	}
-	var n int64
+	stamp := s.leases.Stamp()
+	var deleted []string
 	err := s.tx(ctx, "discard deliveries", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE lease_owner = $1 AND status = 'pending'
-			AND attempt_count = 0 AND id = ANY ($2)`, p.Owner, p.IDs)
+		rows, err := tx.Query(ctx, `DELETE FROM deliveries WHERE lease_owner = $1 AND status = 'pending'
+			AND attempt_count = 0 AND id = ANY ($2) RETURNING id`, p.Owner, p.IDs)
 		if err != nil {
 			return dbErr("discard deliveries", err)
 		}
-		if n = tag.RowsAffected(); n > 0 {
+		if deleted, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return dbErr("discard deliveries", err)
+		}
+		if len(deleted) > 0 {
 			return notify(ctx, tx, p.Owner)
 		}
 		return nil
@@ -510,7 +524,10 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 	if err != nil {
 		return 0, err
 	}
-	return int(n), nil
+	// Those not deleted (attempted, or no longer leased to the owner)
+	// stay in the set; a renewal drops them if need be.
+	s.leases.Remove(p.Owner, deleted, stamp)
+	return len(deleted), nil
 }
 
 // ReleaseAllLeases ends every lease, and drops every endpoint slot lease.
@@ -521,6 +538,7 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 // Only a process that knows it is alone on the database may call it.
 func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
 	now := ms(time.Now())
+	stamp := s.leases.Stamp()
 	var n int64
 	err := s.tx(ctx, "release all leases", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE deliveries
@@ -542,16 +560,20 @@ func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.leases.RemoveAll(stamp)
 	return int(n), nil
 }
 
 // RenewLeases extends every lease p.Owner holds to p.Until: its
-// deliveries' and its endpoint slots'.
+// deliveries' (those this Store granted, found by id, see leases.go) and
+// its endpoint slots'. It forgets the deliveries the owner no longer holds.
 func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) error {
 	until, owner := ms(p.Until), p.Owner
-	return s.tx(ctx, "renew leases", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET available_at = $1 WHERE lease_owner = $2 AND status = 'pending'`,
-			until, owner); err != nil {
+	ids, stamp := s.leases.IDs(owner)
+	var lost []string
+	err := s.tx(ctx, "renew leases", func(tx pgx.Tx) error {
+		var err error
+		if lost, err = renewLeaseIDs(ctx, tx, until, owner, ids); err != nil {
 			return dbErr("renew leases", err)
 		}
 		// In endpoint order, as LeaseSlots locks them.
@@ -562,6 +584,11 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) err
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.leases.Remove(owner, lost, stamp)
+	return nil
 }
 
 // NextDue returns the earliest time a pending delivery of an enabled

@@ -240,6 +240,17 @@ func (op *insertEventOp) alone(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
+// claimedIDs returns the ids of the deliveries the op leases to its owner.
+func (op *insertEventOp) claimedIDs() []string {
+	var ids []string
+	for _, d := range op.deliveries {
+		if d.Claimed {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}
+
 func (op *insertEventOp) notify() (string, bool) {
 	return op.owner, op.inserted && op.unowned && op.err == nil
 }

@@ -63,6 +63,9 @@ func (s *Store) InsertEvents(ctx context.Context, p *store.InsertEventsParams) (
 	out := make([]*store.InsertEventResult, len(ops))
 	for i, op := range ops {
 		out[i] = op.res
+		if op.inserted {
+			s.leases.Add(op.owner, op.claimedIDs())
+		}
 	}
 	return out, nil
 }

@@ -43,6 +43,13 @@
 // Other writes run in transactions of their own on the pool: PostgreSQL
 // takes concurrent transactions, and commits that wait for the same WAL
 // flush share it.
+//
+// # Leases
+//
+// There is no index on the lease owner: each Store remembers, per owner,
+// the deliveries it leased, and renews and releases "all of an owner's
+// leases" by id (see leases.go). A lease granted by another Store (another
+// node, or an earlier process) runs out and is claimed again.
 package pgstore
 
 import (
@@ -148,6 +155,10 @@ type Store struct {
 	writerDone sync.WaitGroup
 	closeOnce  sync.Once
 	closeErr   error
+
+	// leases are, per owner, the ids of the deliveries this Store leased
+	// (see leases.go).
+	leases store.LeaseSet
 
 	// claimAfter is the seq of the last endpoint ClaimDeliveries served;
 	// the next claim starts after it.
@@ -534,10 +545,8 @@ func (s *Store) runBatch(batch []groupOp) {
 	for _, op := range live {
 		err := classify(s.runAlone(op))
 		s.health.Record(err)
-		if r, ok := op.(*recordAttemptOp); ok && err == nil {
-			if ar, ok := r.rollup(); ok {
-				s.rollups.Add(ar)
-			}
+		if err == nil {
+			s.committed(op)
 		}
 		op.base().done <- err
 	}
@@ -600,12 +609,11 @@ func (s *Store) runGroup(ops []groupOp) error {
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	// Committed: the attempts' rollups wait for the next flush.
+	// Committed: the leases granted and ended, and the attempts' rollups
+	// (which wait for the next flush).
 	for _, op := range ops {
-		if r, ok := op.(*recordAttemptOp); ok && r.base().err == nil {
-			if ar, ok := r.rollup(); ok {
-				s.rollups.Add(ar)
-			}
+		if op.base().err == nil {
+			s.committed(op)
 		}
 	}
 	return nil
