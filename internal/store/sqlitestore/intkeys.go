@@ -9,8 +9,8 @@ package sqlitestore
 // sqlInsertDelivery, CreateDeliveries), and every list reads them through
 // the subqueries below: SQLite evaluates a constant scalar subquery once
 // and seeks the index with its value. An unknown id gives NULL, which
-// matches no row, as the text id matched none. plan_test.go checks the
-// plans.
+// matches no row, as the text id matched none. intkeys_test.go checks
+// that each plan is the text-keyed one's, on the new indexes.
 
 // appSeqOf is the seq of the app whose id is the next ? argument.
 const appSeqOf = `(SELECT seq FROM apps WHERE id = ?)`
