@@ -163,14 +163,16 @@ func seedRenderSQLite(dir string) (*renderFixture, error) {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	insEv, err := tx.PrepareContext(ctx, `INSERT INTO events (seq, app_id, id, type, data, created_at) VALUES (?1, ?2, ?3, 'order.created', ?4, ?5)`)
+	insEv, err := tx.PrepareContext(ctx, `INSERT INTO events (seq, app_id, id, type, data, created_at, app_seq)
+		VALUES (?1, ?2, ?3, 'order.created', ?4, ?5, (SELECT seq FROM apps WHERE id = ?2))`)
 	if err != nil {
 		return nil, err
 	}
 	insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
 			status, attempt_count, scheduled_attempts, next_attempt_at, available_at, last_attempt_at, last_response_status,
-			created_at, updated_at)
-		VALUES (?1, ?2, ?3, ?4, 'order.created', ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12)`)
+			created_at, updated_at, app_seq, endpoint_seq)
+		VALUES (?1, ?2, ?3, ?4, 'order.created', ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12,
+			(SELECT seq FROM apps WHERE id = ?2), (SELECT seq FROM endpoints WHERE id = ?5))`)
 	if err != nil {
 		return nil, err
 	}

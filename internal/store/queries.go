@@ -105,7 +105,8 @@ const MaxMergedTypes = 64
 // DistinctTypesSQL lists the distinct types of an app's events ($1 or ?1,
 // per the backend's placeholder) in name order, at most ?2 of them, with
 // one index seek per type (a loose index scan over an index on
-// (app_id, type)). Both backends' SQL: "?N" is rewritten by pgstore.
+// (app_id, type)). PostgreSQL's SQL ("?N" is rewritten by pgstore);
+// SQLite's index is keyed on the app's seq, so sqlitestore has its own.
 const DistinctTypesSQL = `WITH RECURSIVE t(type) AS (
 		SELECT min(type) FROM events WHERE app_id = ?1
 		UNION ALL

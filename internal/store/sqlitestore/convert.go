@@ -28,10 +28,15 @@ func listSeq[T any](ctx context.Context, db *sql.DB, what string, lp store.ListP
 		return nil, err
 	}
 	limit := lp.NormalizedLimit()
-	conds = append(conds, "seq < ?")
 	args = append(args, below, limit+1)
-	q := query + " WHERE " + strings.Join(conds, " AND ") + " ORDER BY seq DESC LIMIT ?"
-	return scanPage(ctx, db, what, limit, q, args, scan)
+	return scanPage(ctx, db, what, limit, seqPageQuery(query, conds), args, scan)
+}
+
+// seqPageQuery is listSeq's query: query filtered by conds, then by seq
+// below a ? and limited to a ?, newest first.
+func seqPageQuery(query string, conds []string) string {
+	conds = append(conds[:len(conds):len(conds)], "seq < ?")
+	return query + " WHERE " + strings.Join(conds, " AND ") + " ORDER BY seq DESC LIMIT ?"
 }
 
 // --- JSON columns ---

@@ -80,7 +80,15 @@ func (s *Store) GetDelivery(ctx context.Context, appID, deliveryID string) (*hoo
 
 // ListDeliveries lists the app's deliveries, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParams) (*store.Page[*hook.Delivery], error) {
-	conds, args := []string{"app_id = ?"}, []any{p.AppID}
+	conds, args := listDeliveriesConds(p)
+	return listSeq(ctx, s.rdb, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
+		conds, args, scanDelivery)
+}
+
+// listDeliveriesConds are ListDeliveries' conditions on deliveries, with
+// their arguments.
+func listDeliveriesConds(p *store.ListDeliveriesParams) ([]string, []any) {
+	conds, args := []string{"app_seq = " + appSeqOf}, []any{p.AppID}
 	switch p.Status {
 	case "":
 	case hook.DeliveryPaused:
@@ -96,8 +104,7 @@ func (s *Store) ListDeliveries(ctx context.Context, p *store.ListDeliveriesParam
 	if p.Livemode != nil {
 		conds, args = append(conds, "livemode = ?"), append(args, boolInt(*p.Livemode))
 	}
-	return listSeq(ctx, s.rdb, "list deliveries", p.ListParams, `SELECT `+deliveryCols+` FROM deliveries`,
-		conds, args, scanDelivery)
+	return conds, args
 }
 
 // RetryDelivery makes a delivery due now: a pending one keeps its place in
@@ -144,6 +151,13 @@ func (s *Store) RetryDelivery(ctx context.Context, p *store.RetryDeliveryParams)
 	return out, nil
 }
 
+// sqlRecoverEndpoint makes an endpoint's (?2) failed deliveries created at
+// or after ?3 due at ?1, each for one manual attempt; it reads the
+// endpoint's deliveries from deliveries_endpoint_seq.
+const sqlRecoverEndpoint = `UPDATE deliveries SET status = 'pending', manual = 1, next_attempt_at = ?1, available_at = ?1,
+		lease_owner = NULL, updated_at = ?1
+	WHERE endpoint_seq = (SELECT seq FROM endpoints WHERE id = ?2) AND status = 'failed' AND created_at >= ?3`
+
 // RecoverEndpoint makes the endpoint's failed deliveries created at or
 // after Since due now, each for one manual attempt.
 func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointParams) (int, error) {
@@ -159,11 +173,7 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 		if disabled {
 			return store.EndpointDisabledConflict(p.EndpointID)
 		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE deliveries SET status = 'pending', manual = 1, next_attempt_at = ?1, available_at = ?1,
-				lease_owner = NULL, updated_at = ?1
-			 WHERE endpoint_id = ?2 AND status = 'failed' AND created_at >= ?3`,
-			now, p.EndpointID, ms(p.Since))
+		res, err := tx.ExecContext(ctx, sqlRecoverEndpoint, now, p.EndpointID, ms(p.Since))
 		if err != nil {
 			return dbErr("recover endpoint", err)
 		}
@@ -182,7 +192,7 @@ func (s *Store) RecoverEndpoint(ctx context.Context, p *store.RecoverEndpointPar
 // zero filter does not narrow.
 func deliveryFilterConds(conds []string, args *[]any, appID, endpointID, eventID string, types []string, since, until time.Time) []string {
 	if endpointID != "" {
-		conds, *args = append(conds, "endpoint_id = ?"), append(*args, endpointID)
+		conds, *args = append(conds, "endpoint_seq = "+endpointSeqOf), append(*args, endpointID)
 	}
 	if eventID != "" {
 		conds = append(conds, "event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?)")

@@ -107,10 +107,10 @@ func (s *Store) addClaimed(in *eventInsert, res *store.InsertEventResult) {
 // and returns a fresh result, so it may run again (see Store.write).
 func (s *Store) insertEventTx(ctx context.Context, tx *sql.Tx, in *eventInsert) (*store.InsertEventResult, error) {
 	ev, prev, created, leaseUntil, newDeliveries, owner := in.ev, in.prev, in.created, in.leaseUntil, in.newDeliveries, in.owner
-	var seq int64
+	var seq, appSeq int64
 	err := tx.StmtContext(ctx, s.stmts.insertEvent).QueryRowContext(ctx,
 		ev.AppID, ev.ID, ev.Type, string(ev.Data), created, prev, boolInt(ev.Livemode), ev.RequestID,
-		ev.APIVersion).Scan(&seq)
+		ev.APIVersion).Scan(&seq, &appSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		// A replay, or no such app.
 		stored, _, err := scanEvent(tx.QueryRowContext(ctx,
@@ -134,7 +134,7 @@ func (s *Store) insertEventTx(ctx context.Context, tx *sql.Tx, in *eventInsert) 
 			avail, lease = leaseUntil, sql.NullString{String: owner, Valid: true}
 		}
 		r, err := ins.ExecContext(ctx, nd.ID, ev.AppID, seq, ev.ID, ev.Type, created, avail, lease, nd.EndpointID,
-			boolInt(ev.Livemode))
+			boolInt(ev.Livemode), appSeq)
 		if uniqueViolation(err, "deliveries.id") {
 			return nil, hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", nd.ID)
 		}
@@ -194,7 +194,7 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 		tconds = []string{typeCond("type", p.Types, &targs)}
 	}
 	return listSeq(ctx, s.rdb, "list events", p.ListParams, `SELECT `+eventCols+` FROM events`,
-		append(append([]string{"app_id = ?"}, tconds...), conds...), append(append([]any{p.AppID}, targs...), args...),
+		append(append([]string{"app_seq = " + appSeqOf}, tconds...), conds...), append(append([]any{p.AppID}, targs...), args...),
 		scanEvent)
 }
 
@@ -203,7 +203,7 @@ func (s *Store) ListEvents(ctx context.Context, p *store.ListEventsParams) (*sto
 // more types than can be told apart cheaply.
 func (s *Store) matchingEventTypes(ctx context.Context, appID string, patterns []string) ([]string, error) {
 	const maxTypes = 16 * store.MaxMergedTypes
-	rows, err := s.rdb.QueryContext(ctx, store.DistinctTypesSQL, appID, maxTypes+1)
+	rows, err := s.rdb.QueryContext(ctx, sqlDistinctTypes, appID, maxTypes+1)
 	if err != nil {
 		return nil, dbErr("list events: types", err)
 	}
@@ -239,16 +239,22 @@ func (s *Store) listEventsOfTypes(ctx context.Context, p *store.ListEventsParams
 	if len(types) == 0 {
 		return &store.Page[*hook.Event]{Data: []*hook.Event{}}, nil
 	}
-	limit := p.NormalizedLimit()
-	where := strings.Join(append([]string{"app_id = ?", "type = ?", "seq < ?"}, conds...), " AND ")
+	q, all := eventsOfTypesQuery(p.AppID, types, conds, args, below, p.NormalizedLimit())
+	return listSeq(ctx, s.rdb, "list events", p.ListParams, q, nil, all, scanEvent)
+}
+
+// eventsOfTypesQuery is listEventsOfTypes' query, before listSeq's page
+// conditions: for each type, its newest limit+1 events of the app below
+// seq below that meet conds, merged.
+func eventsOfTypesQuery(appID string, types, conds []string, args []any, below int64, limit int) (string, []any) {
+	where := strings.Join(append([]string{"app_seq = " + appSeqOf, "type = ?", "seq < ?"}, conds...), " AND ")
 	parts := make([]string, len(types))
 	var all []any
 	for i, t := range types {
 		parts[i] = `SELECT * FROM (SELECT ` + eventCols + ` FROM events WHERE ` + where + ` ORDER BY seq DESC LIMIT ?)`
-		all = append(append(append(all, p.AppID, t, below), args...), limit+1)
+		all = append(append(append(all, appID, t, below), args...), limit+1)
 	}
-	q := `SELECT ` + eventCols + ` FROM (` + strings.Join(parts, " UNION ALL ") + `)`
-	return listSeq(ctx, s.rdb, "list events", p.ListParams, q, nil, all, scanEvent)
+	return `SELECT ` + eventCols + ` FROM (` + strings.Join(parts, " UNION ALL ") + `)`, all
 }
 
 // ExpungeEvent replaces the event's data with {} and drops its previous

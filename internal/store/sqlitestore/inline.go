@@ -32,7 +32,7 @@ func inlineAttempt(a *hook.Attempt, status string) bool {
 // one probe of deliveries_app_first per app.
 const sqlMaxAttemptSeq = `SELECT max(COALESCE((SELECT max(seq) FROM attempts), 0),
 	COALESCE((SELECT max((SELECT max(d.first_attempt_seq) FROM deliveries d
-		WHERE d.app_id = a.id AND d.first_attempt_seq IS NOT NULL)) FROM apps a), 0))`
+		WHERE d.app_seq = a.seq AND d.first_attempt_seq IS NOT NULL)) FROM apps a), 0))`
 
 // loadAttemptSeq sets attemptSeq from the database, before the writer
 // starts.
@@ -103,6 +103,9 @@ func (s seqScanner) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.se
 // ListAttempts selects or filters on.
 type attemptArm struct {
 	from string // FROM and the conditions every row of the arm meets
+	// appBySeq: appID is the app's seq (deliveries.app_seq, the key of
+	// deliveries_app_first), not its id.
+	appBySeq bool
 	seq, id, appID, deliveryID, eventID, endpointID, eventSeq, number, trigger,
 	startedAt, durationMS, responseStatus, responseBody, errorKind, errorMsg string
 }
@@ -118,8 +121,9 @@ var (
 	}
 	// attemptInlineArm is the inline attempts, on their deliveries.
 	attemptInlineArm = attemptArm{
-		from: "deliveries d WHERE d.first_attempt_seq IS NOT NULL",
-		seq:  "d.first_attempt_seq", id: "d.first_attempt_id", appID: "d.app_id", deliveryID: "d.id",
+		from:     "deliveries d WHERE d.first_attempt_seq IS NOT NULL",
+		appBySeq: true,
+		seq:      "d.first_attempt_seq", id: "d.first_attempt_id", appID: "d.app_seq", deliveryID: "d.id",
 		eventID: "d.event_id", endpointID: "d.endpoint_id", eventSeq: "d.event_seq", number: "1",
 		trigger: "d.first_trigger", startedAt: "d.first_started_at", durationMS: "d.first_duration_ms",
 		responseStatus: "d.first_response_status", responseBody: "d.first_response_body", errorKind: "''",
@@ -176,7 +180,11 @@ func listAttemptsQuery(p *store.ListAttemptsParams, below int64, limit int) (str
 	}
 	selects := make([]string, 0, len(arms))
 	for _, r := range arms {
-		conds := []string{r.appID + " = " + app, r.seq + " < " + seqBelow}
+		appKey := app
+		if r.appBySeq {
+			appKey = seqOfApp(app)
+		}
+		conds := []string{r.appID + " = " + appKey, r.seq + " < " + seqBelow}
 		if endpoint != "" {
 			conds = append(conds, r.endpointID+" = "+endpoint)
 		}

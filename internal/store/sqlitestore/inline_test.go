@@ -27,28 +27,28 @@ func TestInlineAttemptPlans(t *testing.T) {
 		}{
 			{"all", store.ListAttemptsParams{}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"endpoint", store.ListAttemptsParams{EndpointID: "ep"}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"delivery", store.ListAttemptsParams{DeliveryID: "dlv"}, []string{"MERGE (UNION ALL)",
 				"SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
 			{"event", store.ListAttemptsParams{EventID: "evt"}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
 				"SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 (app_id=? AND id=?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"status class", store.ListAttemptsParams{StatusClass: store.StatusClass2xx}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"no response", store.ListAttemptsParams{StatusClass: store.StatusClassError}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			// No inline attempt has an error: only the rows.
 			{"error kind", store.ListAttemptsParams{ErrorKind: hook.ErrorKindTimeout}, []string{
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)"}},
 			{"window", store.ListAttemptsParams{Since: since, Until: until}, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"every filter", store.ListAttemptsParams{EndpointID: "ep", DeliveryID: "dlv", EventID: "evt",
 				StatusClass: store.StatusClass5xx, Since: since, Until: until}, []string{"MERGE (UNION ALL)",
 				"SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
@@ -69,7 +69,7 @@ func TestInlineAttemptPlans(t *testing.T) {
 			}
 		}
 		plan := queryPlan(t, s, sqlMaxAttemptSeq)
-		if !strings.Contains(plan, "SEARCH d USING COVERING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>?)") ||
+		if !strings.Contains(plan, "SEARCH d USING COVERING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>?)") ||
 			strings.Contains(plan, "SCAN d") || strings.Contains(plan, "SCAN attempts") || strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("%s: max attempt seq: want one probe of deliveries_app_first per app:\n%s", stage, plan)
 		}

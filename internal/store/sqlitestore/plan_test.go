@@ -85,26 +85,29 @@ func TestQueryPlans(t *testing.T) {
 				"SEARCH attempts USING INDEX attempts_delivery_seq (delivery_id=?)",
 				"SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
 			{"update delivery, inline attempt", sqlUpdateDeliveryInline, []string{"USING INDEX sqlite_autoindex_deliveries_1 (id=?)"}},
-			{"list deliveries", `SELECT seq FROM deliveries WHERE app_id = ? AND status = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-				[]string{"USING INDEX deliveries_app_seq (app_id=? AND seq<?)"}},
-			{"list deliveries of an endpoint", `SELECT seq FROM deliveries WHERE app_id = ? AND endpoint_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-				[]string{"USING INDEX deliveries_endpoint_seq (endpoint_id=? AND seq<?)"}},
-			{"list deliveries of an event", `SELECT seq FROM deliveries WHERE app_id = ? AND event_seq = (SELECT seq FROM events WHERE app_id = ? AND id = ?) AND seq < ? ORDER BY seq DESC LIMIT ?`,
+			// The lists by app and endpoint: the store's own queries
+			// (see intkeys_test.go for the rest), on the integer keys
+			// of migration 00020.
+			{"list deliveries", seqPageQuery(`SELECT seq FROM deliveries`,
+				conds(listDeliveriesConds(&store.ListDeliveriesParams{AppID: "app", Status: hook.DeliverySucceeded}))),
+				[]string{"USING INDEX deliveries_app_seq (app_seq=? AND seq<?)"}},
+			{"list deliveries of an endpoint", seqPageQuery(`SELECT seq FROM deliveries`,
+				conds(listDeliveriesConds(&store.ListDeliveriesParams{AppID: "app", EndpointID: "ep"}))),
+				[]string{"USING INDEX deliveries_endpoint_seq (endpoint_seq=? AND seq<?)"}},
+			{"list deliveries of an event", seqPageQuery(`SELECT seq FROM deliveries`,
+				conds(listDeliveriesConds(&store.ListDeliveriesParams{AppID: "app", EventID: "evt"}))),
 				[]string{"USING INDEX deliveries_event (event_seq=? AND rowid<?)"}},
 			// The indexes issue 18 keeps, each for a list no other
 			// index serves.
-			{"undelivered events (replay-missing)", `SELECT seq FROM events
-				WHERE app_id = ? AND created_at >= ? AND created_at < ? AND test = 0 AND expunged_at IS NULL
-				  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = ?)
-				ORDER BY created_at, seq`,
-				[]string{"SEARCH events USING INDEX events_app_created (app_id=? AND created_at>? AND created_at<?)"}},
+			{"undelivered events (replay-missing)", sqlUndeliveredEvents,
+				[]string{"SEARCH events USING INDEX events_app_created (app_seq=? AND created_at>? AND created_at<?)"}},
 			{"attempts of an app", appAttemptsQuery, []string{"MERGE (UNION ALL)",
 				"SEARCH a USING INDEX attempts_app_seq (app_id=? AND seq<?)",
-				"SEARCH d USING INDEX deliveries_app_first (app_id=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
+				"SEARCH d USING INDEX deliveries_app_first (app_seq=? AND first_attempt_seq>? AND first_attempt_seq<?)"}},
 			{"FIFO head", sqlClaimSelectFIFO, []string{"SEARCH deliveries USING INDEX deliveries_pending_seq (endpoint_id=?)"}},
-			{"distinct types", store.DistinctTypesSQL, []string{"USING COVERING INDEX events_app_type_seq (app_id=? AND type>?)"}},
-			{"list events of a type", `SELECT seq FROM events WHERE app_id = ? AND type = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-				[]string{"USING COVERING INDEX events_app_type_seq (app_id=? AND type=? AND seq<?)"}},
+			{"distinct types", sqlDistinctTypes, []string{"USING COVERING INDEX events_app_type_seq (app_seq=? AND type>?)"}},
+			{"list events of a type", seqPageQuery(query(eventsOfTypesQuery("app", []string{"a.b"}, nil, nil, 1, 10)), nil),
+				[]string{"USING INDEX events_app_type_seq (app_seq=? AND type=? AND seq<?)"}},
 		} {
 			plan := queryPlan(t, s, c.q)
 			for _, w := range c.want {
@@ -124,6 +127,12 @@ func TestQueryPlans(t *testing.T) {
 	fillBacklog(t, s, 20, backlogSize(20_000))
 	check("backlog")
 }
+
+// conds is a (conditions, arguments) pair's conditions.
+func conds(c []string, _ []any) []string { return c }
+
+// query is a (query, arguments) pair's query.
+func query(q string, _ []any) string { return q }
 
 // fillBacklog adds an app with n endpoints: the first has backlog due
 // deliveries, the others one each, plus as many finished ones.
@@ -148,17 +157,17 @@ func fillBacklog(t testing.TB, s *Store, n, backlog int) (appID string, endpoint
 		// backlog events on endpoints[0], each with a pending and a
 		// succeeded delivery; then one event with a pending delivery
 		// for each other endpoint.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at, app_seq)
 			WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?3)
-			SELECT ?1, 'bk-' || i, 'a.b', '{}', ?2 + i FROM c`, app.ID, base, backlog); err != nil {
+			SELECT ?1, 'bk-' || i, 'a.b', '{}', ?2 + i, (SELECT seq FROM apps WHERE id = ?1) FROM c`, app.ID, base, backlog); err != nil {
 			return err
 		}
 		for _, st := range []string{hook.DeliveryPending, hook.DeliverySucceeded} {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type,
-					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at)
+					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at, app_seq, endpoint_seq)
 				SELECT 'dlv_' || ?3 || e.seq, e.app_id, e.seq, e.id, e.type, ?2, ?3,
 					IIF(?3 = 'pending', e.created_at, NULL), IIF(?3 = 'pending', e.created_at, NULL),
-					e.created_at, e.created_at
+					e.created_at, e.created_at, e.app_seq, (SELECT seq FROM endpoints WHERE id = ?2)
 				FROM events e WHERE e.app_id = ?1`, app.ID, endpoints[0], st); err != nil {
 				return err
 			}
@@ -166,13 +175,14 @@ func fillBacklog(t testing.TB, s *Store, n, backlog int) (appID string, endpoint
 		for i, ep := range endpoints[1:] {
 			var seq int64
 			id := "other-" + strconv.Itoa(i)
-			if err := tx.QueryRowContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at)
-				VALUES (?, ?, 'a.b', '{}', ?) RETURNING seq`, app.ID, id, ms(now)).Scan(&seq); err != nil {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO events (app_id, id, type, data, created_at, app_seq)
+				VALUES (?1, ?2, 'a.b', '{}', ?3, (SELECT seq FROM apps WHERE id = ?1)) RETURNING seq`, app.ID, id, ms(now)).Scan(&seq); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type,
-					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at)
-				VALUES (?1, ?2, ?3, ?4, 'a.b', ?5, 'pending', ?6, ?6, ?6, ?6)`,
+					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at, app_seq, endpoint_seq)
+				VALUES (?1, ?2, ?3, ?4, 'a.b', ?5, 'pending', ?6, ?6, ?6, ?6,
+					(SELECT seq FROM apps WHERE id = ?2), (SELECT seq FROM endpoints WHERE id = ?5))`,
 				hook.NewID("dlv"), app.ID, seq, id, ep, ms(now)); err != nil {
 				return err
 			}

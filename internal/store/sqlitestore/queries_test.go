@@ -17,19 +17,17 @@ import (
 func TestListQueryPlans(t *testing.T) {
 	s := openTemp(t)
 	fillBacklog(t, s, 5, backlogSize(5_000))
-	ofType := `SELECT * FROM (SELECT ` + eventCols + ` FROM events WHERE app_id = ? AND type = ? AND seq < ?
-		AND created_at >= ? ORDER BY seq DESC LIMIT ?)`
+	ofTypes, _ := eventsOfTypesQuery("app", []string{"a.b", "c.d"}, []string{"created_at >= ?"}, []any{1}, 1, 10)
 	for _, c := range []struct {
 		name, q string
 		want    []string
 		noSort  bool
 	}{
-		{"distinct event types", store.DistinctTypesSQL, []string{
-			"SEARCH events USING COVERING INDEX events_app_type_seq (app_id=?)",
-			"SEARCH e USING COVERING INDEX events_app_type_seq (app_id=? AND type>?)"}, true},
-		{"events of types, merged", `SELECT ` + eventCols + ` FROM (` + ofType + ` UNION ALL ` + ofType + `)
-			WHERE seq < ? ORDER BY seq DESC LIMIT ?`, []string{
-			"SEARCH events USING INDEX events_app_type_seq (app_id=? AND type=? AND seq<?)"}, false},
+		{"distinct event types", sqlDistinctTypes, []string{
+			"SEARCH events USING COVERING INDEX events_app_type_seq (app_seq=?)",
+			"SEARCH e USING COVERING INDEX events_app_type_seq (app_seq=? AND type>?)"}, true},
+		{"events of types, merged", seqPageQuery(ofTypes, nil), []string{
+			"SEARCH events USING INDEX events_app_type_seq (app_seq=? AND type=? AND seq<?)"}, false},
 	} {
 		plan := queryPlan(t, s, c.q)
 		for _, w := range c.want {

@@ -59,30 +59,30 @@ func (s *Store) CreateDeliveries(ctx context.Context, p *store.CreateDeliveriesP
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = make([]*hook.Delivery, 0, len(items))
 		type storedEvent struct {
-			seq      int64
-			typ      string
-			livemode bool
+			seq, appSeq int64
+			typ         string
+			livemode    bool
 		}
 		events := map[string]storedEvent{}
-		endpoints := map[string]bool{}
+		endpoints := map[string]int64{} // id: seq
 		for i, it := range items {
 			ev, ok := events[it.EventID]
 			if !ok {
-				err := tx.QueryRowContext(ctx, `SELECT seq, type, livemode FROM events WHERE app_id = ? AND id = ?`,
-					p.AppID, it.EventID).Scan(&ev.seq, &ev.typ, &ev.livemode)
+				err := tx.QueryRowContext(ctx, `SELECT seq, app_seq, type, livemode FROM events WHERE app_id = ? AND id = ?`,
+					p.AppID, it.EventID).Scan(&ev.seq, &ev.appSeq, &ev.typ, &ev.livemode)
 				if err != nil {
 					return notFound(err, "event", it.EventID, "create deliveries")
 				}
 				events[it.EventID] = ev
 			}
-			if !endpoints[it.EndpointID] {
-				var one int
-				err := tx.QueryRowContext(ctx, `SELECT 1 FROM endpoints WHERE id = ? AND app_id = ?`,
-					it.EndpointID, p.AppID).Scan(&one)
+			epSeq, ok := endpoints[it.EndpointID]
+			if !ok {
+				err := tx.QueryRowContext(ctx, `SELECT seq FROM endpoints WHERE id = ? AND app_id = ?`,
+					it.EndpointID, p.AppID).Scan(&epSeq)
 				if err != nil {
 					return notFound(err, "endpoint", it.EndpointID, "create deliveries")
 				}
-				endpoints[it.EndpointID] = true
+				endpoints[it.EndpointID] = epSeq
 			}
 			if p.OnlyMissing {
 				var has bool
@@ -97,9 +97,11 @@ func (s *Store) CreateDeliveries(ctx context.Context, p *store.CreateDeliveriesP
 				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type,
-					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at, livemode)
-				VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?7, ?7, ?8)`,
-				it.ID, p.AppID, ev.seq, it.EventID, ev.typ, it.EndpointID, ms(now), boolInt(ev.livemode))
+					endpoint_id, status, next_attempt_at, available_at, created_at, updated_at, livemode,
+					app_seq, endpoint_seq)
+				VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?7, ?7, ?8, ?9, ?10)`,
+				it.ID, p.AppID, ev.seq, it.EventID, ev.typ, it.EndpointID, ms(now), boolInt(ev.livemode),
+				ev.appSeq, epSeq)
 			if uniqueViolation(err, "deliveries.id") {
 				return hook.Errorf(hook.EConflict, fmt.Sprintf("deliveries[%d].id", i), "a delivery with id %q exists", it.ID)
 			}
@@ -121,16 +123,22 @@ func (s *Store) CreateDeliveries(ctx context.Context, p *store.CreateDeliveriesP
 	return out, nil
 }
 
+// sqlUndeliveredEvents is the events of an app (?1) created in [?2, ?3)
+// that have no delivery to an endpoint (?4), oldest first, from
+// events_app_created.
+const sqlUndeliveredEvents = `SELECT ` + eventCols + ` FROM events
+	WHERE app_seq = (SELECT seq FROM apps WHERE id = ?1) AND created_at >= ?2 AND created_at < ?3 AND test = 0
+	  AND expunged_at IS NULL
+	  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = ?4)
+	ORDER BY created_at, seq`
+
 // ListUndeliveredEvents lists the events of a window an endpoint never got.
 func (s *Store) ListUndeliveredEvents(ctx context.Context, p *store.ListUndeliveredEventsParams) (*store.UndeliveredEvents, error) {
 	until := int64(1<<63 - 1)
 	if !p.Until.IsZero() {
 		until = ms(p.Until)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventCols+` FROM events
-		WHERE app_id = ? AND created_at >= ? AND created_at < ? AND test = 0 AND expunged_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.endpoint_id = ?)
-		ORDER BY created_at, seq`, p.AppID, ms(p.Since), until, p.EndpointID)
+	rows, err := s.rdb.QueryContext(ctx, sqlUndeliveredEvents, p.AppID, ms(p.Since), until, p.EndpointID)
 	if err != nil {
 		return nil, dbErr("list undelivered events", err)
 	}

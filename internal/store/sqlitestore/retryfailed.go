@@ -11,7 +11,7 @@ import (
 // retryFailedConds are the WHERE conditions (on deliveries) of the app's
 // failed deliveries that match p's filters and are not leased at now.
 func retryFailedConds(p *store.RetryFailedDeliveriesParams, now int64) ([]string, []any) {
-	conds := []string{"app_id = ?", "status = 'failed'", "(lease_owner IS NULL OR available_at IS NULL OR available_at <= ?)"}
+	conds := []string{"app_seq = " + appSeqOf, "status = 'failed'", "(lease_owner IS NULL OR available_at IS NULL OR available_at <= ?)"}
 	args := []any{p.AppID, now}
 	conds = deliveryFilterConds(conds, &args, p.AppID, p.EndpointID, p.EventID, p.EventTypes, p.Since, p.Until)
 	return conds, args

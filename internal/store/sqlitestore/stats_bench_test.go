@@ -36,14 +36,16 @@ func BenchmarkStats(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	insEv, err := tx.PrepareContext(ctx, `INSERT INTO events (seq, app_id, id, type, data, created_at) VALUES (?1, ?2, ?3, 'order.created', '{}', ?4)`)
+	insEv, err := tx.PrepareContext(ctx, `INSERT INTO events (seq, app_id, id, type, data, created_at, app_seq)
+		VALUES (?1, ?2, ?3, 'order.created', '{}', ?4, (SELECT seq FROM apps WHERE id = ?2))`)
 	if err != nil {
 		b.Fatal(err)
 	}
 	insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
 			status, attempt_count, scheduled_attempts, next_attempt_at, available_at, last_attempt_at, last_response_status,
-			created_at, updated_at)
-		VALUES (?1, ?2, ?3, ?4, 'order.created', ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?11)`)
+			created_at, updated_at, app_seq, endpoint_seq)
+		VALUES (?1, ?2, ?3, ?4, 'order.created', ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?11,
+			(SELECT seq FROM apps WHERE id = ?2), (SELECT seq FROM endpoints WHERE id = ?5))`)
 	if err != nil {
 		b.Fatal(err)
 	}

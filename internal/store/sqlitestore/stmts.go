@@ -37,16 +37,20 @@ type stmts struct {
 // <= now; the literal 'pending' lets SQLite use the partial indexes.
 // plan_test.go checks which index each one uses.
 const (
+	// The app must exist; its seq is the event's app_seq (see migration
+	// 00020), returned for the deliveries.
 	sqlInsertEvent = `INSERT INTO events (app_id, id, type, data, created_at, previous_attributes, livemode,
-			request_id, api_version)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?1)
+			request_id, api_version, app_seq)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, a.seq FROM apps a WHERE a.id = ?1
 		ON CONFLICT (app_id, id) DO NOTHING
-		RETURNING seq`
+		RETURNING seq, app_seq`
 
-	// The endpoint must exist and belong to the event's app.
+	// The endpoint must exist and belong to the event's app; ?11 is the
+	// app's seq.
 	sqlInsertDelivery = `INSERT INTO deliveries (id, app_id, event_seq, event_id, event_type, endpoint_id,
-			status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode)
-		SELECT ?1, ?2, ?3, ?4, ?5, e.id, 'pending', ?6, ?7, ?8, ?6, ?6, ?10
+			status, next_attempt_at, available_at, lease_owner, created_at, updated_at, livemode,
+			app_seq, endpoint_seq)
+		SELECT ?1, ?2, ?3, ?4, ?5, e.id, 'pending', ?6, ?7, ?8, ?6, ?6, ?10, ?11, e.seq
 		FROM endpoints e WHERE e.id = ?9 AND e.app_id = ?2`
 
 	// Enabled endpoints with a claimable delivery: one probe of
