@@ -59,6 +59,7 @@ func (s *Store) flushDue(force bool, n int) bool {
 // starts the next interval (after a failed flush too, so that a database
 // that cannot take them is not retried at every batch).
 func (s *Store) takeRollups() []store.AttemptRollup {
+	s.flushing.Store(true) // before Take: see flushRollups
 	s.lastFlush = s.clock.Now()
 	s.nRollupFlushes.Add(1)
 	return s.rollups.Take()
@@ -72,10 +73,14 @@ func (s *Store) flushOp() *writeOp {
 }
 
 // flushRollups writes the pending rollups now (with whatever batch is
-// going), and returns once they are committed. Nothing pending: nothing
-// to do.
+// going), and returns once they are committed. Nothing pending and no
+// flush under way: nothing to do. (Len is read before flushing: a
+// transaction sets flushing before it takes the rollups and clears it
+// once they are stored, so that a read never misses rollups that are
+// taken but not yet committed; its flushOp queues behind that
+// transaction.)
 func (s *Store) flushRollups(ctx context.Context) error {
-	if s.rollups.Len() == 0 {
+	if s.rollups.Len() == 0 && !s.flushing.Load() {
 		return nil
 	}
 	op := s.flushOp()

@@ -157,6 +157,10 @@ type Store struct {
 	// rollups holds the rollups of committed attempts not yet written
 	// (see rollups.go); the writer goroutine writes them.
 	rollups     store.RollupBuffer
+	// flushing is set while a transaction that took the pending rollups
+	// has not yet committed (or failed): they are then neither pending
+	// nor stored, and a read must wait for that transaction.
+	flushing atomic.Bool
 	rollupEvery time.Duration
 	clock       clockwork.Clock
 	// lastFlush is when the rollups were last written (or the store
@@ -621,15 +625,18 @@ func (s *Store) runTx(ops []*writeOp, savepoints bool) bool {
 		if err := s.writeRollups(tx, append(taken[:len(taken):len(taken)], rs...)); err != nil {
 			_ = tx.Rollback()
 			s.rollups.Restore(taken)
+			s.flushing.Store(false)
 			s.log.Error("sqlitestore: rollups", "err", err, "ops", len(ops))
 			return fail(dbErr("record attempt: rollups", err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		s.rollups.Restore(taken)
+		s.flushing.Store(false)
 		s.log.Error("sqlitestore: commit", "err", err, "ops", len(ops))
 		return fail(fmt.Errorf("sqlitestore: commit: %w", err))
 	}
+	s.flushing.Store(false)
 	if !flush {
 		s.rollups.Add(rs...)
 	}
