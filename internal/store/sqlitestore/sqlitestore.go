@@ -156,11 +156,11 @@ type Store struct {
 
 	// rollups holds the rollups of committed attempts not yet written
 	// (see rollups.go); the writer goroutine writes them.
-	rollups     store.RollupBuffer
+	rollups store.RollupBuffer
 	// flushing is set while a transaction that took the pending rollups
 	// has not yet committed (or failed): they are then neither pending
 	// nor stored, and a read must wait for that transaction.
-	flushing atomic.Bool
+	flushing    atomic.Bool
 	rollupEvery time.Duration
 	clock       clockwork.Clock
 	// lastFlush is when the rollups were last written (or the store
