@@ -4,8 +4,8 @@ import "time"
 
 // Defaults of Gatherer.Gap and Gatherer.Max.
 const (
-	DefaultGatherGap = 150 * time.Microsecond
-	DefaultGatherMax = time.Millisecond
+	DefaultGatherGap = 300 * time.Microsecond
+	DefaultGatherMax = 2 * time.Millisecond
 )
 
 // Gatherer completes the batches of a group commit: given a batch that
