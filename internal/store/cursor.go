@@ -66,3 +66,26 @@ func DecodeNameCursor(c string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// CollectSeqPage reads a page of a newest-first list from rows that a
+// query returned with their seqs, at most limit+1 of them: next advances
+// to the next row and scan reads it. The (limit+1)th row is not read: it
+// only says that the list goes on, and the page's NextCursor is then the
+// seq of its last item. The first error of scan is returned as is.
+func CollectSeqPage[T any](limit int, next func() bool, scan func() (T, int64, error)) (*Page[T], error) {
+	page := &Page[T]{Data: make([]T, 0, min(limit, 64))}
+	var lastSeq int64
+	for n := 1; next(); n++ {
+		if n > limit {
+			page.NextCursor = EncodeSeqCursor(lastSeq)
+			break
+		}
+		v, seq, err := scan()
+		if err != nil {
+			return nil, err
+		}
+		page.Data = append(page.Data, v)
+		lastSeq = seq
+	}
+	return page, nil
+}

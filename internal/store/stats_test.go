@@ -96,3 +96,25 @@ func TestStatsBucketCount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCollectSeqPage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rows, limit, want int
+		cursor           bool
+	}{{0, 3, 0, false}, {3, 3, 3, false}, {4, 3, 3, true}, {2, 3, 2, false}} {
+		seqs := []int64{40, 30, 20, 10}[:tc.rows]
+		i := -1
+		page, err := CollectSeqPage(tc.limit, func() bool { i++; return i < len(seqs) },
+			func() (int64, int64, error) { return seqs[i], seqs[i], nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) != tc.want || (page.NextCursor != "") != tc.cursor {
+			t.Fatalf("%d rows, limit %d: %d items, cursor %q", tc.rows, tc.limit, len(page.Data), page.NextCursor)
+		}
+		if tc.cursor && page.NextCursor != EncodeSeqCursor(seqs[tc.limit-1]) {
+			t.Fatalf("cursor %q, want the seq of the last item", page.NextCursor)
+		}
+	}
+}

@@ -76,21 +76,9 @@ func scanSeqPage[T any](ctx context.Context, q querier, what string, limit int, 
 		return nil, dbErr(what, err)
 	}
 	defer rows.Close()
-	page := &store.Page[T]{Data: make([]T, 0, min(limit, 64))}
-	var lastSeq int64
-	n := 0
-	for rows.Next() {
-		n++
-		if n > limit {
-			page.NextCursor = store.EncodeSeqCursor(lastSeq)
-			break
-		}
-		v, seq, err := scan(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		page.Data = append(page.Data, v)
-		lastSeq = seq
+	page, err := store.CollectSeqPage(limit, rows.Next, func() (T, int64, error) { return scan(rows) })
+	if err != nil {
+		return nil, dbErr(what, err)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -32,6 +32,26 @@ func listSeq[T any](ctx context.Context, db *sql.DB, what string, lp store.ListP
 	return scanPage(ctx, db, what, limit, seqPageQuery(query, conds), args, scan)
 }
 
+// scanPage reads a page of a newest-first list from q, which returns up
+// to limit+1 rows, each with its seq (see listSeq).
+func scanPage[T any](ctx context.Context, db *sql.DB, what string, limit int, q string, args []any,
+	scan func(scanner) (T, int64, error),
+) (*store.Page[T], error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	defer rows.Close()
+	page, err := store.CollectSeqPage(limit, rows.Next, func() (T, int64, error) { return scan(rows) })
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(what, err)
+	}
+	return page, nil
+}
+
 // seqPageQuery is listSeq's query: query filtered by conds, then by seq
 // below a ? and limited to a ?, newest first.
 func seqPageQuery(query string, conds []string) string {

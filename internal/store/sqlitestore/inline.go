@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -158,38 +157,6 @@ func (s *Store) ListAttempts(ctx context.Context, p *store.ListAttemptsParams) (
 		return nil, err
 	}
 	return scanPage(ctx, s.rdb, "list attempts", limit, q, args, scanListedAttempt)
-}
-
-// scanPage reads a page of a newest-first list from q, which returns up
-// to limit+1 rows, each with its seq (see listSeq).
-func scanPage[T any](ctx context.Context, db *sql.DB, what string, limit int, q string, args []any,
-	scan func(scanner) (T, int64, error),
-) (*store.Page[T], error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	defer rows.Close()
-	page := &store.Page[T]{Data: make([]T, 0, min(limit, 64))}
-	var lastSeq int64
-	n := 0
-	for rows.Next() {
-		n++
-		if n > limit {
-			page.NextCursor = store.EncodeSeqCursor(lastSeq)
-			break
-		}
-		v, seq, err := scan(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		page.Data = append(page.Data, v)
-		lastSeq = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(what, err)
-	}
-	return page, nil
 }
 
 // scanListedAttempt reads a row of listAttemptsQuery.
