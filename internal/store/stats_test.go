@@ -101,7 +101,7 @@ func TestCollectSeqPage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		rows, limit, want int
-		cursor           bool
+		cursor            bool
 	}{{0, 3, 0, false}, {3, 3, 3, false}, {4, 3, 3, true}, {2, 3, 2, false}} {
 		seqs := []int64{40, 30, 20, 10}[:tc.rows]
 		i := -1
