@@ -199,7 +199,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p *store.ClaimDeliveriesPar
 		for i, j := range res.Jobs {
 			ids[i] = j.DeliveryID
 		}
-		s.leases.add(owner, ids)
+		s.leases.Add(owner, ids)
 	})
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func (s *Store) RecordAttempt(ctx context.Context, p *store.RecordAttemptParams)
 
 	roll := &attemptRollup{}
 	// Whatever it decided, the lease is over (or was already).
-	ended := func() { s.leases.remove(owner, []string{a.DeliveryID}) }
+	ended := func() { s.forgetLeases(owner, []string{a.DeliveryID}) }
 	return classify(s.submit(ctx, &writeOp{ctx: ctx, done: make(chan error, 1), rollup: roll, committed: ended, fn: func(ctx context.Context, tx *sql.Tx) error {
 		roll.set = false
 		seq := s.nextAttemptSeq()
@@ -311,7 +311,7 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliverie
 	return s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ids = p.IDs
 		if len(ids) == 0 {
-			ids = s.leases.ids(owner)
+			ids, _ = s.leases.IDs(owner)
 		}
 		if len(ids) == 0 {
 			return nil
@@ -320,7 +320,7 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, p *store.ReleaseDeliverie
 			return dbErr("release deliveries", err)
 		}
 		return nil
-	}, func() { s.leases.remove(owner, ids) })
+	}, func() { s.forgetLeases(owner, ids) })
 }
 
 // DiscardDeliveries deletes p.Owner's leased, unattempted, pending
@@ -341,7 +341,7 @@ func (s *Store) DiscardDeliveries(ctx context.Context, p *store.DiscardDeliverie
 	}, func() {
 		// Those not deleted (attempted, or no longer leased to the
 		// owner) stay in the set; a renewal drops them if need be.
-		s.leases.remove(p.Owner, slices.Collect(maps.Keys(deleted)))
+		s.forgetLeases(p.Owner, slices.Collect(maps.Keys(deleted)))
 	})
 	if err != nil {
 		return 0, err
@@ -362,7 +362,7 @@ func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
 		}
 		n, err = res.RowsAffected()
 		return err
-	}, func() { clear(s.leases) })
+	}, func() { s.leases.RemoveAll(s.leases.Stamp()) })
 	if err != nil {
 		return 0, err
 	}
@@ -377,7 +377,7 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) err
 	var lost []string
 	return s.writeThen(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		lost = nil
-		ids := s.leases.ids(owner)
+		ids, _ := s.leases.IDs(owner)
 		if len(ids) == 0 {
 			return nil
 		}
@@ -391,7 +391,7 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) err
 			}
 		}
 		return nil
-	}, func() { s.leases.remove(owner, lost) })
+	}, func() { s.forgetLeases(owner, lost) })
 }
 
 // queryIDs runs q, whose rows are ids, and returns them.

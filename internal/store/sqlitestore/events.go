@@ -99,7 +99,7 @@ func (s *Store) addClaimed(in *eventInsert, res *store.InsertEventResult) {
 			ids = append(ids, nd.ID)
 		}
 	}
-	s.leases.add(in.owner, ids)
+	s.leases.Add(in.owner, ids)
 }
 
 // insertEventTx writes in in tx: the event and its deliveries, or nothing

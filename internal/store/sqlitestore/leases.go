@@ -31,43 +31,12 @@ import (
 // dispatcher releases all only once it has stopped claiming, and a new
 // lease needs no renewal yet).
 
-// leaseSet is, per owner, the ids of the deliveries it may hold leases on.
-type leaseSet map[string]map[string]struct{}
-
-// add records that owner holds leases on ids.
-func (l leaseSet) add(owner string, ids []string) {
-	if len(ids) == 0 {
-		return
-	}
-	m := l[owner]
-	if m == nil {
-		m = make(map[string]struct{}, len(ids))
-		l[owner] = m
-	}
-	for _, id := range ids {
-		m[id] = struct{}{}
-	}
-}
-
-// remove forgets owner's leases on ids.
-func (l leaseSet) remove(owner string, ids []string) {
-	m := l[owner]
-	for _, id := range ids {
-		delete(m, id)
-	}
-	if len(m) == 0 {
-		delete(l, owner)
-	}
-}
-
-// ids returns the ids of owner's leases, in no particular order.
-func (l leaseSet) ids(owner string) []string {
-	m := l[owner]
-	out := make([]string, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	return out
+// forgetLeases forgets owner's leases on ids (store.LeaseSet, whose stamps
+// matter only where transactions run side by side: here every change is
+// made by the writer goroutine, one transaction after another, so the
+// latest stamp is the right one).
+func (s *Store) forgetLeases(owner string, ids []string) {
+	s.leases.Remove(owner, ids, s.leases.Stamp())
 }
 
 // writeThen is write, and then, once fn's transaction has committed with

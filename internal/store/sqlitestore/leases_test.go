@@ -74,7 +74,7 @@ func (f *leaseFixture) claimable(t *testing.T, at time.Time) []string {
 // remembered is the store's lease set of owner, sorted. Read after the
 // writes returned, which the writer goroutine finished before reporting.
 func (f *leaseFixture) remembered(owner string) []string {
-	ids := f.s.leases.ids(owner)
+	ids, _ := f.s.leases.IDs(owner)
 	slices.Sort(ids)
 	return ids
 }
@@ -203,8 +203,8 @@ func TestLeasesOfAnEarlierProcess(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("ReleaseAllLeases: %d, %v; want 1", n, err)
 	}
-	if len(s.leases) != 0 {
-		t.Fatalf("leases remembered after ReleaseAllLeases: %v", s.leases)
+	if n := s.leases.Owners(); n != 0 {
+		t.Fatalf("leases of %d owners remembered after ReleaseAllLeases", n)
 	}
 	if got := f.claimable(t, f.now); !slices.Equal(got, []string{d}) {
 		t.Fatalf("claimable after ReleaseAllLeases: %v, want [%s]", got, d)

@@ -152,7 +152,7 @@ type Store struct {
 
 	// leases are the deliveries leased per owner (see leases.go). Only
 	// the writer goroutine touches them.
-	leases leaseSet
+	leases store.LeaseSet
 
 	// rollups holds the rollups of committed attempts not yet written
 	// (see rollups.go); the writer goroutine writes them.
@@ -261,7 +261,6 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		clock:       clock,
 		rollupEvery: every,
 		lastFlush:   clock.Now(),
-		leases:      leaseSet{},
 		fanout:      store.NewFanoutCache(0, fanoutCacheApps),
 		path:        abs,
 		log:         log,
