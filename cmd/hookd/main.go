@@ -247,8 +247,8 @@ func newMigrateCmd() *cobra.Command {
 			size := sqlitestore.DefaultPageSize
 			if len(args) == 1 {
 				n, err := strconv.Atoi(args[0])
-				if err != nil {
-					return fmt.Errorf("page size %q: not a number", args[0])
+				if err != nil || n < 512 || n > 65536 || n&(n-1) != 0 {
+					return usageError(fmt.Errorf("page size %q: want a power of two from 512 to 65536", args[0]))
 				}
 				size = n
 			}

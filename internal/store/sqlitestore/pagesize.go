@@ -118,6 +118,9 @@ func SetPageSize(ctx context.Context, path string, size int) (was int, err error
 	// the new one.
 	for _, q := range []string{"PRAGMA journal_mode = DELETE", fmt.Sprintf("PRAGMA page_size = %d", size), "VACUUM", "PRAGMA journal_mode = WAL"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
+			// A VACUUM that fails (e.g. for want of disk) leaves the
+			// file as it was; put it back in WAL mode too.
+			_, _ = db.ExecContext(context.WithoutCancel(ctx), "PRAGMA journal_mode = WAL")
 			return was, fmt.Errorf("sqlitestore: %s on %s: %w", q, abs, err)
 		}
 	}
