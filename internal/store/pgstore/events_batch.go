@@ -118,9 +118,9 @@ func (s *Store) insertEventsBulk(ctx context.Context, tx pgx.Tx, ops []*insertEv
 		return false, nil
 	}
 	b := &pgx.Batch{}
-	queueInsertEvents(b, ops)
+	queuePlanned(b, func(b *pgx.Batch) { queueInsertEvents(b, ops) })
 	br := sp.SendBatch(ctx, b)
-	err = readInsertEvents(br, ops)
+	err = readPlanned(br, func(br pgx.BatchResults) error { return readInsertEvents(br, ops) })
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}

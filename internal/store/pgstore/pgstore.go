@@ -565,24 +565,34 @@ func (s *Store) runGroup(ops []groupOp) error {
 	for _, op := range ops {
 		op.base().err = nil
 	}
-	if len(events) > 0 {
-		queueInsertEvents(b, events)
-	}
-	if len(records) > 0 {
-		queueRecordAttempts(b, records)
+	bulk := len(events) > 0 || len(records) > 0
+	if bulk {
+		queuePlanned(b, func(b *pgx.Batch) {
+			if len(events) > 0 {
+				queueInsertEvents(b, events)
+			}
+			if len(records) > 0 {
+				queueRecordAttempts(b, records)
+			}
+		})
 	}
 	for _, op := range rest {
 		op.queue(b)
 	}
 	br := tx.SendBatch(ctx, b)
-	if len(events) > 0 {
-		if err := readInsertEvents(br, events); err != nil {
-			_ = br.Close()
-			return err
-		}
-	}
-	if len(records) > 0 {
-		if err := readRecordAttempts(br, records); err != nil {
+	if bulk {
+		err := readPlanned(br, func(br pgx.BatchResults) error {
+			if len(events) > 0 {
+				if err := readInsertEvents(br, events); err != nil {
+					return err
+				}
+			}
+			if len(records) > 0 {
+				return readRecordAttempts(br, records)
+			}
+			return nil
+		})
+		if err != nil {
 			_ = br.Close()
 			return err
 		}
