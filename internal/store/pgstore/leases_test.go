@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -443,13 +442,8 @@ func TestRenewLeasesPlan(t *testing.T) {
 // indexes it scans, and "Seq Scan" if it scans the table.
 func planScans(t *testing.T, plan []byte) []string {
 	t.Helper()
-	var root []struct{ Plan map[string]any }
-	if err := json.Unmarshal(plan, &root); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	var walk func(n map[string]any)
-	walk = func(n map[string]any) {
+	walkPlan(t, plan, func(n map[string]any) {
 		typ, _ := n["Node Type"].(string)
 		rel, _ := n["Relation Name"].(string)
 		switch idx, _ := n["Index Name"].(string); {
@@ -458,17 +452,7 @@ func planScans(t *testing.T, plan []byte) []string {
 		case typ == "Seq Scan" && rel == "deliveries":
 			out = append(out, typ)
 		}
-		if sub, ok := n["Plans"].([]any); ok {
-			for _, c := range sub {
-				if m, ok := c.(map[string]any); ok {
-					walk(m)
-				}
-			}
-		}
-	}
-	for _, r := range root {
-		walk(r.Plan)
-	}
+	})
 	return out
 }
 

@@ -66,16 +66,25 @@ func maxParam(q string) int {
 // with a sequential scan.
 func seqScans(t *testing.T, plan []byte) []string {
 	t.Helper()
+	var out []string
+	walkPlan(t, plan, func(n map[string]any) {
+		if n["Node Type"] == "Seq Scan" {
+			out = append(out, fmt.Sprint(n["Relation Name"]))
+		}
+	})
+	return out
+}
+
+// walkPlan calls visit on every node of an EXPLAIN (FORMAT JSON) plan.
+func walkPlan(t *testing.T, plan []byte, visit func(node map[string]any)) {
+	t.Helper()
 	var root []struct{ Plan map[string]any }
 	if err := json.Unmarshal(plan, &root); err != nil {
 		t.Fatal(err)
 	}
-	var out []string
 	var walk func(n map[string]any)
 	walk = func(n map[string]any) {
-		if n["Node Type"] == "Seq Scan" {
-			out = append(out, fmt.Sprint(n["Relation Name"]))
-		}
+		visit(n)
 		if sub, ok := n["Plans"].([]any); ok {
 			for _, c := range sub {
 				if m, ok := c.(map[string]any); ok {
@@ -87,5 +96,4 @@ func seqScans(t *testing.T, plan []byte) []string {
 	for _, r := range root {
 		walk(r.Plan)
 	}
-	return out
 }
