@@ -36,59 +36,6 @@ func openClocked(t *testing.T) (*Store, *clockwork.FakeClock) {
 	return s, clock
 }
 
-// rollupFixture creates an app, an endpoint and n deliveries to it,
-// created at at and leased to "w"; it returns the endpoint and the
-// deliveries.
-func rollupFixture(t *testing.T, s store.Store, n int, at time.Time) (appID, epID string, ids []string) {
-	t.Helper()
-	ctx := context.Background()
-	app, err := s.CreateApp(ctx, &store.CreateAppParams{ID: hook.NewID("app"), Name: "a", Now: at})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, err := s.CreateEndpoint(ctx, &store.CreateEndpointParams{ID: hook.NewID("ep"), AppID: app.ID,
-		URL: "https://example.com", Secret: hook.NewSecret(), Now: at})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range n {
-		res, err := s.InsertEvent(ctx, &store.InsertEventParams{
-			Event:      &hook.Event{ID: hook.NewID("evt"), AppID: app.ID, Type: "a.b", Data: []byte(`{}`), CreatedAt: at},
-			Deliveries: []store.NewDelivery{{ID: hook.NewID("dlv"), EndpointID: ep.ID, Claimed: true}},
-			Owner:      "w", LeaseUntil: at.Add(time.Hour),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, res.Deliveries[0].ID)
-	}
-	return app.ID, ep.ID, ids
-}
-
-// success records a first-try success of delivery id started at at.
-func success(ctx context.Context, s store.Store, id string, at time.Time) error {
-	return s.RecordAttempt(ctx, &store.RecordAttemptParams{Owner: "w", Attempt: &hook.Attempt{
-		ID: hook.NewID("att"), DeliveryID: id, Number: 1, Trigger: hook.TriggerScheduled, StartedAt: at,
-		Duration: time.Millisecond, ResponseStatus: 200}, ScheduledAttempts: 1,
-		Decision: hook.Decision{Status: hook.DeliverySucceeded}, Now: at})
-}
-
-// succeeded reads the endpoint's succeeded deliveries of the hour around at.
-func succeeded(t *testing.T, s store.Store, appID, epID string, at time.Time) int64 {
-	t.Helper()
-	from := at.Truncate(time.Hour).Add(-time.Hour)
-	st, err := s.Stats(context.Background(), &store.StatsParams{AppID: appID, EndpointID: epID,
-		Since: from, Until: from.Add(3 * time.Hour), Bucket: time.Hour, Now: at})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, b := range st.Buckets {
-		n += b.Succeeded
-	}
-	return n
-}
-
 // rawSucceeded reads the endpoint's rollup rows as stored, beside the
 // store (so without flushing it).
 func rawSucceeded(t *testing.T, s *Store, epID string) int64 {
@@ -108,11 +55,11 @@ func TestRollupWritesPerInterval(t *testing.T) {
 	ctx := context.Background()
 	const n = 40
 	at := time.Now().UTC().Truncate(time.Minute)
-	appID, epID, ids := rollupFixture(t, s, n, at)
+	appID, epID, ids := storetest.RollupFixture(t, s, n, at)
 	flushes0, rows0 := s.nRollupFlushes.Load(), s.nRollupRows.Load()
 	start := clock.Now()
 	for i, id := range ids {
-		if err := success(ctx, s, id, at.Add(time.Duration(i)*time.Millisecond)); err != nil {
+		if err := storetest.RecordSuccess(ctx, s, id, "", at.Add(time.Duration(i)*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(store.DefaultRollupInterval / 4)
@@ -126,7 +73,7 @@ func TestRollupWritesPerInterval(t *testing.T) {
 	if rows > 2*flushes { // one endpoint row and one app row each
 		t.Fatalf("%d rollup rows in %d writes: want at most %d", rows, flushes, 2*flushes)
 	}
-	if got := succeeded(t, s, appID, epID, at); got != n {
+	if got := storetest.SucceededAround(t, s, appID, epID, at); got != n {
 		t.Fatalf("succeeded: got %d, want %d", got, n)
 	}
 }
@@ -137,8 +84,8 @@ func TestRollupsFlushedByTimer(t *testing.T) {
 	s, clock := openClocked(t)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Minute)
-	_, epID, ids := rollupFixture(t, s, 1, at)
-	if err := success(ctx, s, ids[0], at); err != nil {
+	_, epID, ids := storetest.RollupFixture(t, s, 1, at)
+	if err := storetest.RecordSuccess(ctx, s, ids[0], "", at); err != nil {
 		t.Fatal(err)
 	}
 	if got := rawSucceeded(t, s, epID); got != 0 {
@@ -169,7 +116,7 @@ func TestRollupsSavepointRerun(t *testing.T) {
 	ctx := context.Background()
 	const n = 10
 	at := time.Now().UTC().Truncate(time.Minute)
-	appID, epID, ids := rollupFixture(t, s, n, at)
+	appID, epID, ids := storetest.RollupFixture(t, s, n, at)
 	if _, err := s.CreateApp(ctx, &store.CreateAppParams{ID: hook.NewID("app"), UID: "taken", Name: "b", Now: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +130,7 @@ func TestRollupsSavepointRerun(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i, id := range ids {
-		wg.Go(func() { errs[i] = success(ctx, s, id, at.Add(time.Duration(i)*time.Millisecond)) })
+		wg.Go(func() { errs[i] = storetest.RecordSuccess(ctx, s, id, "", at.Add(time.Duration(i)*time.Millisecond)) })
 	}
 	// The failing operation last, so that the attempts run before it in
 	// the optimistic run.
@@ -210,7 +157,7 @@ func TestRollupsSavepointRerun(t *testing.T) {
 	if got := s.nRetries.Load() - retries0; got != 1 {
 		t.Fatalf("%d batches run again with savepoints, want 1", got)
 	}
-	if got := succeeded(t, s, appID, epID, at); got != n {
+	if got := storetest.SucceededAround(t, s, appID, epID, at); got != n {
 		t.Fatalf("succeeded: got %d, want %d", got, n)
 	}
 }
