@@ -21,6 +21,16 @@ type AttemptArm struct {
 	StartedAt, DurationMS, ResponseStatus, ResponseBody, ErrorKind, ErrorMsg string
 }
 
+// AttemptRowsArm is the attempt rows' arm, with their deliveries: the
+// same tables and columns on every backend.
+var AttemptRowsArm = AttemptArm{
+	From: "attempts a JOIN deliveries d ON d.id = a.delivery_id",
+	Seq:  "a.seq", ID: "a.id", AppID: "a.app_id", DeliveryID: "a.delivery_id", EventID: "d.event_id",
+	EndpointID: "d.endpoint_id", EventSeq: "d.event_seq", Number: "a.number", Trigger: "a.trigger_kind",
+	StartedAt: "a.started_at", DurationMS: "a.duration_ms", ResponseStatus: "a.response_status",
+	ResponseBody: "a.response_body", ErrorKind: "a.error_kind", ErrorMsg: "a.error",
+}
+
 // AttemptFilters are ListAttemptsParams' filters as the backend's bound
 // arguments (placeholders), "" for a filter not set, and Class the
 // status class's condition on a column named response_status.

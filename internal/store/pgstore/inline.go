@@ -19,14 +19,6 @@ import (
 // sources in one order, with one cursor.
 
 var (
-	// attemptRowsArm is the attempts rows, with their deliveries.
-	attemptRowsArm = store.AttemptArm{
-		From: "attempts a JOIN deliveries d ON d.id = a.delivery_id",
-		Seq:  "a.seq", ID: "a.id", AppID: "a.app_id", DeliveryID: "a.delivery_id", EventID: "d.event_id",
-		EndpointID: "d.endpoint_id", EventSeq: "d.event_seq", Number: "a.number", Trigger: "a.trigger_kind",
-		StartedAt: "a.started_at", DurationMS: "a.duration_ms", ResponseStatus: "a.response_status",
-		ResponseBody: "a.response_body", ErrorKind: "a.error_kind", ErrorMsg: "a.error",
-	}
 	// attemptInlineArm is the inline attempts, on their deliveries.
 	attemptInlineArm = store.AttemptArm{
 		From: "deliveries d WHERE d.first_attempt_seq IS NOT NULL",
@@ -59,7 +51,7 @@ func listAttemptsQuery(p *store.ListAttemptsParams) (string, []any, error) {
 	}
 	limit := arg(p.NormalizedLimit() + 1)
 	var selects []string
-	for _, r := range f.Arms(attemptRowsArm, attemptInlineArm) {
+	for _, r := range f.Arms(store.AttemptRowsArm, attemptInlineArm) {
 		selects = append(selects, "("+r.Select(f)+" ORDER BY "+r.Seq+" DESC LIMIT "+limit+")")
 	}
 	q := "SELECT * FROM (" + strings.Join(selects, " UNION ALL ") + ") la ORDER BY seq DESC LIMIT " + limit

@@ -99,14 +99,6 @@ type seqScanner struct {
 func (s seqScanner) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.seq)...) }
 
 var (
-	// attemptRowsArm is the attempts rows, with their deliveries.
-	attemptRowsArm = store.AttemptArm{
-		From: "attempts a JOIN deliveries d ON d.id = a.delivery_id",
-		Seq:  "a.seq", ID: "a.id", AppID: "a.app_id", DeliveryID: "a.delivery_id", EventID: "d.event_id",
-		EndpointID: "d.endpoint_id", EventSeq: "d.event_seq", Number: "a.number", Trigger: "a.trigger_kind",
-		StartedAt: "a.started_at", DurationMS: "a.duration_ms", ResponseStatus: "a.response_status",
-		ResponseBody: "a.response_body", ErrorKind: "a.error_kind", ErrorMsg: "a.error",
-	}
 	// attemptInlineArm is the inline attempts, on their deliveries; its
 	// app column is the app's seq (deliveries.app_seq, the key of
 	// deliveries_app_first), not its id.
@@ -137,7 +129,7 @@ func listAttemptsQuery(p *store.ListAttemptsParams, below int64, limit int) (str
 		return "", nil, err
 	}
 	var selects []string
-	for _, r := range f.Arms(attemptRowsArm, attemptInlineArm) {
+	for _, r := range f.Arms(store.AttemptRowsArm, attemptInlineArm) {
 		selects = append(selects, r.Select(f))
 	}
 	q := strings.Join(selects, " UNION ALL ") + " ORDER BY seq DESC LIMIT " + arg(limit)
