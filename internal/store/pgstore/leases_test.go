@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -464,18 +463,7 @@ func planScans(t *testing.T, plan []byte) []string {
 func TestMigrationNoLeaseIndex(t *testing.T) {
 	ctx := context.Background()
 	dsn := newSchema(t)
-	cfg, err := parseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMigrator(ctx, cfg.ConnConfig, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.close()
-	if _, err := m.p.UpTo(ctx, 17); err != nil {
-		t.Fatal(err)
-	}
+	m := migratorAt(t, dsn, 17)
 	hasLeaseIndex := func() bool {
 		t.Helper()
 		var ok bool

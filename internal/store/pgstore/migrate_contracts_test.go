@@ -2,10 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"log/slog"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/internal/hook"
 )
@@ -16,18 +13,7 @@ import (
 func TestMigrationAppContracts(t *testing.T) {
 	ctx := context.Background()
 	dsn := newSchema(t)
-	cc, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMigrator(ctx, cc, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.p.UpTo(ctx, 6); err != nil {
-		m.close()
-		t.Fatal(err)
-	}
+	m := migratorAt(t, dsn, 6)
 	for _, row := range [][3]string{
 		{"app_reflow_none", "reflow", ""},
 		{"app_reflow_own", "reflow", "2024-06-01"},

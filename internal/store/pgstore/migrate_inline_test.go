@@ -2,11 +2,8 @@ package pgstore
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/internal/store/storetest"
 )
@@ -21,18 +18,7 @@ import (
 func TestMigrationInlineAttempts(t *testing.T) {
 	ctx := context.Background()
 	dsn := newSchema(t)
-	cc, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMigrator(ctx, cc, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.p.UpTo(ctx, 16); err != nil {
-		m.close()
-		t.Fatal(err)
-	}
+	m := migratorAt(t, dsn, 16)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	t0 := now.Add(-time.Hour)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
@@ -89,10 +75,7 @@ func TestMigrationInlineAttempts(t *testing.T) {
 
 	// Down: the inline attempt becomes a row again, in its place.
 	_ = s.Close()
-	if m, err = newMigrator(ctx, cc, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	defer m.close()
+	m = migratorAt(t, dsn, 0)
 	if _, err := m.p.DownTo(ctx, 16); err != nil {
 		t.Fatal(err)
 	}

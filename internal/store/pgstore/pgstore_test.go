@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -767,4 +768,26 @@ func TestText(t *testing.T) {
 	if hook.ErrorCode(err) != hook.EInvalid {
 		t.Fatalf("InsertEvent with invalid JSON: %v", err)
 	}
+}
+
+// migratorAt opens a migrator on the schema of dsn and applies the
+// migrations up to version (none when version is 0). The test's cleanup
+// closes it; a test may close it sooner.
+func migratorAt(t *testing.T, dsn string, version int64) *migrator {
+	t.Helper()
+	cfg, err := parseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newMigrator(context.Background(), cfg.ConnConfig, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.close)
+	if version > 0 {
+		if _, err := m.p.UpTo(context.Background(), version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -140,15 +139,7 @@ func TestMigrationDown(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := parseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMigrator(ctx, cfg.ConnConfig, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.close()
+	m := migratorAt(t, dsn, 0)
 	if _, err := m.p.Down(ctx); err != nil {
 		t.Fatalf("down: %v", err)
 	}

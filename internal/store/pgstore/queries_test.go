@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -73,18 +72,7 @@ func TestAttemptAppEveryPath(t *testing.T) {
 func TestMigrateAttemptsApp(t *testing.T) {
 	ctx := context.Background()
 	dsn := newSchema(t)
-	cfg, err := parseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newMigrator(ctx, cfg.ConnConfig, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.close()
-	if _, err := m.p.UpTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
+	m := migratorAt(t, dsn, 8)
 	for _, q := range []string{
 		`INSERT INTO apps (id, name, created_at, updated_at) VALUES ('app_1', 'a', now(), now()), ('app_2', 'b', now(), now())`,
 		`INSERT INTO endpoints (id, app_id, url, secret, created_at, updated_at)
