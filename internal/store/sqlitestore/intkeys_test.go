@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -139,15 +138,7 @@ func TestIntKeyPlans(t *testing.T) {
 	if _, err := s.wdb.ExecContext(ctx, `VACUUM INTO ?`, oldPath); err != nil {
 		t.Fatal(err)
 	}
-	old, err := sql.Open("sqlite", dsn(oldPath, "_pragma=busy_timeout(10000)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	p, err := newProvider(old, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, p := migrationsAt(t, oldPath, 0)
 	if _, err := p.DownTo(ctx, 19); err != nil {
 		t.Fatal(err)
 	}
@@ -432,14 +423,7 @@ func TestMigrationIntKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, p := migrationsAt(t, path, 0)
 	if _, err := p.DownTo(ctx, 19); err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -16,17 +14,7 @@ import (
 func TestMigrationAppContracts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 7); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := migrationsAt(t, path, 7)
 	for _, row := range [][3]string{
 		{"app_reflow_none", "reflow", ""},
 		{"app_reflow_own", "reflow", "2024-06-01"},

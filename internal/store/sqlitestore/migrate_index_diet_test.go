@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"log/slog"
 	"path/filepath"
 	"testing"
 )
@@ -14,17 +13,7 @@ import (
 func TestMigrationIndexDiet(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 17); err != nil {
-		t.Fatal(err)
-	}
+	db, p := migrationsAt(t, path, 17)
 	hasLeaseIndex := func(db *sql.DB) bool {
 		t.Helper()
 		var n int
@@ -71,15 +60,7 @@ func TestMigrationIndexDiet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err = sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err = newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, p = migrationsAt(t, path, 0)
 	if _, err := p.DownTo(ctx, 17); err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,17 +19,7 @@ import (
 func TestMigrationInlineAttempts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 18); err != nil {
-		t.Fatal(err)
-	}
+	db, p := migrationsAt(t, path, 18)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	t0 := now.Add(-time.Hour)
 	at := func(d time.Duration) int64 { return ms(t0.Add(d)) }
@@ -86,14 +74,7 @@ func TestMigrationInlineAttempts(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if p, err = newProvider(db, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	db, p = migrationsAt(t, path, 0)
 	if _, err := p.DownTo(ctx, 18); err != nil {
 		t.Fatal(err)
 	}

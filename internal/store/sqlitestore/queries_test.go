@@ -2,8 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,17 +45,7 @@ func TestListQueryPlans(t *testing.T) {
 func TestMigrateAttemptsApp(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, err := sql.Open("sqlite", dsn(path, "_pragma=foreign_keys(1)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newProvider(db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 9); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := migrationsAt(t, path, 9)
 	for _, q := range []string{
 		`INSERT INTO apps (id, name, created_at, updated_at) VALUES ('app_1', 'a', 0, 0), ('app_2', 'b', 0, 0)`,
 		`INSERT INTO endpoints (id, app_id, url, secret, created_at, updated_at)

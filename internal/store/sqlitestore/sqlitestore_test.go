@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -281,4 +284,27 @@ func TestClosedStore(t *testing.T) {
 	if err != ErrClosed {
 		t.Fatalf("write after Close: %v, want ErrClosed", err)
 	}
+}
+
+// migrationsAt opens the database file at path, beside any store, with
+// its migrations applied up to version (none when version is 0), and
+// returns it with its migration provider. The test's cleanup closes it;
+// a test may close it sooner.
+func migrationsAt(t *testing.T, path string, version int64) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	p, err := newProvider(db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version > 0 {
+		if _, err := p.UpTo(context.Background(), version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, p
 }
