@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -141,41 +140,20 @@ func TestRollupsBatchRerun(t *testing.T) {
 		Decision: hook.Decision{Status: hook.DeliveryPending, NextAttemptAt: at.Add(time.Hour)}, Now: at}); err != nil {
 		t.Fatal(err)
 	}
-	// Hold both writers, so that the next operations queue up.
-	var holds []*holdOp
-	for range defaultWriters {
-		h := &holdOp{running: make(chan struct{}), release: make(chan struct{})}
-		go func() { _ = s.group(ctx, h) }()
-		<-h.running
-		holds = append(holds, h)
-	}
 	retries0 := s.nRetries.Load()
-	attIDs := make([]string, n)
-	var wg sync.WaitGroup
 	errs := make([]error, n)
+	var ops []func()
 	for i, id := range ids {
-		attIDs[i] = hook.NewID("att")
-		wg.Go(func() {
-			errs[i] = storetest.RecordSuccess(ctx, s, id, attIDs[i], at.Add(time.Duration(i)*time.Millisecond))
+		attID := hook.NewID("att")
+		ops = append(ops, func() {
+			errs[i] = storetest.RecordSuccess(ctx, s, id, attID, at.Add(time.Duration(i)*time.Millisecond))
 		})
 	}
-	for len(s.ops) < n {
-		time.Sleep(time.Millisecond)
-	}
-	// An attempt of the extra delivery (no longer leased: written as a
-	// row) with the taken id: it runs after the bulk statement, and
-	// fails the batch.
+	// And an attempt of the extra delivery (no longer leased: written as
+	// a row) with the taken id, which fails the batch.
 	var dupErr error
-	wg.Go(func() { dupErr = storetest.RecordSuccess(ctx, s, extra, taken, at) })
-	for len(s.ops) < n+1 {
-		time.Sleep(time.Millisecond)
-	}
-	close(holds[0].release) // its writer takes the whole queue
-	for len(s.ops) > 0 {
-		time.Sleep(time.Millisecond)
-	}
-	close(holds[1].release)
-	wg.Wait()
+	ops = append(ops, func() { dupErr = storetest.RecordSuccess(ctx, s, extra, taken, at) })
+	inOneBatch(t, s, ops...)
 	if hook.ErrorCode(dupErr) != hook.EConflict {
 		t.Fatalf("attempt with a taken id: %v", dupErr)
 	}
