@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,19 +142,7 @@ func TestInlineAttemptEveryPath(t *testing.T) {
 		}
 	}
 
-	page, err := s.ListAttempts(ctx, &store.ListAttemptsParams{AppID: appID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, a := range page.Data {
-		got = append(got, a.ID)
-	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("ListAttempts: %v, want %v", got, want)
-	}
+	checkAttemptIDs(t, s, appID, want)
 }
 
 // TestInlineAttemptPlans: on an app with many attempts (rows and inline),
