@@ -20,21 +20,27 @@ func TestRollups(t *testing.T) {
 		Open: func(t *testing.T, db string) (store.Store, error) {
 			return Open(context.Background(), db, &Options{MaxConns: 8, RollupInterval: time.Hour})
 		},
+		OpenClocked: func(t *testing.T, db string, clock clockwork.Clock) (store.Store, error) {
+			return Open(context.Background(), db, &Options{MaxConns: 8, Clock: clock})
+		},
+		Writes: func(s store.Store) (int64, int64) {
+			return s.(*Store).nRollupFlushes.Load(), s.(*Store).nRollupRows.Load()
+		},
+		Stored: rawSucceeded,
 	})
 }
 
 // openClocked opens a store on a new schema whose rollup interval runs
-// on a fake clock, and returns the schema's DSN too.
-func openClocked(t *testing.T) (*Store, *clockwork.FakeClock, string) {
+// on a fake clock that never advances: the rollups are written only by
+// reads and Close.
+func openClocked(t *testing.T) *Store {
 	t.Helper()
-	dsn := newSchema(t)
-	clock := clockwork.NewFakeClock()
-	s, err := Open(context.Background(), dsn, &Options{MaxConns: 8, Clock: clock})
+	s, err := Open(context.Background(), newSchema(t), &Options{MaxConns: 8, Clock: clockwork.NewFakeClock()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, clock, dsn
+	return s
 }
 
 // rawSucceeded reads the endpoint's rollup rows as stored, beside the
@@ -47,64 +53,6 @@ func rawSucceeded(t *testing.T, dsn, epID string) int64 {
 			`SELECT coalesce(sum(succeeded), 0) FROM delivery_rollups WHERE endpoint_id = $1`, epID).Scan(&n)
 	})
 	return n
-}
-
-// TestRollupWritesPerInterval records first-try successes one commit
-// each, a quarter interval apart: the rollups are written once per
-// interval, not once per commit, and read back exactly.
-func TestRollupWritesPerInterval(t *testing.T) {
-	s, clock, _ := openClocked(t)
-	ctx := context.Background()
-	const n = 40
-	at := time.Now().UTC().Truncate(time.Minute)
-	appID, epID, ids := storetest.RollupFixture(t, s, n, at)
-	flushes0, rows0 := s.nRollupFlushes.Load(), s.nRollupRows.Load()
-	start := clock.Now()
-	for i, id := range ids {
-		if err := storetest.RecordSuccess(ctx, s, id, "", at.Add(time.Duration(i)*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		clock.Advance(store.DefaultRollupInterval / 4)
-	}
-	if got := storetest.SucceededAround(t, s, appID, epID, at); got != n {
-		t.Fatalf("succeeded: got %d, want %d", got, n)
-	}
-	flushes, rows := s.nRollupFlushes.Load()-flushes0, s.nRollupRows.Load()-rows0
-	intervals := int64((clock.Since(start) + store.DefaultRollupInterval - 1) / store.DefaultRollupInterval)
-	t.Logf("%d commits, %d intervals: %d rollup writes (the read's included), %d rows", n, intervals, flushes, rows)
-	if flushes > intervals+1 || flushes == 0 {
-		t.Fatalf("%d rollup writes for %d commits over %d intervals: want 1 to %d", flushes, n, intervals, intervals+1)
-	}
-	if rows > 2*flushes { // one endpoint row and one app row each
-		t.Fatalf("%d rollup rows in %d writes: want at most %d", rows, flushes, 2*flushes)
-	}
-}
-
-// TestRollupsFlushedByTimer: the pending rollups are written, with no
-// read, once the interval has run out.
-func TestRollupsFlushedByTimer(t *testing.T) {
-	s, clock, dsn := openClocked(t)
-	ctx := context.Background()
-	at := time.Now().UTC().Truncate(time.Minute)
-	_, epID, ids := storetest.RollupFixture(t, s, 1, at)
-	if err := storetest.RecordSuccess(ctx, s, ids[0], "", at); err != nil {
-		t.Fatal(err)
-	}
-	if got := rawSucceeded(t, dsn, epID); got != 0 {
-		t.Fatalf("stored before the interval: %d", got)
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := clock.BlockUntilContext(waitCtx, 1); err != nil { // the flusher
-		t.Fatal(err)
-	}
-	clock.Advance(store.DefaultRollupInterval)
-	for rawSucceeded(t, dsn, epID) == 0 {
-		if waitCtx.Err() != nil {
-			t.Fatal("the rollups were not written once the interval ran out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // holdOp holds a writer inside its batch's transaction until released.
@@ -124,7 +72,7 @@ func (o *holdOp) finish(context.Context, pgx.Tx) error { close(o.running); <-o.r
 // they were read (another attempt with a taken id): the batch is rolled
 // back and each op runs alone. Each attempt is counted once.
 func TestRollupsBatchRerun(t *testing.T) {
-	s, _, _ := openClocked(t)
+	s := openClocked(t)
 	ctx := context.Background()
 	const n = 10
 	at := time.Now().UTC().Truncate(time.Minute)

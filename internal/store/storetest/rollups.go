@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -19,6 +22,15 @@ type RollupsBackend struct {
 	// that rollups are written only when a read or Close makes the store
 	// write them. RunRollups closes the stores it opens.
 	Open func(t *testing.T, db string) (store.Store, error)
+	// OpenClocked opens db with the default rollup interval measured on
+	// clock.
+	OpenClocked func(t *testing.T, db string, clock clockwork.Clock) (store.Store, error)
+	// Writes reports how many times s has written rollups, and how many
+	// rollup rows in all.
+	Writes func(s store.Store) (writes, rows int64)
+	// Stored reads an endpoint's succeeded count from the rollup rows of
+	// db as stored, beside the store (so without making it write).
+	Stored func(t *testing.T, db, endpointID string) int64
 }
 
 // RunRollups checks that a store that keeps the rollups of recorded
@@ -51,6 +63,89 @@ func RunRollups(t *testing.T, b RollupsBackend) {
 		h2.now = h.now
 		sc.check(h2, "after Close and reopen")
 	})
+	openClocked := func(t *testing.T) (store.Store, *clockwork.FakeClock, string) {
+		t.Helper()
+		db, clock := b.NewDB(t), clockwork.NewFakeClock()
+		s, err := b.OpenClocked(t, db, clock)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s, clock, db
+	}
+	t.Run("WritesPerInterval", func(t *testing.T) {
+		t.Parallel()
+		s, clock, _ := openClocked(t)
+		testRollupWritesPerInterval(t, s, clock, b.Writes)
+	})
+	t.Run("FlushedByTimer", func(t *testing.T) {
+		t.Parallel()
+		s, clock, db := openClocked(t)
+		testRollupsFlushedByTimer(t, s, clock, func(epID string) int64 { return b.Stored(t, db, epID) })
+	})
+}
+
+// testRollupWritesPerInterval records first-try successes one commit
+// each, a quarter interval apart: the rollups are written once per
+// interval, not once per commit, and read back exactly.
+func testRollupWritesPerInterval(t *testing.T, s store.Store, clock *clockwork.FakeClock, writes func(store.Store) (int64, int64)) {
+	ctx := context.Background()
+	const n = 40
+	at := time.Now().UTC().Truncate(time.Minute)
+	appID, epID, ids := RollupFixture(t, s, n, at)
+	flushes0, rows0 := writes(s)
+	start := clock.Now()
+	for i, id := range ids {
+		if err := RecordSuccess(ctx, s, id, "", at.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(store.DefaultRollupInterval / 4)
+	}
+	if got := SucceededAround(t, s, appID, epID, at); got != n {
+		t.Fatalf("succeeded: got %d, want %d", got, n)
+	}
+	flushes, rows := writes(s)
+	flushes, rows = flushes-flushes0, rows-rows0
+	intervals := int64((clock.Since(start) + store.DefaultRollupInterval - 1) / store.DefaultRollupInterval)
+	t.Logf("%d commits, %d intervals: %d rollup writes (the read's included), %d rows", n, intervals, flushes, rows)
+	if flushes > intervals+1 || flushes == 0 {
+		t.Fatalf("%d rollup writes for %d commits over %d intervals: want 1 to %d", flushes, n, intervals, intervals+1)
+	}
+	if rows > 2*flushes { // one endpoint row and one app row each
+		t.Fatalf("%d rollup rows in %d writes: want at most %d", rows, flushes, 2*flushes)
+	}
+}
+
+// testRollupsFlushedByTimer: with no batch or read to carry them, the
+// pending rollups are written once the interval has run out (stored
+// reads the endpoint's count as stored).
+func testRollupsFlushedByTimer(t *testing.T, s store.Store, clock *clockwork.FakeClock, stored func(epID string) int64) {
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Minute)
+	_, epID, ids := RollupFixture(t, s, 1, at)
+	if err := RecordSuccess(ctx, s, ids[0], "", at); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(epID); got != 0 {
+		t.Fatalf("stored before the interval: %d", got)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := clock.BlockUntilContext(waitCtx, 1); err != nil { // the store's rollup timer
+		t.Fatal(err)
+	}
+	clock.Advance(store.DefaultRollupInterval)
+	for {
+		switch got := stored(epID); {
+		case got == 1:
+			return
+		case got > 1:
+			t.Fatalf("stored: %d, want 1", got)
+		case waitCtx.Err() != nil:
+			t.Fatal("the rollups were not written once the interval ran out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // testRollupsExact records many attempts, one commit each, across
