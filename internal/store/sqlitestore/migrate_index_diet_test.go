@@ -13,7 +13,7 @@ import (
 func TestMigrationIndexDiet(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, p := migrationsAt(t, path, 17)
+	db, _ := migrationsAt(t, path, 17)
 	hasLeaseIndex := func(db *sql.DB) bool {
 		t.Helper()
 		var n int
@@ -60,7 +60,7 @@ func TestMigrationIndexDiet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, p = migrationsAt(t, path, 0)
+	db, p := migrationsAt(t, path, 0)
 	if _, err := p.DownTo(ctx, 17); err != nil {
 		t.Fatal(err)
 	}

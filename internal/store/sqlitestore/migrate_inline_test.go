@@ -19,7 +19,7 @@ import (
 func TestMigrationInlineAttempts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db, p := migrationsAt(t, path, 18)
+	db, _ := migrationsAt(t, path, 18)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	t0 := now.Add(-time.Hour)
 	at := func(d time.Duration) int64 { return ms(t0.Add(d)) }
@@ -74,7 +74,7 @@ func TestMigrationInlineAttempts(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, p = migrationsAt(t, path, 0)
+	db, p := migrationsAt(t, path, 0)
 	if _, err := p.DownTo(ctx, 18); err != nil {
 		t.Fatal(err)
 	}
